@@ -1,0 +1,91 @@
+import path from "node:path";
+import { z } from "zod";
+
+/**
+ * Every setting reachgraph reads from the environment, parsed once at start-up.
+ * The README's configuration table documents the same list; keep them in step.
+ */
+const port = z.coerce.number().int().min(1).max(65_535);
+const positiveInt = z.coerce.number().int().positive();
+const flag = z
+  .enum(["1", "0", "true", "false", "yes", "no", "on", "off"])
+  .transform((v) => ["1", "true", "yes", "on"].includes(v));
+const optionalUrl = z
+  .string()
+  .trim()
+  .transform((v) => (v === "" ? undefined : v))
+  .pipe(z.url({ protocol: /^postgres(ql)?$/ }).optional());
+
+const EnvSchema = z.object({
+  NODE_ENV: z.enum(["development", "production", "test"]).default("development"),
+  HOST: z.string().default("127.0.0.1"),
+  PORT: port.default(4000),
+  LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
+  DATABASE_URL: optionalUrl,
+  DATABASE_REPLICA_URL: optionalUrl,
+  DB_POOL_MAX: positiveInt.default(10),
+  DB_CONNECT_TIMEOUT_MS: positiveInt.default(5_000),
+  REACHGRAPH_DATA_DIR: z.string().default(".data"),
+  EMBEDDED_PG_PORT: port.default(54329),
+  EMBEDDED_PG_REPLICA_PORT: port.default(54330),
+  SEED_ON_FIRST_START: flag.default(true),
+  SEED_DEMO_LEADS: positiveInt.default(500),
+  PARTITION_MONTHS_AHEAD: z.coerce.number().int().min(1).max(36).default(3),
+  PARTITION_MAINTENANCE_INTERVAL_MINUTES: positiveInt.default(360),
+});
+
+export type Config = {
+  env: "development" | "production" | "test";
+  http: { host: string; port: number };
+  logLevel: "fatal" | "error" | "warn" | "info" | "debug" | "trace" | "silent";
+  /** External servers; when `primaryUrl` is unset, the embedded pair under `embedded.dataDir` is used. */
+  database: {
+    primaryUrl: string | undefined;
+    replicaUrl: string | undefined;
+    poolMax: number;
+    connectTimeoutMs: number;
+  };
+  embedded: { dataDir: string; primaryPort: number; replicaPort: number };
+  seed: { onFirstStart: boolean; demoLeads: number };
+  partitions: { monthsAhead: number; maintenanceIntervalMinutes: number };
+};
+
+export class ConfigError extends Error {
+  override name = "ConfigError";
+}
+
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  const parsed = EnvSchema.safeParse(env);
+  if (!parsed.success) {
+    const problems = parsed.error.issues.map((i) => `  ${i.path.join(".")}: ${i.message}`).join("\n");
+    throw new ConfigError(`Invalid configuration:\n${problems}`);
+  }
+  const e = parsed.data;
+  if (e.DATABASE_REPLICA_URL && !e.DATABASE_URL) {
+    throw new ConfigError("DATABASE_REPLICA_URL is set but DATABASE_URL is not: a replica needs its primary.");
+  }
+  if (!e.DATABASE_URL && e.EMBEDDED_PG_PORT === e.EMBEDDED_PG_REPLICA_PORT) {
+    throw new ConfigError("EMBEDDED_PG_PORT and EMBEDDED_PG_REPLICA_PORT must differ.");
+  }
+  return {
+    env: e.NODE_ENV,
+    http: { host: e.HOST, port: e.PORT },
+    logLevel: e.LOG_LEVEL,
+    database: {
+      primaryUrl: e.DATABASE_URL,
+      replicaUrl: e.DATABASE_REPLICA_URL,
+      poolMax: e.DB_POOL_MAX,
+      connectTimeoutMs: e.DB_CONNECT_TIMEOUT_MS,
+    },
+    embedded: {
+      dataDir: path.resolve(e.REACHGRAPH_DATA_DIR),
+      primaryPort: e.EMBEDDED_PG_PORT,
+      replicaPort: e.EMBEDDED_PG_REPLICA_PORT,
+    },
+    seed: { onFirstStart: e.SEED_ON_FIRST_START, demoLeads: e.SEED_DEMO_LEADS },
+    partitions: {
+      monthsAhead: e.PARTITION_MONTHS_AHEAD,
+      maintenanceIntervalMinutes: e.PARTITION_MAINTENANCE_INTERVAL_MINUTES,
+    },
+  };
+}

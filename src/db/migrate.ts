@@ -1,0 +1,42 @@
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+import { runner } from "node-pg-migrate";
+import type { Logger } from "../logger.js";
+import { connectionConfig } from "./pool.js";
+
+export const MIGRATIONS_DIR = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../../migrations");
+export const MIGRATIONS_TABLE = "pgmigrations";
+
+export type MigrateOptions = {
+  direction?: "up" | "down";
+  /** How many migrations to apply or revert; all of them by default. */
+  count?: number;
+  logger?: Logger;
+};
+
+/**
+ * Applies (or reverts) the versioned SQL migrations in `migrations/` with node-pg-migrate. It takes an advisory lock,
+ * so concurrent starts against one database apply each migration once. Returns the names of the migrations run.
+ */
+export async function migrate(databaseUrl: string, options: MigrateOptions = {}): Promise<string[]> {
+  const { direction = "up", count = Number.POSITIVE_INFINITY, logger } = options;
+  const ran = await runner({
+    databaseUrl: connectionConfig(databaseUrl, "reachgraph:migrate"),
+    dir: MIGRATIONS_DIR,
+    migrationsTable: MIGRATIONS_TABLE,
+    direction,
+    count,
+    checkOrder: true,
+    verbose: false,
+    log: (msg: string) => logger?.debug({ migration: msg.trim() }, "migration log"),
+    logger: {
+      debug: (msg: string) => logger?.debug(msg),
+      info: (msg: string) => logger?.debug(msg),
+      warn: (msg: string) => logger?.warn(msg),
+      error: (msg: string) => logger?.error(msg),
+    },
+  });
+  const names = ran.map((m) => m.name);
+  if (names.length > 0) logger?.info({ direction, migrations: names }, "migrations applied");
+  return names;
+}

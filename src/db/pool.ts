@@ -1,0 +1,38 @@
+import pg from "pg";
+import type { Logger } from "../logger.js";
+
+export type PoolOptions = {
+  /** Shown in logs and in pg_stat_activity.application_name. */
+  name: string;
+  max: number;
+  connectTimeoutMs: number;
+  logger: Logger;
+};
+
+/**
+ * Every connection the application opens runs in UTC: the schema uses TIMESTAMP WITHOUT TIME ZONE (as the contract
+ * does) and DEFAULT NOW() must write UTC whatever the server's TimeZone is.
+ */
+export const SESSION_OPTIONS = "-c TimeZone=UTC";
+
+export function connectionConfig(url: string, applicationName: string): pg.ClientConfig {
+  return { connectionString: url, options: SESSION_OPTIONS, application_name: applicationName };
+}
+
+/**
+ * A pg pool with explicit limits (pg's defaults wait forever for a connection) and an error handler: an idle client
+ * that the server drops — a standby cancelling a session on conflict with recovery, a restart — must not crash the
+ * process through an unhandled 'error' event.
+ */
+export function createPool(url: string, options: PoolOptions): pg.Pool {
+  const pool = new pg.Pool({
+    ...connectionConfig(url, `reachgraph:${options.name}`),
+    max: options.max,
+    connectionTimeoutMillis: options.connectTimeoutMs,
+    idleTimeoutMillis: 30_000,
+  });
+  pool.on("error", (err) => {
+    options.logger.warn({ pool: options.name, err: { message: err.message } }, "idle database client error");
+  });
+  return pool;
+}
