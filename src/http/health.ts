@@ -1,0 +1,47 @@
+import { Router } from "express";
+import type pg from "pg";
+import { getReplicaStatus } from "../db/replication.js";
+
+const PRIMARY_PROBE_TIMEOUT_MS = 2_000;
+
+async function probePrimary(primary: pg.Pool): Promise<{ reachable: boolean; latencyMs?: number; error?: string }> {
+  const started = performance.now();
+  try {
+    await Promise.race([
+      primary.query("SELECT 1"),
+      new Promise((_, reject) =>
+        setTimeout(() => reject(new Error("timed out")), PRIMARY_PROBE_TIMEOUT_MS).unref(),
+      ),
+    ]);
+    return { reachable: true, latencyMs: Math.round((performance.now() - started) * 10) / 10 };
+  } catch (err) {
+    return { reachable: false, error: (err as Error).message };
+  }
+}
+
+/**
+ * GET /healthz: the process is alive (no dependency checked).
+ * GET /readyz: the primary answers (503 otherwise) and how the replica is doing: reachable, in recovery, replay lag
+ * in bytes and seconds. A missing or unreachable replica degrades reads to the primary but does not fail readiness.
+ */
+export function healthRouter(deps: { primary: pg.Pool; replica: pg.Pool | undefined }): Router {
+  const router = Router();
+  router.get("/healthz", (_req, res) => {
+    res.json({ status: "ok" });
+  });
+  router.get("/readyz", async (_req, res) => {
+    const [primary, replica] = await Promise.all([
+      probePrimary(deps.primary),
+      getReplicaStatus(deps.primary, deps.replica),
+    ]);
+    const replicaHealthy = replica.configured && replica.reachable && replica.inRecovery;
+    const status = !primary.reachable ? "unavailable" : replicaHealthy ? "ok" : "degraded";
+    res.status(primary.reachable ? 200 : 503).json({
+      status,
+      primary,
+      replica: replica.configured ? replica : { ...replica, note: "no replica configured: reads use the primary" },
+      readsFrom: replicaHealthy ? "replica" : "primary",
+    });
+  });
+  return router;
+}
