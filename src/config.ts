@@ -13,8 +13,9 @@ const flag = z
 const optionalUrl = z
   .string()
   .trim()
+  .optional()
   .transform((v) => (v === "" ? undefined : v))
-  .pipe(z.url({ protocol: /^postgres(ql)?$/ }).optional());
+  .pipe(z.url({ protocol: /^postgres(ql)?$/, error: "must be a postgres:// or postgresql:// URL" }).optional());
 
 const EnvSchema = z.object({
   NODE_ENV: z.enum(["development", "production", "test"]).default("development"),

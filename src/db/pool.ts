@@ -32,6 +32,8 @@ export function createPool(url: string, options: PoolOptions): pg.Pool {
     idleTimeoutMillis: 30_000,
   });
   pool.on("error", (err) => {
+    // While the pool ends, its sockets close after end() resolves; a server stopping then is not news.
+    if (pool.ending) return;
     options.logger.warn({ pool: options.name, err: { message: err.message } }, "idle database client error");
   });
   return pool;

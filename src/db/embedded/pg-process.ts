@@ -1,5 +1,7 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import { createWriteStream, type WriteStream } from "node:fs";
+import { readFile } from "node:fs/promises";
+import path from "node:path";
 import pg from "pg";
 import type { RunAs } from "./run-as.js";
 
@@ -36,12 +38,15 @@ export class PgProcess {
 
   async start(): Promise<void> {
     const { postgresBin, dataDir, port, settings, runAs, logFile } = this.options;
+    await this.stopOrphan();
     const args = ["-D", dataDir, "-p", String(port)];
     for (const [key, value] of Object.entries(settings)) args.push("-c", `${key}=${value}`);
     this.log = createWriteStream(logFile, { flags: "a" });
     const child = spawn(postgresBin, args, {
       ...(runAs ?? {}),
       env: { ...process.env, LC_MESSAGES: "C" },
+      // Its own process group: a terminal's Ctrl-C reaches only us, and we stop the servers in order.
+      detached: true,
       stdio: ["ignore", "pipe", "pipe"],
     });
     this.child = child;
@@ -69,6 +74,26 @@ export class PgProcess {
       }
       await new Promise((r) => setTimeout(r, 50));
     }
+  }
+
+  /**
+   * A server left running by a reachgraph process that was killed (SIGKILL, a crash) still holds the data directory.
+   * It is an orphan when its parent is gone (re-parented to init) or is no longer a node process; a server whose
+   * parent is a live node process belongs to another running reachgraph and is left alone.
+   */
+  private async stopOrphan(): Promise<void> {
+    const pidFile = await readFile(path.join(this.options.dataDir, "postmaster.pid"), "utf8").catch(() => undefined);
+    const pid = Number(pidFile?.split("\n")[0]);
+    if (!pid || !isAlive(pid)) return;
+    const cmdline = await readFile(`/proc/${pid}/cmdline`, "utf8").catch(() => "");
+    if (!cmdline.includes(this.options.dataDir)) return;
+    const stat = await readFile(`/proc/${pid}/stat`, "utf8").catch(() => "");
+    const ppid = Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]);
+    const parentCmd = ppid > 1 ? await readFile(`/proc/${ppid}/cmdline`, "utf8").catch(() => "") : "";
+    if (ppid > 1 && parentCmd.includes("node")) return;
+    process.kill(pid, "SIGINT");
+    const deadline = Date.now() + SHUTDOWN_TIMEOUT_MS;
+    while (isAlive(pid) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
   }
 
   private async acceptsConnections(): Promise<boolean> {
@@ -104,5 +129,14 @@ export class PgProcess {
     }
     this.child = undefined;
     await new Promise<void>((resolve) => (this.log ? this.log.end(resolve) : resolve()));
+  }
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
   }
 }

@@ -1,0 +1,31 @@
+import type { Config } from "../config.js";
+import { type EmbeddedCluster, findRunningCluster, startEmbeddedCluster } from "../db/embedded/cluster.js";
+import { redactUrl, type Logger } from "../logger.js";
+
+/**
+ * The database a command-line tool works on: DATABASE_URL when set; otherwise the embedded cluster — the running
+ * one (started by `npm start`) if it answers, else started for the duration of the command.
+ */
+export async function withCliDatabase<T>(
+  config: Config,
+  logger: Logger,
+  fn: (urls: { primaryUrl: string; replicaUrl: string | undefined }) => Promise<T>,
+): Promise<T> {
+  if (config.database.primaryUrl) {
+    logger.info({ database: redactUrl(config.database.primaryUrl) }, "using DATABASE_URL");
+    return fn({ primaryUrl: config.database.primaryUrl, replicaUrl: config.database.replicaUrl });
+  }
+  const running = await findRunningCluster(config.embedded);
+  if (running) {
+    logger.info({ database: redactUrl(running.primaryUrl) }, "using the running embedded cluster");
+    return fn(running);
+  }
+  let cluster: EmbeddedCluster | undefined;
+  try {
+    cluster = await startEmbeddedCluster({ ...config.embedded, logger });
+    logger.info({ database: redactUrl(cluster.primaryUrl) }, "started the embedded cluster for this command");
+    return await fn(cluster);
+  } finally {
+    await cluster?.stop();
+  }
+}

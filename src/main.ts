@@ -1,0 +1,154 @@
+/**
+ * npm start: the reachgraph server.
+ * With no DATABASE_URL it first starts the embedded PostgreSQL primary + streaming replica under ./.data; then it
+ * applies migrations, keeps monthly partitions ahead, seeds demo data on the very first embedded start, and serves
+ * HTTP. SIGINT/SIGTERM stop the HTTP server, the pools, the replica and the primary, in that order.
+ */
+import type { Server } from "node:http";
+import { ConfigError, loadConfig } from "./config.js";
+import { connectDatabases, type Databases } from "./db/databases.js";
+import { type EmbeddedCluster, startEmbeddedCluster } from "./db/embedded/cluster.js";
+import { migrate } from "./db/migrate.js";
+import { ensurePartitions } from "./db/partitions.js";
+import { waitForReplica } from "./db/replication.js";
+import { createApp } from "./http/app.js";
+import { createLogger, redactUrl } from "./logger.js";
+import { seedDemoData } from "./seed/seed-demo-data.js";
+
+/** The first-start demo dataset uses its own seed so `npm run db:seed` (seed 42) can add the larger one beside it. */
+const FIRST_START_SEED = 7;
+const SHUTDOWN_GRACE_MS = 25_000;
+
+let config: ReturnType<typeof loadConfig>;
+try {
+  config = loadConfig();
+} catch (err) {
+  console.error(err instanceof ConfigError ? err.message : err);
+  process.exit(2);
+}
+const logger = createLogger(config.logLevel);
+
+let cluster: EmbeddedCluster | undefined;
+let db: Databases | undefined;
+let server: Server | undefined;
+let maintenance: NodeJS.Timeout | undefined;
+let stopping = false;
+
+async function shutdown(reason: string, exitCode = 0): Promise<never> {
+  if (stopping) {
+    logger.warn("second stop request: exiting now");
+    process.exit(1);
+  }
+  stopping = true;
+  logger.info({ reason }, "shutting down");
+  const force = setTimeout(() => {
+    logger.error("shutdown took too long; exiting");
+    process.exit(1);
+  }, SHUTDOWN_GRACE_MS);
+  force.unref();
+  clearInterval(maintenance);
+  if (server) {
+    const s = server;
+    await new Promise<void>((resolve) => {
+      s.close(() => resolve());
+      s.closeIdleConnections();
+    });
+  }
+  await db?.close().catch((err) => logger.warn({ err }, "closing database pools failed"));
+  await cluster?.stop().catch((err) => logger.warn({ err }, "stopping the embedded cluster failed"));
+  logger.info("stopped");
+  process.exit(exitCode);
+}
+
+process.on("SIGINT", () => void shutdown("SIGINT"));
+process.on("SIGTERM", () => void shutdown("SIGTERM"));
+
+async function main(): Promise<void> {
+  const started = performance.now();
+  let urls: { primaryUrl: string; replicaUrl: string | undefined };
+  if (config.database.primaryUrl) {
+    urls = { primaryUrl: config.database.primaryUrl, replicaUrl: config.database.replicaUrl };
+    if (!urls.replicaUrl) logger.warn("DATABASE_REPLICA_URL is not set: analytics reads go to the primary");
+  } else {
+    cluster = await startEmbeddedCluster({ ...config.embedded, logger });
+    urls = cluster;
+    logger.info(
+      { ms: Math.round(performance.now() - started), created: cluster.created, dataDir: cluster.dataDir },
+      "embedded PostgreSQL primary and streaming replica are up",
+    );
+  }
+  if (stopping) return;
+
+  await migrate(urls.primaryUrl, { logger });
+  db = connectDatabases(urls, { max: config.database.poolMax, connectTimeoutMs: config.database.connectTimeoutMs, logger });
+  const database = db;
+
+  const keepPartitionsAhead = async () => {
+    const created = await ensurePartitions(database.primary, 1, config.partitions.monthsAhead);
+    if (created > 0) logger.info({ created }, "monthly partitions created");
+  };
+  await keepPartitionsAhead();
+  maintenance = setInterval(
+    () => void keepPartitionsAhead().catch((err) => logger.warn({ err }, "partition maintenance failed")),
+    config.partitions.maintenanceIntervalMinutes * 60_000,
+  );
+  maintenance.unref();
+
+  if (cluster && !cluster.demoSeeded) {
+    const empty = (await database.primary.query("SELECT NOT EXISTS (SELECT 1 FROM leads) AS empty")).rows[0]?.empty;
+    if (config.seed.onFirstStart && empty) {
+      logger.info({ leads: config.seed.demoLeads }, "first start: seeding a small demo dataset");
+      const report = await seedDemoData(database.primary, { leads: config.seed.demoLeads, seed: FIRST_START_SEED });
+      logger.info({ rows: report.totalRows, seconds: Number(report.seconds.toFixed(2)) }, "demo data seeded");
+    }
+    await cluster.markDemoSeeded();
+  }
+  if (database.replica) {
+    await waitForReplica(database.primary, database.replica, 30_000).catch((err) =>
+      logger.warn({ err: { message: (err as Error).message } }, "replica is behind"),
+    );
+  }
+  if (stopping) return;
+
+  const app = createApp({ db: database, logger });
+  server = await new Promise<Server>((resolve, reject) => {
+    const s = app.listen(config.http.port, config.http.host, () => resolve(s));
+    s.once("error", reject);
+  });
+  const base = `http://${config.http.host === "0.0.0.0" ? "127.0.0.1" : config.http.host}:${config.http.port}`;
+  logger.info(
+    {
+      url: base,
+      primary: redactUrl(urls.primaryUrl),
+      replica: urls.replicaUrl ? redactUrl(urls.replicaUrl) : null,
+      startupMs: Math.round(performance.now() - started),
+    },
+    "reachgraph is listening",
+  );
+  process.stdout.write(
+    [
+      "",
+      `  reachgraph is up in ${Math.round(performance.now() - started)} ms`,
+      `  health     ${base}/healthz`,
+      `  readiness  ${base}/readyz`,
+      `  primary    ${redactUrl(urls.primaryUrl)}`,
+      `  replica    ${urls.replicaUrl ? redactUrl(urls.replicaUrl) : "(none: reads use the primary)"}`,
+      cluster ? `  data       ${cluster.dataDir}   (password in cluster.json there)` : "",
+      "  Ctrl-C stops everything.",
+      "",
+      "",
+    ]
+      .filter((l) => l !== "")
+      .join("\n")
+      .concat("\n\n"),
+  );
+}
+
+main().catch((err) => {
+  if (err instanceof Error && (err as NodeJS.ErrnoException).code === "EADDRINUSE") {
+    logger.fatal(`port ${config.http.port} is in use: set PORT to another port`);
+  } else {
+    logger.fatal({ err }, "start-up failed");
+  }
+  void shutdown("start-up failed", 1);
+});
