@@ -1,0 +1,201 @@
+import type pg from "pg";
+
+/** The parts of Prisma's DMMF datamodel the drift check reads (written by prisma/generators/dmmf-json.mjs). */
+export type DmmfField = {
+  name: string;
+  dbName?: string | null;
+  kind: "scalar" | "object" | "enum" | "unsupported";
+  type: string;
+  isList: boolean;
+  isRequired: boolean;
+  isId: boolean;
+  nativeType?: [string, string[]] | null;
+  default?: unknown;
+  relationFromFields?: string[];
+  relationToFields?: string[];
+};
+export type DmmfModel = {
+  name: string;
+  dbName: string | null;
+  fields: DmmfField[];
+  primaryKey: { fields: string[] } | null;
+};
+export type DmmfDatamodel = { models: DmmfModel[] };
+
+type ColumnShape = { type: string; nullable: boolean; default: string | null };
+export type SchemaShape = {
+  tables: Record<string, { columns: Record<string, ColumnShape>; primaryKey: string[]; foreignKeys: string[] }>;
+};
+
+function prismaColumnType(f: DmmfField): string {
+  const [native, args = []] = f.nativeType ?? [undefined, []];
+  let t: string;
+  switch (f.type) {
+    case "String":
+      t =
+        native === "Uuid"
+          ? "uuid"
+          : native === "VarChar"
+            ? args.length ? `character varying(${args[0]})` : "character varying"
+            : native === "Char"
+              ? `character(${args[0] ?? 1})`
+              : "text";
+      break;
+    case "Int":
+      t = "integer";
+      break;
+    case "BigInt":
+      t = "bigint";
+      break;
+    case "Boolean":
+      t = "boolean";
+      break;
+    case "DateTime":
+      t = native === "Timestamptz" ? "timestamp with time zone" : "timestamp without time zone";
+      break;
+    case "Decimal":
+      t = args.length ? `numeric(${args.join(",")})` : "numeric";
+      break;
+    case "Json":
+      t = native === "Json" ? "json" : "jsonb";
+      break;
+    default:
+      t = `unsupported:${f.type}`;
+  }
+  return f.isList ? `${t}[]` : t;
+}
+
+function prismaDefault(f: DmmfField): string | null {
+  const d = f.default as { name?: string; args?: unknown[] } | string | number | boolean | undefined;
+  if (d === undefined || d === null) return null;
+  if (typeof d === "object") {
+    if (d.name === "dbgenerated") return String(d.args?.[0] ?? "");
+    if (d.name === "now") return "now()";
+    if (d.name === "autoincrement") return "identity";
+    return `${d.name}()`;
+  }
+  return String(d);
+}
+
+/** `'building'::character varying` → `building`; `'{}'::jsonb` → `{}`; `100` → `100`. */
+function normaliseDbDefault(expr: string | null): string | null {
+  if (expr === null) return null;
+  const literal = /^'((?:[^']|'')*)'::[\w\s]+(\[\])?$/.exec(expr);
+  if (literal) return (literal[1] ?? "").replaceAll("''", "'");
+  return expr;
+}
+
+/** The schema as Prisma describes it, in the catalog's terms. */
+export function shapeFromDmmf(datamodel: DmmfDatamodel): SchemaShape {
+  const byName = new Map(datamodel.models.map((m) => [m.name, m]));
+  const column = (m: DmmfModel, fieldName: string) => {
+    const f = m.fields.find((x) => x.name === fieldName);
+    return f?.dbName ?? fieldName;
+  };
+  const tables: SchemaShape["tables"] = {};
+  for (const m of datamodel.models) {
+    const columns: Record<string, ColumnShape> = {};
+    for (const f of m.fields) {
+      if (f.kind !== "scalar") continue;
+      columns[f.dbName ?? f.name] = {
+        type: prismaColumnType(f),
+        // Prisma cannot declare a nullable list; list columns are compared on type and default only.
+        nullable: f.isList ? true : !f.isRequired,
+        default: prismaDefault(f),
+      };
+    }
+    const pk = m.primaryKey?.fields ?? m.fields.filter((f) => f.isId).map((f) => f.name);
+    const foreignKeys = m.fields
+      .filter((f) => f.kind === "object" && (f.relationFromFields?.length ?? 0) > 0)
+      .map((f) => {
+        const target = byName.get(f.type);
+        const from = (f.relationFromFields ?? []).map((n) => column(m, n)).join(",");
+        const to = target ? (f.relationToFields ?? []).map((n) => column(target, n)).join(",") : "?";
+        return `(${from}) -> ${target?.dbName ?? f.type}(${to})`;
+      })
+      .sort();
+    tables[m.dbName ?? m.name] = { columns, primaryKey: pk.map((n) => column(m, n)).sort(), foreignKeys };
+  }
+  return { tables };
+}
+
+/** The schema as the migrated database has it: ordinary and partitioned tables (not partitions) of one schema. */
+export async function shapeFromDatabase(db: pg.Pool | pg.Client, schema = "public"): Promise<SchemaShape> {
+  const cols = await db.query<{ table: string; column: string; type: string; nullable: boolean; def: string | null; identity: string }>(
+    `SELECT c.relname AS table, a.attname AS column, format_type(a.atttypid, a.atttypmod) AS type,
+            NOT a.attnotnull AS nullable, pg_get_expr(d.adbin, d.adrelid) AS def, a.attidentity AS identity
+     FROM pg_class c
+     JOIN pg_namespace n ON n.oid = c.relnamespace
+     JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped
+     LEFT JOIN pg_attrdef d ON d.adrelid = c.oid AND d.adnum = a.attnum
+     WHERE n.nspname = $1 AND c.relkind IN ('r', 'p') AND NOT c.relispartition AND c.relname <> 'pgmigrations'
+     ORDER BY c.relname, a.attnum`,
+    [schema],
+  );
+  const keys = await db.query<{ table: string; kind: string; def: string; columns: string[]; ref_table: string | null; ref_columns: string[] | null }>(
+    `SELECT c.relname AS table, k.contype AS kind, pg_get_constraintdef(k.oid) AS def,
+            ARRAY(SELECT a.attname FROM unnest(k.conkey) AS u(n) JOIN pg_attribute a ON a.attrelid = k.conrelid AND a.attnum = u.n ORDER BY a.attname)::text[] AS columns,
+            r.relname AS ref_table,
+            ARRAY(SELECT a.attname FROM unnest(k.confkey) AS u(n) JOIN pg_attribute a ON a.attrelid = k.confrelid AND a.attnum = u.n)::text[] AS ref_columns
+     FROM pg_constraint k
+     JOIN pg_class c ON c.oid = k.conrelid
+     JOIN pg_namespace n ON n.oid = c.relnamespace
+     LEFT JOIN pg_class r ON r.oid = k.confrelid
+     WHERE n.nspname = $1 AND k.contype IN ('p', 'f') AND NOT c.relispartition AND k.conparentid = 0`,
+    [schema],
+  );
+  const tables: SchemaShape["tables"] = {};
+  for (const r of cols.rows) {
+    const t = (tables[r.table] ??= { columns: {}, primaryKey: [], foreignKeys: [] });
+    t.columns[r.column] = {
+      type: r.type,
+      nullable: r.nullable,
+      default: r.identity ? "identity" : normaliseDbDefault(r.def),
+    };
+  }
+  for (const k of keys.rows) {
+    const t = tables[k.table];
+    if (!t) continue;
+    if (k.kind === "p") t.primaryKey = [...k.columns].sort();
+    else t.foreignKeys.push(`(${(k.columns ?? []).join(",")}) -> ${k.ref_table}(${(k.ref_columns ?? []).join(",")})`);
+  }
+  for (const t of Object.values(tables)) t.foreignKeys.sort();
+  return { tables };
+}
+
+/** Every difference between the two shapes, as readable lines; empty when they agree. */
+export function diffShapes(prisma: SchemaShape, database: SchemaShape): string[] {
+  const out: string[] = [];
+  const names = new Set([...Object.keys(prisma.tables), ...Object.keys(database.tables)]);
+  for (const table of [...names].sort()) {
+    const p = prisma.tables[table];
+    const d = database.tables[table];
+    if (!p) {
+      out.push(`table ${table}: in the database, not in schema.prisma`);
+      continue;
+    }
+    if (!d) {
+      out.push(`table ${table}: in schema.prisma, not in the database`);
+      continue;
+    }
+    const columns = new Set([...Object.keys(p.columns), ...Object.keys(d.columns)]);
+    for (const column of columns) {
+      const pc = p.columns[column];
+      const dc = d.columns[column];
+      if (!pc) out.push(`${table}.${column}: in the database, not in schema.prisma`);
+      else if (!dc) out.push(`${table}.${column}: in schema.prisma, not in the database`);
+      else {
+        if (pc.type !== dc.type) out.push(`${table}.${column}: type ${pc.type} in schema.prisma, ${dc.type} in the database`);
+        if (pc.nullable !== dc.nullable)
+          out.push(`${table}.${column}: ${pc.nullable ? "nullable" : "NOT NULL"} in schema.prisma, ${dc.nullable ? "nullable" : "NOT NULL"} in the database`);
+        if (pc.default !== dc.default)
+          out.push(`${table}.${column}: default ${pc.default} in schema.prisma, ${dc.default} in the database`);
+      }
+    }
+    if (p.primaryKey.join(",") !== d.primaryKey.join(","))
+      out.push(`${table}: primary key (${p.primaryKey}) in schema.prisma, (${d.primaryKey}) in the database`);
+    for (const fk of p.foreignKeys) if (!d.foreignKeys.includes(fk)) out.push(`${table}: foreign key ${fk} missing in the database`);
+    for (const fk of d.foreignKeys) if (!p.foreignKeys.includes(fk)) out.push(`${table}: foreign key ${fk} missing in schema.prisma`);
+  }
+  return out;
+}
