@@ -15,7 +15,9 @@ const optionalUrl = z
   .trim()
   .optional()
   .transform((v) => (v === "" ? undefined : v))
-  .pipe(z.url({ protocol: /^postgres(ql)?$/, error: "must be a postgres:// or postgresql:// URL" }).optional());
+  .pipe(
+    z.url({ protocol: /^postgres(ql)?$/, error: "must be a postgres:// or postgresql:// URL" }).optional(),
+  );
 
 const EnvSchema = z.object({
   NODE_ENV: z.enum(["development", "production", "test"]).default("development"),
@@ -63,7 +65,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   }
   const e = parsed.data;
   if (e.DATABASE_REPLICA_URL && !e.DATABASE_URL) {
-    throw new ConfigError("DATABASE_REPLICA_URL is set but DATABASE_URL is not: a replica needs its primary.");
+    throw new ConfigError(
+      "DATABASE_REPLICA_URL is set but DATABASE_URL is not: a replica needs its primary.",
+    );
   }
   if (!e.DATABASE_URL && e.EMBEDDED_PG_PORT === e.EMBEDDED_PG_REPLICA_PORT) {
     throw new ConfigError("EMBEDDED_PG_PORT and EMBEDDED_PG_REPLICA_PORT must differ.");

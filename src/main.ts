@@ -80,7 +80,11 @@ async function main(): Promise<void> {
   if (stopping) return;
 
   await migrate(urls.primaryUrl, { logger });
-  db = connectDatabases(urls, { max: config.database.poolMax, connectTimeoutMs: config.database.connectTimeoutMs, logger });
+  db = connectDatabases(urls, {
+    max: config.database.poolMax,
+    connectTimeoutMs: config.database.connectTimeoutMs,
+    logger,
+  });
   const database = db;
 
   const keepPartitionsAhead = async () => {
@@ -95,10 +99,14 @@ async function main(): Promise<void> {
   maintenance.unref();
 
   if (cluster && !cluster.demoSeeded) {
-    const empty = (await database.primary.query("SELECT NOT EXISTS (SELECT 1 FROM leads) AS empty")).rows[0]?.empty;
+    const empty = (await database.primary.query("SELECT NOT EXISTS (SELECT 1 FROM leads) AS empty")).rows[0]
+      ?.empty;
     if (config.seed.onFirstStart && empty) {
       logger.info({ leads: config.seed.demoLeads }, "first start: seeding a small demo dataset");
-      const report = await seedDemoData(database.primary, { leads: config.seed.demoLeads, seed: FIRST_START_SEED });
+      const report = await seedDemoData(database.primary, {
+        leads: config.seed.demoLeads,
+        seed: FIRST_START_SEED,
+      });
       logger.info({ rows: report.totalRows, seconds: Number(report.seconds.toFixed(2)) }, "demo data seeded");
     }
     await cluster.markDemoSeeded();

@@ -25,7 +25,6 @@ export default async function setup(project: TestProject) {
   const logger = createLogger("warn", "test");
   const dbName = `reachgraph_test_${randomBytes(4).toString("hex")}`;
   let cluster: EmbeddedCluster | undefined;
-  let dataDir: string | undefined;
   let serverUrl: string;
   let replicaServerUrl: string | undefined;
   let target: string;
@@ -35,9 +34,8 @@ export default async function setup(project: TestProject) {
     replicaServerUrl = process.env.TEST_DATABASE_REPLICA_URL || undefined;
     target = `external ${new URL(serverUrl).host}`;
   } else {
-    dataDir = path.resolve(".test-data", randomBytes(4).toString("hex"));
     cluster = await startEmbeddedCluster({
-      dataDir,
+      dataDir: path.resolve(".test-data", randomBytes(4).toString("hex")),
       primaryPort: await freePort(),
       replicaPort: await freePort(),
       logger,
@@ -49,7 +47,8 @@ export default async function setup(project: TestProject) {
 
   const admin = new pg.Client({ connectionString: serverUrl });
   await admin.connect();
-  const version = (await admin.query<{ v: string }>("SELECT current_setting('server_version') AS v")).rows[0]?.v;
+  const version = (await admin.query<{ v: string }>("SELECT current_setting('server_version') AS v")).rows[0]
+    ?.v;
   await admin.query(`CREATE DATABASE ${dbName}`);
   await admin.end();
   const primaryUrl = withDatabase(serverUrl, dbName);
@@ -58,7 +57,9 @@ export default async function setup(project: TestProject) {
 
   console.log(
     `\n[reachgraph tests] PostgreSQL ${version} (${target}), database ${dbName}` +
-      (replicaUrl ? ", with a streaming replica" : ", no replica: replica cases are skipped (set TEST_DATABASE_REPLICA_URL)"),
+      (replicaUrl
+        ? ", with a streaming replica"
+        : ", no replica: replica cases are skipped (set TEST_DATABASE_REPLICA_URL)"),
   );
   project.provide("primaryUrl", primaryUrl);
   project.provide("replicaUrl", replicaUrl);
@@ -67,7 +68,7 @@ export default async function setup(project: TestProject) {
   return async () => {
     if (cluster) {
       await cluster.stop();
-      if (dataDir) await rm(dataDir, { recursive: true, force: true });
+      await rm(cluster.dataDir, { recursive: true, force: true });
       return;
     }
     const c = new pg.Client({ connectionString: serverUrl });

@@ -36,14 +36,18 @@ describe("monthly partitioning of email_sends and ai_gym_performance", async () 
     await ensurePartitionsBetween(db, "ai_gym_performance", new Date("2025-01-01"), new Date("2025-03-01"));
     expect(await partitionOf("email_sends", "2025-01-31 23:59:59.999")).toBe("email_sends_p2025_01");
     expect(await partitionOf("email_sends", "2025-02-01 00:00:00")).toBe("email_sends_p2025_02");
-    expect(await partitionOf("ai_gym_performance", "2025-03-15 12:00:00")).toBe("ai_gym_performance_p2025_03");
+    expect(await partitionOf("ai_gym_performance", "2025-03-15 12:00:00")).toBe(
+      "ai_gym_performance_p2025_03",
+    );
     expect(await partitionOf("email_sends", "2019-06-01 00:00:00")).toBe("email_sends_default");
   });
 
   it("moves rows out of the default partition when their month is created", async () => {
     await partitionOf("ai_gym_performance", "2018-04-10 08:00:00");
     await partitionOf("ai_gym_performance", "2018-04-20 08:00:00");
-    expect(await ensurePartitionsBetween(db, "ai_gym_performance", new Date("2018-04-01"), new Date("2018-04-01"))).toBe(1);
+    expect(
+      await ensurePartitionsBetween(db, "ai_gym_performance", new Date("2018-04-01"), new Date("2018-04-01")),
+    ).toBe(1);
     const r = await db.query<{ part: string; n: number }>(
       `SELECT tableoid::regclass::text AS part, count(*)::int AS n FROM ai_gym_performance
        WHERE created_at >= '2018-04-01' AND created_at < '2018-05-01' GROUP BY 1`,
@@ -54,7 +58,9 @@ describe("monthly partitioning of email_sends and ai_gym_performance", async () 
   it("drops whole months for retention", async () => {
     await ensurePartitionsBetween(db, "email_sends", new Date("2017-01-01"), new Date("2017-02-01"));
     await partitionOf("email_sends", "2017-01-05 00:00:00");
-    const dropped = await db.query<{ n: number }>("SELECT reachgraph_drop_partitions_before('email_sends', '2017-02-01') AS n");
+    const dropped = await db.query<{ n: number }>(
+      "SELECT reachgraph_drop_partitions_before('email_sends', '2017-02-01') AS n",
+    );
     expect(dropped.rows[0]?.n).toBe(1);
     expect((await db.query("SELECT to_regclass('email_sends_p2017_01') AS r")).rows[0]?.r).toBeNull();
     expect((await db.query("SELECT to_regclass('email_sends_p2017_02') AS r")).rows[0]?.r).not.toBeNull();

@@ -1,6 +1,6 @@
 import type { Config } from "../config.js";
 import { type EmbeddedCluster, findRunningCluster, startEmbeddedCluster } from "../db/embedded/cluster.js";
-import { redactUrl, type Logger } from "../logger.js";
+import { type Logger, redactUrl } from "../logger.js";
 
 /**
  * The database a command-line tool works on: DATABASE_URL when set; otherwise the embedded cluster — the running

@@ -11,10 +11,17 @@ import { withCliDatabase } from "./cli-database.js";
 const { positionals } = parseArgs({ allowPositionals: true, options: {} });
 const direction = positionals[0] ?? "up";
 if (direction !== "up" && direction !== "down") {
-  console.error("usage: npm run db:migrate -- [up|down] [count]   (down reverts 1 migration unless a count is given)");
+  console.error(
+    "usage: npm run db:migrate -- [up|down] [count]   (down reverts 1 migration unless a count is given)",
+  );
   process.exit(2);
 }
-const count = positionals[1] === undefined ? (direction === "down" ? 1 : Number.POSITIVE_INFINITY) : Number(positionals[1]);
+const count =
+  positionals[1] === undefined
+    ? direction === "down"
+      ? 1
+      : Number.POSITIVE_INFINITY
+    : Number(positionals[1]);
 if (!(count > 0)) {
   console.error(`count must be a positive number, got "${positionals[1]}"`);
   process.exit(2);
@@ -26,7 +33,11 @@ try {
   const ran = await withCliDatabase(config, logger, ({ primaryUrl }) =>
     migrate(primaryUrl, { direction, count, logger }),
   );
-  console.log(ran.length === 0 ? "Nothing to migrate." : `${direction === "up" ? "Applied" : "Reverted"}: ${ran.join(", ")}`);
+  console.log(
+    ran.length === 0
+      ? "Nothing to migrate."
+      : `${direction === "up" ? "Applied" : "Reverted"}: ${ran.join(", ")}`,
+  );
 } catch (err) {
   logger.error({ err }, "migration failed");
   process.exitCode = 1;

@@ -60,7 +60,8 @@ try {
     const pool = createPool(primaryUrl, { name: "seed", max: 2, connectTimeoutMs: 10_000, logger });
     const bar = new cliProgress.SingleBar(
       {
-        format: "seeding |{bar}| {percentage}% | {value}/{total} leads | {rows} rows | {rate} rows/s | ETA {eta_formatted}",
+        format:
+          "seeding |{bar}| {percentage}% | {value}/{total} leads | {rows} rows | {rate} rows/s | ETA {eta_formatted}",
         noTTYOutput: true,
         notTTYSchedule: 5_000,
         stream: process.stderr,
@@ -84,7 +85,8 @@ try {
         `Seeded ${report.totalRows.toLocaleString("en-US")} rows for ${leads.toLocaleString("en-US")} leads in ` +
           `${report.seconds.toFixed(1)} s — ${Math.round(report.rowsPerSecond).toLocaleString("en-US")} rows/s`,
       );
-      for (const [table, n] of Object.entries(report.rows)) console.log(`  ${table.padEnd(24)} ${n.toLocaleString("en-US")}`);
+      for (const [table, n] of Object.entries(report.rows))
+        console.log(`  ${table.padEnd(24)} ${n.toLocaleString("en-US")}`);
     } finally {
       bar.stop();
       await pool.end();

@@ -16,10 +16,17 @@ export type ReplicaStatus =
  * and seconds since the last replayed transaction's commit (0 when the replica has replayed everything — an idle
  * primary would otherwise look ever more "behind").
  */
-export async function getReplicaStatus(primary: pg.Pool, replica: pg.Pool | undefined): Promise<ReplicaStatus> {
+export async function getReplicaStatus(
+  primary: pg.Pool,
+  replica: pg.Pool | undefined,
+): Promise<ReplicaStatus> {
   if (!replica) return { configured: false };
   try {
-    const r = await replica.query<{ in_recovery: boolean; replay_lsn: string | null; replay_ts_age: number | null }>(
+    const r = await replica.query<{
+      in_recovery: boolean;
+      replay_lsn: string | null;
+      replay_ts_age: number | null;
+    }>(
       `SELECT pg_is_in_recovery() AS in_recovery,
               pg_last_wal_replay_lsn()::text AS replay_lsn,
               EXTRACT(EPOCH FROM (clock_timestamp() - pg_last_xact_replay_timestamp()))::float8 AS replay_ts_age`,
@@ -27,7 +34,13 @@ export async function getReplicaStatus(primary: pg.Pool, replica: pg.Pool | unde
     const row = r.rows[0];
     if (!row) throw new Error("replica returned no row");
     if (!row.in_recovery || row.replay_lsn === null) {
-      return { configured: true, reachable: true, inRecovery: row.in_recovery, lagBytes: null, lagSeconds: null };
+      return {
+        configured: true,
+        reachable: true,
+        inRecovery: row.in_recovery,
+        lagBytes: null,
+        lagSeconds: null,
+      };
     }
     const p = await primary.query<{ lag_bytes: string }>(
       "SELECT GREATEST(pg_wal_lsn_diff(pg_current_wal_lsn(), $1::pg_lsn), 0)::bigint::text AS lag_bytes",
@@ -46,7 +59,8 @@ export async function getReplicaStatus(primary: pg.Pool, replica: pg.Pool | unde
  * for tests and for start-up after seeding).
  */
 export async function waitForReplica(primary: pg.Pool, replica: pg.Pool, timeoutMs = 30_000): Promise<void> {
-  const target = (await primary.query<{ lsn: string }>("SELECT pg_current_wal_lsn()::text AS lsn")).rows[0]?.lsn;
+  const target = (await primary.query<{ lsn: string }>("SELECT pg_current_wal_lsn()::text AS lsn")).rows[0]
+    ?.lsn;
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const r = await replica.query<{ caught_up: boolean }>(
@@ -54,7 +68,8 @@ export async function waitForReplica(primary: pg.Pool, replica: pg.Pool, timeout
       [target],
     );
     if (r.rows[0]?.caught_up) return;
-    if (Date.now() > deadline) throw new Error(`replica did not replay up to ${target} within ${timeoutMs} ms`);
+    if (Date.now() > deadline)
+      throw new Error(`replica did not replay up to ${target} within ${timeoutMs} ms`);
     await new Promise((resolve) => setTimeout(resolve, 20));
   }
 }

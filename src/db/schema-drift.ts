@@ -24,7 +24,10 @@ export type DmmfDatamodel = { models: DmmfModel[] };
 
 type ColumnShape = { type: string; nullable: boolean; default: string | null };
 export type SchemaShape = {
-  tables: Record<string, { columns: Record<string, ColumnShape>; primaryKey: string[]; foreignKeys: string[] }>;
+  tables: Record<
+    string,
+    { columns: Record<string, ColumnShape>; primaryKey: string[]; foreignKeys: string[] }
+  >;
 };
 
 function prismaColumnType(f: DmmfField): string {
@@ -36,7 +39,9 @@ function prismaColumnType(f: DmmfField): string {
         native === "Uuid"
           ? "uuid"
           : native === "VarChar"
-            ? args.length ? `character varying(${args[0]})` : "character varying"
+            ? args.length
+              ? `character varying(${args[0]})`
+              : "character varying"
             : native === "Char"
               ? `character(${args[0] ?? 1})`
               : "text";
@@ -121,7 +126,14 @@ export function shapeFromDmmf(datamodel: DmmfDatamodel): SchemaShape {
 
 /** The schema as the migrated database has it: ordinary and partitioned tables (not partitions) of one schema. */
 export async function shapeFromDatabase(db: pg.Pool | pg.Client, schema = "public"): Promise<SchemaShape> {
-  const cols = await db.query<{ table: string; column: string; type: string; nullable: boolean; def: string | null; identity: string }>(
+  const cols = await db.query<{
+    table: string;
+    column: string;
+    type: string;
+    nullable: boolean;
+    def: string | null;
+    identity: string;
+  }>(
     `SELECT c.relname AS table, a.attname AS column, format_type(a.atttypid, a.atttypmod) AS type,
             NOT a.attnotnull AS nullable, pg_get_expr(d.adbin, d.adrelid) AS def, a.attidentity AS identity
      FROM pg_class c
@@ -132,7 +144,14 @@ export async function shapeFromDatabase(db: pg.Pool | pg.Client, schema = "publi
      ORDER BY c.relname, a.attnum`,
     [schema],
   );
-  const keys = await db.query<{ table: string; kind: string; def: string; columns: string[]; ref_table: string | null; ref_columns: string[] | null }>(
+  const keys = await db.query<{
+    table: string;
+    kind: string;
+    def: string;
+    columns: string[];
+    ref_table: string | null;
+    ref_columns: string[] | null;
+  }>(
     `SELECT c.relname AS table, k.contype AS kind, pg_get_constraintdef(k.oid) AS def,
             ARRAY(SELECT a.attname FROM unnest(k.conkey) AS u(n) JOIN pg_attribute a ON a.attrelid = k.conrelid AND a.attnum = u.n ORDER BY a.attname)::text[] AS columns,
             r.relname AS ref_table,
@@ -146,7 +165,8 @@ export async function shapeFromDatabase(db: pg.Pool | pg.Client, schema = "publi
   );
   const tables: SchemaShape["tables"] = {};
   for (const r of cols.rows) {
-    const t = (tables[r.table] ??= { columns: {}, primaryKey: [], foreignKeys: [] });
+    const t = tables[r.table] ?? { columns: {}, primaryKey: [], foreignKeys: [] };
+    tables[r.table] = t;
     t.columns[r.column] = {
       type: r.type,
       nullable: r.nullable,
@@ -157,7 +177,10 @@ export async function shapeFromDatabase(db: pg.Pool | pg.Client, schema = "publi
     const t = tables[k.table];
     if (!t) continue;
     if (k.kind === "p") t.primaryKey = [...k.columns].sort();
-    else t.foreignKeys.push(`(${(k.columns ?? []).join(",")}) -> ${k.ref_table}(${(k.ref_columns ?? []).join(",")})`);
+    else
+      t.foreignKeys.push(
+        `(${(k.columns ?? []).join(",")}) -> ${k.ref_table}(${(k.ref_columns ?? []).join(",")})`,
+      );
   }
   for (const t of Object.values(tables)) t.foreignKeys.sort();
   return { tables };
@@ -185,17 +208,24 @@ export function diffShapes(prisma: SchemaShape, database: SchemaShape): string[]
       if (!pc) out.push(`${table}.${column}: in the database, not in schema.prisma`);
       else if (!dc) out.push(`${table}.${column}: in schema.prisma, not in the database`);
       else {
-        if (pc.type !== dc.type) out.push(`${table}.${column}: type ${pc.type} in schema.prisma, ${dc.type} in the database`);
+        if (pc.type !== dc.type)
+          out.push(`${table}.${column}: type ${pc.type} in schema.prisma, ${dc.type} in the database`);
         if (pc.nullable !== dc.nullable)
-          out.push(`${table}.${column}: ${pc.nullable ? "nullable" : "NOT NULL"} in schema.prisma, ${dc.nullable ? "nullable" : "NOT NULL"} in the database`);
+          out.push(
+            `${table}.${column}: ${pc.nullable ? "nullable" : "NOT NULL"} in schema.prisma, ${dc.nullable ? "nullable" : "NOT NULL"} in the database`,
+          );
         if (pc.default !== dc.default)
-          out.push(`${table}.${column}: default ${pc.default} in schema.prisma, ${dc.default} in the database`);
+          out.push(
+            `${table}.${column}: default ${pc.default} in schema.prisma, ${dc.default} in the database`,
+          );
       }
     }
     if (p.primaryKey.join(",") !== d.primaryKey.join(","))
       out.push(`${table}: primary key (${p.primaryKey}) in schema.prisma, (${d.primaryKey}) in the database`);
-    for (const fk of p.foreignKeys) if (!d.foreignKeys.includes(fk)) out.push(`${table}: foreign key ${fk} missing in the database`);
-    for (const fk of d.foreignKeys) if (!p.foreignKeys.includes(fk)) out.push(`${table}: foreign key ${fk} missing in schema.prisma`);
+    for (const fk of p.foreignKeys)
+      if (!d.foreignKeys.includes(fk)) out.push(`${table}: foreign key ${fk} missing in the database`);
+    for (const fk of d.foreignKeys)
+      if (!p.foreignKeys.includes(fk)) out.push(`${table}: foreign key ${fk} missing in schema.prisma`);
   }
   return out;
 }

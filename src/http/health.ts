@@ -4,7 +4,9 @@ import { getReplicaStatus } from "../db/replication.js";
 
 const PRIMARY_PROBE_TIMEOUT_MS = 2_000;
 
-async function probePrimary(primary: pg.Pool): Promise<{ reachable: boolean; latencyMs?: number; error?: string }> {
+async function probePrimary(
+  primary: pg.Pool,
+): Promise<{ reachable: boolean; latencyMs?: number; error?: string }> {
   const started = performance.now();
   try {
     await Promise.race([
@@ -39,7 +41,9 @@ export function healthRouter(deps: { primary: pg.Pool; replica: pg.Pool | undefi
     res.status(primary.reachable ? 200 : 503).json({
       status,
       primary,
-      replica: replica.configured ? replica : { ...replica, note: "no replica configured: reads use the primary" },
+      replica: replica.configured
+        ? replica
+        : { ...replica, note: "no replica configured: reads use the primary" },
       readsFrom: replicaHealthy ? "replica" : "primary",
     });
   });

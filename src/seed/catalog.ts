@@ -83,7 +83,12 @@ export const CAMPAIGNS: readonly CampaignSpec[] = [
   },
 ];
 
-export const UNENROLLED_INDUSTRIES = ["Accounting firm", "Veterinary clinic", "Real estate agency", "Plumber"];
+export const UNENROLLED_INDUSTRIES = [
+  "Accounting firm",
+  "Veterinary clinic",
+  "Real estate agency",
+  "Plumber",
+];
 export const SOURCE_PLATFORMS = ["google_maps", "yelp", "linkedin", "clutch", "apollo"] as const;
 
 export type ModelSpec = {

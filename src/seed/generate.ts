@@ -18,7 +18,8 @@ const HOUR = 3_600_000;
 const DAY = 24 * HOUR;
 
 /** A UTC instant as the naive timestamp string the TIMESTAMP columns store (sending a Date would carry an offset). */
-export const ts = (ms: number | null): string | null => (ms === null ? null : new Date(ms).toISOString().slice(0, 23));
+export const ts = (ms: number | null): string | null =>
+  ms === null ? null : new Date(ms).toISOString().slice(0, 23);
 
 export type SeedWorld = {
   rng: Rng;
@@ -50,7 +51,9 @@ function aiGymRow(
   const scale = TASK_TYPES[task];
   const cost = rng.logNormal(model.cost * scale.cost, 0.35);
   const duration = Math.max(1, Math.round(rng.logNormal(model.duration * scale.duration, 0.45)));
-  const quality = rng.chance(0.93) ? Math.round(rng.normal(model.quality[0], model.quality[1], 0, 100)) : null;
+  const quality = rng.chance(0.93)
+    ? Math.round(rng.normal(model.quality[0], model.quality[1], 0, 100))
+    : null;
   rows.ai_gym_performance.push([
     rng.uuid(),
     task,
@@ -93,9 +96,7 @@ export function generateLead(w: SeedWorld, rows: SeedRows): void {
   const { rng, faker, anchorMs } = w;
   const leadId = rng.uuid();
   const enrolled = rng.chance(0.9);
-  const campaign = enrolled
-    ? rng.weighted(w.campaigns.map((c) => [c, c.spec.weight] as const))
-    : undefined;
+  const campaign = enrolled ? rng.weighted(w.campaigns.map((c) => [c, c.spec.weight] as const)) : undefined;
   const createdMs = anchorMs - rng.between(0, w.spanDays) * DAY;
   const platform = campaign ? rng.pick(campaign.spec.sourceTypes) : rng.pick(["google_maps", "yelp"]);
   const month = new Date(createdMs).toISOString().slice(0, 7);
@@ -110,8 +111,12 @@ export function generateLead(w: SeedWorld, rows: SeedRows): void {
   const domain = `${slug}-${leadId.slice(0, 4)}.${tld}`;
   const first = faker.person.firstName();
   const last = faker.person.lastName();
-  const contactEmail = `${first}.${last}`.toLowerCase().replace(/[^a-z.]/g, "") + `@${domain}`;
-  const consentSource = platform === "linkedin" ? "linkedin_connection" : rng.pick(["public_business_listing", "public_business_listing", "web_form_optin"]);
+  const mailbox = `${first}.${last}`.toLowerCase().replace(/[^a-z.]/g, "");
+  const contactEmail = `${mailbox}@${domain}`;
+  const consentSource =
+    platform === "linkedin"
+      ? "linkedin_connection"
+      : rng.pick(["public_business_listing", "public_business_listing", "web_form_optin"]);
 
   let leadStatus = "new";
   let lastActivity = createdMs;
@@ -123,7 +128,15 @@ export function generateLead(w: SeedWorld, rows: SeedRows): void {
     analysisId = rng.uuid();
     const model = pickModel(rng);
     const startMs = createdMs + rng.between(0.05, 1) * DAY;
-    const durationMs = aiGymRow(w, rows, "website_analysis", model, leadId, Math.min(startMs, anchorMs - HOUR), null);
+    const durationMs = aiGymRow(
+      w,
+      rows,
+      "website_analysis",
+      model,
+      leadId,
+      Math.min(startMs, anchorMs - HOUR),
+      null,
+    );
     const finished = startMs + durationMs < anchorMs;
     const status = !finished ? rng.pick(["queued", "running"]) : rng.chance(0.96) ? "completed" : "failed";
     const completed = status === "completed";
@@ -132,7 +145,9 @@ export function generateLead(w: SeedWorld, rows: SeedRows): void {
     const seo = score();
     const a11y = score();
     const design = score();
-    const overall = completed ? Math.round(((perf ?? 0) + (seo ?? 0) + (a11y ?? 0) + (design ?? 0)) / 4) : null;
+    const overall = completed
+      ? Math.round(((perf ?? 0) + (seo ?? 0) + (a11y ?? 0) + (design ?? 0)) / 4)
+      : null;
     if (completed) analysisDoneMs = startMs + durationMs;
     rows.website_analyses.push([
       analysisId,
@@ -155,7 +170,9 @@ export function generateLead(w: SeedWorld, rows: SeedRows): void {
       ts(Math.min(startMs, anchorMs)),
       ts(completed ? startMs + durationMs : null),
       ts(Math.min(completed ? startMs + durationMs : startMs, anchorMs)),
-      completed ? JSON.stringify({ vision: model.name, copy_review: pickModel(rng).name, seo: "rules-v2" }) : null,
+      completed
+        ? JSON.stringify({ vision: model.name, copy_review: pickModel(rng).name, seo: "rules-v2" })
+        : null,
       completed
         ? JSON.stringify({
             performance: perf,
@@ -177,7 +194,15 @@ export function generateLead(w: SeedWorld, rows: SeedRows): void {
     const demoId = rng.uuid();
     const model = pickModel(rng);
     const startMs = analysisDoneMs + rng.between(0.01, 0.5) * DAY;
-    const durationMs = aiGymRow(w, rows, "demo_generation", model, leadId, Math.min(startMs, anchorMs - HOUR), null);
+    const durationMs = aiGymRow(
+      w,
+      rows,
+      "demo_generation",
+      model,
+      leadId,
+      Math.min(startMs, anchorMs - HOUR),
+      null,
+    );
     const doneMs = startMs + durationMs;
     let status = doneMs >= anchorMs ? "building" : rng.chance(0.92) ? "deployed" : "failed";
     let archivedMs: number | null = null;
@@ -195,7 +220,11 @@ export function generateLead(w: SeedWorld, rows: SeedRows): void {
       model.name,
       deploymentUrl,
       live
-        ? JSON.stringify({ lighthouse_performance: rng.int(70, 100), broken_links: rng.int(0, 2), passed: true })
+        ? JSON.stringify({
+            lighthouse_performance: rng.int(70, 100),
+            broken_links: rng.int(0, 2),
+            passed: true,
+          })
         : status === "failed"
           ? JSON.stringify({ passed: false, error: "build timed out" })
           : null,
@@ -209,9 +238,19 @@ export function generateLead(w: SeedWorld, rows: SeedRows): void {
       const videoId = rng.uuid();
       const vModel = pickModel(rng);
       const vStart = doneMs + rng.between(0.01, 0.3) * DAY;
-      const vDuration = aiGymRow(w, rows, "video_script", vModel, leadId, Math.min(vStart, anchorMs - HOUR), null);
+      const vDuration = aiGymRow(
+        w,
+        rows,
+        "video_script",
+        vModel,
+        leadId,
+        Math.min(vStart, anchorMs - HOUR),
+        null,
+      );
       const render = vDuration + rng.between(2, 20) * 60_000;
-      let vStatus = vStart + render >= anchorMs ? "generating" : rng.chance(0.94) ? "ready" : "failed";
+      // Rendering queues back up: recent videos may still be in progress.
+      const inProgress = vStart + render >= anchorMs || (anchorMs - vStart < 2 * DAY && rng.chance(0.3));
+      let vStatus = inProgress ? "generating" : rng.chance(0.94) ? "ready" : "failed";
       if (vStatus === "ready" && status === "archived") vStatus = "archived";
       const ready = vStatus === "ready" || vStatus === "archived";
       const url = ready ? `https://videos.reachgraph.dev/v/${videoId}.mp4` : null;
@@ -220,7 +259,11 @@ export function generateLead(w: SeedWorld, rows: SeedRows): void {
         videoId,
         leadId,
         demoId,
-        JSON.stringify({ scenes: rng.int(3, 7), voice: rng.pick(["warm", "upbeat", "calm"]), model: vModel.name }),
+        JSON.stringify({
+          scenes: rng.int(3, 7),
+          voice: rng.pick(["warm", "upbeat", "calm"]),
+          model: vModel.name,
+        }),
         url,
         ready ? rng.int(45, 120) : null,
         ready ? JSON.stringify({ plays: rng.int(0, 12), avg_watch_pct: rng.int(15, 100) }) : null,
@@ -270,14 +313,16 @@ export function generateLead(w: SeedWorld, rows: SeedRows): void {
           const clicked = opened && rng.chance(demoUrl || videoUrl ? 0.2 : 0.08);
           if (opened) openedMs = sentMs + rng.logNormal(3 * HOUR, 1.2);
           if (clicked && openedMs !== null) clickedMs = openedMs + rng.between(5_000, 20 * 60_000);
-          if (replied) repliedMs = Math.max(openedMs ?? sentMs, clickedMs ?? sentMs) + rng.logNormal(5 * HOUR, 1);
+          if (replied)
+            repliedMs = Math.max(openedMs ?? sentMs, clickedMs ?? sentMs) + rng.logNormal(5 * HOUR, 1);
           // Nothing is observed after the dataset's "now".
           if (openedMs !== null && openedMs >= anchorMs) openedMs = null;
           if (clickedMs !== null && (clickedMs >= anchorMs || openedMs === null)) clickedMs = null;
           if (repliedMs !== null && repliedMs >= anchorMs) repliedMs = null;
         }
       }
-      const subject = step === 1 ? (variantSubject ?? `An idea for ${company}`) : `Re: An idea for ${company}`;
+      const subject =
+        step === 1 ? (variantSubject ?? `An idea for ${company}`) : `Re: An idea for ${company}`;
       rows.email_sends.push([
         sendId,
         campaign.id,
@@ -301,7 +346,15 @@ export function generateLead(w: SeedWorld, rows: SeedRows): void {
         step === 1 && test ? variant : null,
       ]);
       const knownOutcome = sentMs !== null && anchorMs - sentMs > 3 * DAY;
-      aiGymRow(w, rows, "email_copy", model, leadId, queuedMs - 10 * 60_000, knownOutcome || repliedMs ? (repliedMs ? 1 : 0) : null);
+      aiGymRow(
+        w,
+        rows,
+        "email_copy",
+        model,
+        leadId,
+        queuedMs - 10 * 60_000,
+        knownOutcome || repliedMs ? (repliedMs ? 1 : 0) : null,
+      );
       if (sentMs !== null) {
         leadStatus = "contacted";
         lastActivity = Math.max(lastActivity, sentMs);
@@ -330,7 +383,14 @@ export function generateLead(w: SeedWorld, rows: SeedRows): void {
     `https://www.${domain}`,
     domain,
     `${first} ${last}`,
-    rng.pick(["Owner", "Managing Partner", "Office Manager", "Marketing Lead", "Founder", "Practice Manager"]),
+    rng.pick([
+      "Owner",
+      "Managing Partner",
+      "Office Manager",
+      "Marketing Lead",
+      "Founder",
+      "Practice Manager",
+    ]),
     contactEmail,
     faker.phone.number({ style: "international" }),
     campaign?.spec.industry ?? rng.pick(UNENROLLED_INDUSTRIES),
@@ -368,15 +428,7 @@ function replyThread(
   const threadId = rng.hex(16);
   const messages: [string, string, string, string, string | null, string | null, number][] = [
     ["outbound", t.senderEmail, t.contactEmail, t.subject, null, null, t.sentMs],
-    [
-      "inbound",
-      t.contactEmail,
-      t.senderEmail,
-      `Re: ${t.subject}`,
-      null,
-      sentiment,
-      t.repliedMs,
-    ],
+    ["inbound", t.contactEmail, t.senderEmail, `Re: ${t.subject}`, null, sentiment, t.repliedMs],
   ];
   let lastMs = t.repliedMs;
   let outcome: "replied" | "meeting_booked" | "won" = "replied";
@@ -386,23 +438,59 @@ function replyThread(
     if (draftMs < anchorMs) {
       const meetingFollows = sentiment === "positive" && rng.chance(0.42);
       aiGymRow(w, rows, "reply_drafting", model, t.leadId, draftMs - 60_000, meetingFollows ? 1 : 0);
-      messages.push(["outbound", t.senderEmail, t.contactEmail, `Re: ${t.subject}`, model.name, null, draftMs]);
+      messages.push([
+        "outbound",
+        t.senderEmail,
+        t.contactEmail,
+        `Re: ${t.subject}`,
+        model.name,
+        null,
+        draftMs,
+      ]);
       lastMs = draftMs;
       if (meetingFollows) {
         const bookedMs = draftMs + rng.between(0.1, 2) * DAY;
         if (bookedMs < anchorMs) {
-          messages.push(["inbound", t.contactEmail, t.senderEmail, `Re: ${t.subject}`, null, "positive", bookedMs]);
+          messages.push([
+            "inbound",
+            t.contactEmail,
+            t.senderEmail,
+            `Re: ${t.subject}`,
+            null,
+            "positive",
+            bookedMs,
+          ]);
           lastMs = bookedMs;
           const meetingId = rng.uuid();
           const scheduledMs = bookedMs + rng.between(1, 10) * DAY;
           const held = scheduledMs < anchorMs;
-          const mStatus = held ? rng.weighted([["held", 0.8], ["no_show", 0.12], ["cancelled", 0.08]] as const) : "booked";
+          const mStatus = held
+            ? rng.weighted([
+                ["held", 0.8],
+                ["no_show", 0.12],
+                ["cancelled", 0.08],
+              ] as const)
+            : "booked";
           outcome = "meeting_booked";
-          rows.meetings.push([meetingId, t.leadId, t.campaignId, conversationId, mStatus, ts(bookedMs), ts(scheduledMs), ts(bookedMs)]);
+          rows.meetings.push([
+            meetingId,
+            t.leadId,
+            t.campaignId,
+            conversationId,
+            mStatus,
+            ts(bookedMs),
+            ts(scheduledMs),
+            ts(bookedMs),
+          ]);
           if (mStatus === "held" && rng.chance(0.65)) {
             const closeMs = scheduledMs + rng.between(3, 30) * DAY;
             const closed = closeMs < anchorMs;
-            const dStatus = closed ? rng.weighted([["won", 0.5], ["lost", 0.5]] as const) : "open";
+            const dStatus = closed
+              ? rng.weighted([
+                  ["won", 0.5],
+                  ["lost", 0.5],
+                ] as const)
+              : "open";
             const amount = rng.logNormal(6_000, 0.6);
             if (dStatus === "won") outcome = "won";
             rows.deals.push([
@@ -440,7 +528,9 @@ function replyThread(
       from,
       to,
       subject,
-      direction === "inbound" ? inboundBody(sent) : "Thanks for getting back to me! Here is a link to pick a time.",
+      direction === "inbound"
+        ? inboundBody(sent)
+        : "Thanks for getting back to me! Here is a link to pick a time.",
       model,
       sent,
       `${threadId}.${rng.hex(8)}`,

@@ -63,14 +63,20 @@ export class Rng {
 
   /** A version-4 UUID drawn from this generator (deterministic, unlike crypto.randomUUID). */
   uuid(): string {
-    const hex = (n: number) => Math.floor(this.next() * 2 ** (4 * n)).toString(16).padStart(n, "0");
+    const hex = (n: number) =>
+      Math.floor(this.next() * 2 ** (4 * n))
+        .toString(16)
+        .padStart(n, "0");
     const variant = (8 + Math.floor(this.next() * 4)).toString(16);
     return `${hex(8)}-${hex(4)}-4${hex(3)}-${variant}${hex(3)}-${hex(12)}`;
   }
 
   hex(length: number): string {
     let s = "";
-    while (s.length < length) s += Math.floor(this.next() * 4_294_967_296).toString(16).padStart(8, "0");
+    while (s.length < length)
+      s += Math.floor(this.next() * 4_294_967_296)
+        .toString(16)
+        .padStart(8, "0");
     return s.slice(0, length);
   }
 }

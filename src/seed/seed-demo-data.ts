@@ -97,8 +97,18 @@ export async function seedDemoData(pool: pg.Pool, options: SeedOptions): Promise
 
     await client.query("BEGIN");
     await client.query("SET LOCAL synchronous_commit = off");
-    await ensurePartitionsBetween(client, "email_sends", new Date(historyStart), new Date(anchorMs + 90 * DAY));
-    await ensurePartitionsBetween(client, "ai_gym_performance", new Date(historyStart), new Date(anchorMs + 90 * DAY));
+    await ensurePartitionsBetween(
+      client,
+      "email_sends",
+      new Date(historyStart),
+      new Date(anchorMs + 90 * DAY),
+    );
+    await ensurePartitionsBetween(
+      client,
+      "ai_gym_performance",
+      new Date(historyStart),
+      new Date(anchorMs + 90 * DAY),
+    );
     for (const { id, spec } of world.campaigns) {
       await client.query(
         `INSERT INTO campaigns (id, name, source_types, filters, daily_limit, send_window, status, created_at)
@@ -148,7 +158,11 @@ export async function seedDemoData(pool: pg.Pool, options: SeedOptions): Promise
     add("ab_tests", world.abTests.length);
     // One scraping job per platform and month of history.
     const jobRows: unknown[][] = [];
-    for (let m = new Date(historyStart); m.getTime() <= anchorMs; m = new Date(Date.UTC(m.getUTCFullYear(), m.getUTCMonth() + 1, 1))) {
+    for (
+      let m = new Date(historyStart);
+      m.getTime() <= anchorMs;
+      m = new Date(Date.UTC(m.getUTCFullYear(), m.getUTCMonth() + 1, 1))
+    ) {
       const month = m.toISOString().slice(0, 7);
       const startMs = Date.UTC(m.getUTCFullYear(), m.getUTCMonth(), 1);
       for (const platform of SOURCE_PLATFORMS) {
@@ -204,7 +218,8 @@ export async function seedDemoData(pool: pg.Pool, options: SeedOptions): Promise
        FROM (SELECT scraping_job_id, count(*)::int AS n FROM leads GROUP BY scraping_job_id) s
        WHERE s.scraping_job_id = j.id`,
     );
-    counts.audit_log = (await client.query<{ n: number }>("SELECT count(*)::int AS n FROM audit_log")).rows[0]?.n ?? 0;
+    counts.audit_log =
+      (await client.query<{ n: number }>("SELECT count(*)::int AS n FROM audit_log")).rows[0]?.n ?? 0;
     await client.query(`ANALYZE ${APPLICATION_TABLES.join(", ")}`);
   } catch (err) {
     await client.query("ROLLBACK").catch(() => {});
@@ -217,7 +232,13 @@ export async function seedDemoData(pool: pg.Pool, options: SeedOptions): Promise
   return { rows: counts, totalRows, seconds, rowsPerSecond: totalRows / seconds };
 }
 
-async function audit(client: pg.PoolClient, action: string, resourceType: string, resourceId: string, atMs: number) {
+async function audit(
+  client: pg.PoolClient,
+  action: string,
+  resourceType: string,
+  resourceId: string,
+  atMs: number,
+) {
   await client.query(
     `INSERT INTO audit_log (occurred_at, principal_type, principal_id, action, resource_type, resource_id, request_id)
      VALUES ($1, 'system', 'seed', $2, $3, $4, NULL)`,

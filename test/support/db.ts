@@ -14,7 +14,12 @@ afterAll(async () => {
 
 /** A pool on the run's migrated primary database, closed after the file's tests. */
 export function primaryPool(): pg.Pool {
-  const pool = createPool(inject("primaryUrl"), { name: "test-primary", max: 4, connectTimeoutMs: 10_000, logger });
+  const pool = createPool(inject("primaryUrl"), {
+    name: "test-primary",
+    max: 4,
+    connectTimeoutMs: 10_000,
+    logger,
+  });
   pools.push(pool);
   return pool;
 }

@@ -187,8 +187,9 @@ async function createReplica(primaryUrl: string, dir: string, runAs: RunAs): Pro
     await client.query("SELECT pg_backup_start($1, true)", ["reachgraph replica"]);
     let label: { labelfile: string; spcmapfile: string | null };
     try {
-      const dataDirectory = (await client.query<{ d: string }>("SELECT current_setting('data_directory') AS d"))
-        .rows[0]?.d;
+      const dataDirectory = (
+        await client.query<{ d: string }>("SELECT current_setting('data_directory') AS d")
+      ).rows[0]?.d;
       if (!dataDirectory) throw new Error("primary did not report its data_directory");
       await copyDataDir(dataDirectory, staging);
     } finally {
@@ -215,7 +216,10 @@ async function configureStandby(dir: string, primaryPort: number, password: stri
     .split("\n")
     .filter((line) => line.trim() !== "" && !/^\s*(primary_conninfo|primary_slot_name)\s*=/.test(line));
   const conninfo = `host=127.0.0.1 port=${primaryPort} user=${SUPERUSER} password=${password} application_name=reachgraph_replica`;
-  kept.push(`primary_conninfo = '${conninfo.replaceAll("'", "''")}'`, `primary_slot_name = '${REPLICATION_SLOT}'`);
+  kept.push(
+    `primary_conninfo = '${conninfo.replaceAll("'", "''")}'`,
+    `primary_slot_name = '${REPLICATION_SLOT}'`,
+  );
   await writeFile(file, `${kept.join("\n")}\n`, { mode: 0o600 });
   await giveTo(runAs, file);
 }
@@ -358,7 +362,13 @@ export async function findRunningCluster(
 ): Promise<{ primaryUrl: string; replicaUrl: string } | undefined> {
   const candidates = [path.resolve(options.dataDir)];
   candidates.push(
-    path.join(os.tmpdir(), `reachgraph-${createHash("sha256").update(candidates[0] ?? "").digest("hex").slice(0, 12)}`),
+    path.join(
+      os.tmpdir(),
+      `reachgraph-${createHash("sha256")
+        .update(candidates[0] ?? "")
+        .digest("hex")
+        .slice(0, 12)}`,
+    ),
   );
   for (const dir of candidates) {
     const state = await readState(dir);

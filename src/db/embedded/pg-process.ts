@@ -70,7 +70,9 @@ export class PgProcess {
       if (await this.acceptsConnections()) return;
       if (Date.now() > deadline) {
         await this.stop();
-        throw new Error(`${this.options.name} PostgreSQL did not accept connections within ${STARTUP_TIMEOUT_MS} ms`);
+        throw new Error(
+          `${this.options.name} PostgreSQL did not accept connections within ${STARTUP_TIMEOUT_MS} ms`,
+        );
       }
       await new Promise((r) => setTimeout(r, 50));
     }
@@ -82,7 +84,9 @@ export class PgProcess {
    * parent is a live node process belongs to another running reachgraph and is left alone.
    */
   private async stopOrphan(): Promise<void> {
-    const pidFile = await readFile(path.join(this.options.dataDir, "postmaster.pid"), "utf8").catch(() => undefined);
+    const pidFile = await readFile(path.join(this.options.dataDir, "postmaster.pid"), "utf8").catch(
+      () => undefined,
+    );
     const pid = Number(pidFile?.split("\n")[0]);
     if (!pid || !isAlive(pid)) return;
     const cmdline = await readFile(`/proc/${pid}/cmdline`, "utf8").catch(() => "");

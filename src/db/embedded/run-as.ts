@@ -16,7 +16,14 @@ export function resolveRunAs(): RunAs {
   } catch {
     // No postgres account yet (a bare container): create a system account without a login shell or home.
     try {
-      execFileSync("useradd", ["--system", "--user-group", "--no-create-home", "--shell", "/usr/sbin/nologin", "postgres"]);
+      execFileSync("useradd", [
+        "--system",
+        "--user-group",
+        "--no-create-home",
+        "--shell",
+        "/usr/sbin/nologin",
+        "postgres",
+      ]);
       return lookup();
     } catch (err) {
       throw new Error(
