@@ -133,23 +133,16 @@ async function main(): Promise<void> {
     },
     "reachgraph is listening",
   );
-  process.stdout.write(
-    [
-      "",
-      `  reachgraph is up in ${Math.round(performance.now() - started)} ms`,
-      `  health     ${base}/healthz`,
-      `  readiness  ${base}/readyz`,
-      `  primary    ${redactUrl(urls.primaryUrl)}`,
-      `  replica    ${urls.replicaUrl ? redactUrl(urls.replicaUrl) : "(none: reads use the primary)"}`,
-      cluster ? `  data       ${cluster.dataDir}   (password in cluster.json there)` : "",
-      "  Ctrl-C stops everything.",
-      "",
-      "",
-    ]
-      .filter((l) => l !== "")
-      .join("\n")
-      .concat("\n\n"),
-  );
+  const banner = [
+    `  reachgraph is up in ${Math.round(performance.now() - started)} ms`,
+    `  health     ${base}/healthz`,
+    `  readiness  ${base}/readyz`,
+    `  primary    ${redactUrl(urls.primaryUrl)}`,
+    `  replica    ${urls.replicaUrl ? redactUrl(urls.replicaUrl) : "(none: reads use the primary)"}`,
+    ...(cluster ? [`  data       ${cluster.dataDir}   (password in cluster.json there)`] : []),
+    "  Ctrl-C stops everything.",
+  ];
+  process.stdout.write(`\n${banner.join("\n")}\n\n`);
 }
 
 main().catch((err) => {

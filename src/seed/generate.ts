@@ -1,6 +1,5 @@
 import type { Faker } from "@faker-js/faker";
 import {
-  AB_TESTS,
   type AbTestSpec,
   CAMPAIGNS,
   type CampaignSpec,
@@ -552,5 +551,3 @@ function inboundBody(sentiment: string | null): string {
       return "Please remove me from your list.";
   }
 }
-
-export { AB_TESTS, CAMPAIGNS };

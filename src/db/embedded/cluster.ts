@@ -66,8 +66,8 @@ function serverSettings(): Record<string, string | number> {
   };
 }
 
-function databaseUrl(password: string, port: number): string {
-  return `postgres://${SUPERUSER}:${encodeURIComponent(password)}@127.0.0.1:${port}/${EMBEDDED_DATABASE}`;
+function databaseUrl(password: string, port: number, database = EMBEDDED_DATABASE): string {
+  return `postgres://${SUPERUSER}:${encodeURIComponent(password)}@127.0.0.1:${port}/${database}`;
 }
 
 function statePath(dataDir: string): string {
@@ -91,12 +91,16 @@ async function writeState(dataDir: string, state: ClusterState): Promise<void> {
  * checkout under a 0700 home directory is unreachable, so the cluster then lives in the system temp directory,
  * under a name derived from the requested path (stable across starts), and we say so.
  */
-async function chooseDataDir(requested: string, runAs: RunAs, logger: Logger): Promise<string> {
-  if (await isReachableBy(runAs, requested)) return requested;
-  const fallback = path.join(
+function fallbackDataDir(requested: string): string {
+  return path.join(
     os.tmpdir(),
     `reachgraph-${createHash("sha256").update(requested).digest("hex").slice(0, 12)}`,
   );
+}
+
+async function chooseDataDir(requested: string, runAs: RunAs, logger: Logger): Promise<string> {
+  if (await isReachableBy(runAs, requested)) return requested;
+  const fallback = fallbackDataDir(requested);
   logger.warn(
     { requested, using: fallback },
     "the postgres OS user cannot reach the data directory (a parent directory is not searchable); using a fallback",
@@ -283,7 +287,7 @@ export async function startEmbeddedCluster(options: EmbeddedClusterOptions): Pro
     password,
   });
   try {
-    await ensureDatabase(databaseUrl(password, primaryPort).replace(/\/[^/]+$/, "/postgres"));
+    await ensureDatabase(databaseUrl(password, primaryPort, "postgres"));
     for (let attempt = 1; ; attempt++) {
       if (!(await isDirectory(replicaDir)) || !existsSync(path.join(replicaDir, "standby.signal"))) {
         await rm(replicaDir, { recursive: true, force: true });
@@ -360,16 +364,8 @@ function friendlyStartError(err: unknown, dataDir: string): Error {
 export async function findRunningCluster(
   options: Omit<EmbeddedClusterOptions, "logger">,
 ): Promise<{ primaryUrl: string; replicaUrl: string } | undefined> {
-  const candidates = [path.resolve(options.dataDir)];
-  candidates.push(
-    path.join(
-      os.tmpdir(),
-      `reachgraph-${createHash("sha256")
-        .update(candidates[0] ?? "")
-        .digest("hex")
-        .slice(0, 12)}`,
-    ),
-  );
+  const requested = path.resolve(options.dataDir);
+  const candidates = [requested, fallbackDataDir(requested)];
   for (const dir of candidates) {
     const state = await readState(dir);
     if (!state || !existsSync(path.join(dir, "primary", "postmaster.pid"))) continue;
