@@ -22,7 +22,7 @@ export type DmmfModel = {
 };
 export type DmmfDatamodel = { models: DmmfModel[] };
 
-type ColumnShape = { type: string; nullable: boolean; default: string | null };
+type ColumnShape = { type: string; nullable: boolean | null; default: string | null };
 export type SchemaShape = {
   tables: Record<
     string,
@@ -60,6 +60,9 @@ function prismaColumnType(f: DmmfField): string {
       break;
     case "Decimal":
       t = args.length ? `numeric(${args.join(",")})` : "numeric";
+      break;
+    case "Bytes":
+      t = "bytea";
       break;
     case "Json":
       t = native === "Json" ? "json" : "jsonb";
@@ -104,8 +107,8 @@ export function shapeFromDmmf(datamodel: DmmfDatamodel): SchemaShape {
       if (f.kind !== "scalar") continue;
       columns[f.dbName ?? f.name] = {
         type: prismaColumnType(f),
-        // Prisma cannot declare a nullable list; list columns are compared on type and default only.
-        nullable: f.isList ? true : !f.isRequired,
+        // Prisma cannot declare whether a list column is nullable; list columns are compared on type and default.
+        nullable: f.isList ? null : !f.isRequired,
         default: prismaDefault(f),
       };
     }
@@ -210,7 +213,7 @@ export function diffShapes(prisma: SchemaShape, database: SchemaShape): string[]
       else {
         if (pc.type !== dc.type)
           out.push(`${table}.${column}: type ${pc.type} in schema.prisma, ${dc.type} in the database`);
-        if (pc.nullable !== dc.nullable)
+        if (pc.nullable !== null && pc.nullable !== dc.nullable)
           out.push(
             `${table}.${column}: ${pc.nullable ? "nullable" : "NOT NULL"} in schema.prisma, ${dc.nullable ? "nullable" : "NOT NULL"} in the database`,
           );

@@ -107,7 +107,7 @@ export function generateLead(w: SeedWorld, rows: SeedRows): void {
     .replace(/^-|-$/g, "")
     .slice(0, 40);
   const tld = { US: "com", GB: "co.uk", DE: "de", AU: "com.au" }[campaign?.spec.countryCode ?? "US"] ?? "com";
-  const domain = `${slug}-${leadId.slice(0, 4)}.${tld}`;
+  const domain = `${slug}-${leadId.slice(0, 8)}.${tld}`;
   const first = faker.person.firstName();
   const last = faker.person.lastName();
   const mailbox = `${first}.${last}`.toLowerCase().replace(/[^a-z.]/g, "");
