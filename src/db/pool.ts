@@ -15,6 +15,11 @@ export type PoolOptions = {
  */
 export const SESSION_OPTIONS = "-c TimeZone=UTC";
 
+// TIMESTAMP WITHOUT TIME ZONE values hold UTC; pg would read them in the process' local zone. Parameters are sent
+// as ISO-8601 UTC strings (see src/domain/time.ts), which PostgreSQL stores verbatim in a TIMESTAMP column.
+const TIMESTAMP_OID = 1114;
+pg.types.setTypeParser(TIMESTAMP_OID, (value) => new Date(`${value.replace(" ", "T")}Z`));
+
 export function connectionConfig(url: string, applicationName: string): pg.ClientConfig {
   return { connectionString: url, options: SESSION_OPTIONS, application_name: applicationName };
 }

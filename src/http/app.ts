@@ -1,16 +1,77 @@
-import express, { type Express } from "express";
+import { randomUUID } from "node:crypto";
+import express, { type Express, type RequestHandler } from "express";
+import { pinoHttp } from "pino-http";
 import type { Databases } from "../db/databases.js";
+import { EventValidator } from "../events/schemas.js";
 import type { Logger } from "../logger.js";
+import { ApiKeyAuthenticator } from "../rest/auth.js";
+import { restRouter } from "../rest/index.js";
 import { healthRouter } from "./health.js";
 import { errorHandler, notFoundHandler } from "./problem.js";
 
-export type AppDependencies = { db: Databases; logger: Logger };
+export type AppDependencies = {
+  db: Databases;
+  logger: Logger;
+  /** Request clock; defaults to the system clock. */
+  clock?: () => Date;
+  /** Requests per minute per API key unless the key sets its own. */
+  rateLimitPerMinute?: number;
+};
 
-export function createApp({ db, logger }: AppDependencies): Express {
+const REQUEST_ID = /^[\w.:-]{1,100}$/;
+
+/** Echo a sane incoming X-Request-Id or make one; every log line and problem document carries it. */
+const requestId: RequestHandler = (req, res, next) => {
+  const incoming = req.get("x-request-id");
+  res.set("X-Request-Id", incoming && REQUEST_ID.test(incoming) ? incoming : randomUUID());
+  next();
+};
+
+/**
+ * Request logs carry the route pattern, never the URL: paths hold tracking tokens and query strings can hold
+ * emails. Headers and bodies are not logged at all.
+ */
+function requestLogger(logger: Logger): RequestHandler {
+  return pinoHttp({
+    logger,
+    genReqId: (_req, res) => String(res.getHeader("X-Request-Id")),
+    customLogLevel: (_req, res, err) =>
+      err || res.statusCode >= 500 ? "error" : res.statusCode >= 400 ? "info" : "debug",
+    serializers: {
+      req: (req: { id: string; method: string; raw: express.Request }) => ({
+        id: req.id,
+        method: req.method,
+        route: req.raw.route?.path ?? "(unmatched)",
+      }),
+      res: (res: { statusCode: number }) => ({ statusCode: res.statusCode }),
+    },
+    customSuccessMessage: () => "request completed",
+    customErrorMessage: () => "request failed",
+  });
+}
+
+export function createApp({
+  db,
+  logger,
+  clock = () => new Date(),
+  rateLimitPerMinute = 6000,
+}: AppDependencies): Express {
   const app = express();
   app.disable("x-powered-by");
   app.set("trust proxy", false);
+  app.use(requestId);
+  app.use(requestLogger(logger));
   app.use(healthRouter({ primary: db.primary, replica: db.replica }));
+  app.use(
+    restRouter({
+      primary: db.primary,
+      logger,
+      authenticator: new ApiKeyAuthenticator(db.primary, logger),
+      events: new EventValidator(),
+      clock,
+      defaultRateLimitPerMinute: rateLimitPerMinute,
+    }),
+  );
   app.use(notFoundHandler);
   app.use(errorHandler(logger));
   return app;

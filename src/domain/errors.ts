@@ -1,0 +1,93 @@
+/**
+ * The one error hierarchy of the domain. Code below the HTTP layer throws these; src/http/problem.ts alone turns them
+ * into RFC 9457 problem+json. `code` is the stable last segment of the problem `type` URI that clients switch on.
+ */
+export type FieldError = { location?: "path" | "query" | "body"; path: string; message: string };
+
+export abstract class DomainError extends Error {
+  abstract readonly status: number;
+  abstract readonly code: string;
+  abstract readonly title: string;
+  /** Extra members of the problem document (never internals). */
+  readonly extensions: Record<string, unknown>;
+
+  constructor(detail: string, extensions: Record<string, unknown> = {}) {
+    super(detail);
+    this.name = new.target.name;
+    this.extensions = extensions;
+  }
+}
+
+export class NotFoundError extends DomainError {
+  readonly status = 404;
+  readonly code = "not-found";
+  readonly title = "Not Found";
+  constructor(resource: string, id: string) {
+    super(`${resource} ${id} does not exist.`, { resource });
+  }
+}
+
+export class ConflictError extends DomainError {
+  readonly status = 409;
+  readonly code: string = "conflict";
+  readonly title = "Conflict";
+}
+
+/** A status change the resource's state machine does not allow, e.g. completing a demo that was never claimed. */
+export class InvalidTransitionError extends ConflictError {
+  override readonly code = "invalid-state-transition";
+  constructor(resource: string, from: string, to: string, hint?: string) {
+    super(`${resource} cannot go from '${from}' to '${to}'.${hint ? ` ${hint}` : ""}`, { from, to });
+  }
+}
+
+/** Input that is well-formed but breaks a rule: unknown references, a bad combination of fields. */
+export class UnprocessableError extends DomainError {
+  readonly status = 422;
+  readonly code: string = "validation-failed";
+  readonly title = "Unprocessable Content";
+  constructor(detail: string, errors: FieldError[] = []) {
+    super(detail, errors.length ? { errors } : {});
+  }
+}
+
+export class BadRequestError extends DomainError {
+  readonly status = 400;
+  readonly code: string;
+  readonly title = "Bad Request";
+  constructor(code: string, detail: string, extensions: Record<string, unknown> = {}) {
+    super(detail, extensions);
+    this.code = code;
+  }
+}
+
+export class UnauthorizedError extends DomainError {
+  readonly status = 401;
+  readonly code = "unauthorized";
+  readonly title = "Unauthorized";
+}
+
+export class ForbiddenError extends DomainError {
+  readonly status = 403;
+  readonly code = "insufficient-scope";
+  readonly title = "Forbidden";
+}
+
+/** Raised by HTTP plumbing for statuses the domain never produces (405, 413, 415, 429…). */
+export class HttpError extends DomainError {
+  readonly status: number;
+  readonly code: string;
+  readonly title: string;
+  constructor(
+    status: number,
+    code: string,
+    title: string,
+    detail: string,
+    extensions?: Record<string, unknown>,
+  ) {
+    super(detail, extensions);
+    this.status = status;
+    this.code = code;
+    this.title = title;
+  }
+}

@@ -1,0 +1,237 @@
+import type pg from "pg";
+import { NotFoundError, UnprocessableError } from "./errors.js";
+import type { UnitOfWork } from "./unit-of-work.js";
+
+export type LeadInput = {
+  company_name: string;
+  website?: string | undefined;
+  domain?: string | undefined;
+  source_platform: string;
+  contact_name?: string | undefined;
+  contact_title?: string | undefined;
+  contact_email?: string | undefined;
+  contact_phone?: string | undefined;
+  industry?: string | undefined;
+  city?: string | undefined;
+  region?: string | undefined;
+  country_code?: string | undefined;
+  employee_count?: number | undefined;
+  consent_source: string;
+  consent_timestamp: Date;
+  consent_proof_url?: string | undefined;
+};
+
+export type LeadRow = {
+  id: string;
+  company_name: string;
+  website: string | null;
+  domain: string | null;
+  source_platform: string | null;
+  contact_name: string | null;
+  contact_title: string | null;
+  contact_email: string | null;
+  contact_phone: string | null;
+  industry: string | null;
+  city: string | null;
+  region: string | null;
+  country_code: string | null;
+  employee_count: number | null;
+  status: string;
+  consent_source: string | null;
+  consent_timestamp: Date | null;
+  consent_proof_url: string | null;
+  scraping_job_id: string | null;
+  created_at: Date;
+  updated_at: Date;
+};
+
+export const LEAD_COLUMNS = `id, company_name, website, domain, source_platform, contact_name, contact_title, contact_email,
+  contact_phone, industry, city, region, country_code, employee_count, status, consent_source, consent_timestamp,
+  consent_proof_url, scraping_job_id, created_at, updated_at`;
+
+/** The natural key's domain: the host of the website or the given domain, lower-cased, without `www.`. */
+export function normaliseDomain(input: {
+  website?: string | undefined;
+  domain?: string | undefined;
+}): string | null {
+  let host = input.domain?.trim();
+  if (!host && input.website) {
+    try {
+      host = new URL(input.website).hostname;
+    } catch {
+      return null;
+    }
+  }
+  if (!host) return null;
+  return host
+    .toLowerCase()
+    .replace(/^www\./, "")
+    .replace(/\.$/, "");
+}
+
+export type IngestResult = {
+  id: string;
+  domain: string;
+  source_platform: string;
+  outcome: "created" | "updated";
+};
+
+/**
+ * Upserts a batch of leads by (domain, source_platform) in one statement: newer non-null values win, missing ones
+ * keep what is stored. Emits `lead.scraped` and audits each lead; counts the batch into its scraping job.
+ */
+export async function ingestLeads(
+  uow: UnitOfWork,
+  input: { scraping_job_id?: string | undefined; leads: LeadInput[] },
+): Promise<IngestResult[]> {
+  const domains = input.leads.map((l) => normaliseDomain(l));
+  const seen = new Map<string, number>();
+  const errors = [];
+  for (const [i, lead] of input.leads.entries()) {
+    const domain = domains[i];
+    if (!domain) {
+      errors.push({ location: "body" as const, path: `/leads/${i}`, message: "needs a website or a domain" });
+      continue;
+    }
+    const key = `${domain}\u0000${lead.source_platform}`;
+    const first = seen.get(key);
+    if (first !== undefined) {
+      errors.push({
+        location: "body" as const,
+        path: `/leads/${i}`,
+        message: `same domain and source_platform as /leads/${first}`,
+      });
+    }
+    seen.set(key, first ?? i);
+  }
+  if (errors.length) throw new UnprocessableError("Some leads cannot be ingested.", errors);
+
+  const now = uow.now.toISOString();
+  const col = <K extends keyof LeadInput>(k: K) => input.leads.map((l) => l[k] ?? null);
+  const { rows } = await uow.tx.query<{
+    id: string;
+    domain: string;
+    source_platform: string;
+    inserted: boolean;
+    industry: string | null;
+    country_code: string | null;
+  }>(
+    `INSERT INTO leads (company_name, website, domain, source_platform, contact_name, contact_title, contact_email,
+                        contact_phone, industry, city, region, country_code, employee_count, consent_source,
+                        consent_timestamp, consent_proof_url, scraping_job_id, created_at, updated_at)
+     SELECT u.*, $17::uuid, $18::timestamp, $18::timestamp
+       FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[],
+                   $9::text[], $10::text[], $11::text[], $12::text[], $13::int[], $14::text[], $15::timestamp[],
+                   $16::text[]) AS u
+     ON CONFLICT (domain, source_platform) DO UPDATE SET
+        company_name = EXCLUDED.company_name,
+        website = COALESCE(EXCLUDED.website, leads.website),
+        contact_name = COALESCE(EXCLUDED.contact_name, leads.contact_name),
+        contact_title = COALESCE(EXCLUDED.contact_title, leads.contact_title),
+        contact_email = COALESCE(EXCLUDED.contact_email, leads.contact_email),
+        contact_phone = COALESCE(EXCLUDED.contact_phone, leads.contact_phone),
+        industry = COALESCE(EXCLUDED.industry, leads.industry),
+        city = COALESCE(EXCLUDED.city, leads.city),
+        region = COALESCE(EXCLUDED.region, leads.region),
+        country_code = COALESCE(EXCLUDED.country_code, leads.country_code),
+        employee_count = COALESCE(EXCLUDED.employee_count, leads.employee_count),
+        consent_source = EXCLUDED.consent_source,
+        consent_timestamp = EXCLUDED.consent_timestamp,
+        consent_proof_url = COALESCE(EXCLUDED.consent_proof_url, leads.consent_proof_url),
+        scraping_job_id = COALESCE(EXCLUDED.scraping_job_id, leads.scraping_job_id),
+        updated_at = EXCLUDED.updated_at
+     RETURNING id, domain, source_platform, (xmax = 0) AS inserted, industry, country_code`,
+    [
+      col("company_name"),
+      col("website"),
+      domains,
+      col("source_platform"),
+      col("contact_name"),
+      col("contact_title"),
+      col("contact_email"),
+      col("contact_phone"),
+      col("industry"),
+      col("city"),
+      col("region"),
+      col("country_code"),
+      col("employee_count"),
+      col("consent_source"),
+      input.leads.map((l) => l.consent_timestamp.toISOString()),
+      col("consent_proof_url"),
+      input.scraping_job_id ?? null,
+      now,
+    ],
+  );
+  // RETURNING order follows the input for INSERT … SELECT FROM unnest, but match by key to be safe.
+  const byKey = new Map(rows.map((r) => [`${r.domain}\u0000${r.source_platform}`, r]));
+  const results: IngestResult[] = input.leads.map((lead, i) => {
+    const r = byKey.get(`${domains[i]}\u0000${lead.source_platform}`);
+    if (!r) throw new Error("upsert returned fewer rows than it was given");
+    const outcome = r.inserted ? "created" : "updated";
+    uow.audit({ action: `lead.${outcome}`, resourceType: "lead", resourceId: r.id });
+    uow.emit("lead.scraped", {
+      lead_id: r.id,
+      scraping_job_id: input.scraping_job_id ?? null,
+      source_platform: r.source_platform,
+      industry: r.industry,
+      country_code: r.country_code,
+      outcome,
+    });
+    return { id: r.id, domain: r.domain, source_platform: r.source_platform, outcome };
+  });
+
+  if (input.scraping_job_id) {
+    const created = results.filter((r) => r.outcome === "created").length;
+    await uow.tx.query(
+      `UPDATE scraping_jobs
+          SET leads_found = leads_found + $2, leads_created = leads_created + $3,
+              leads_updated = leads_updated + $4, updated_at = $5
+        WHERE id = $1`,
+      [input.scraping_job_id, results.length, created, results.length - created, now],
+    );
+  }
+  return results;
+}
+
+export async function getLead(db: pg.Pool | pg.ClientBase, id: string): Promise<LeadRow> {
+  const { rows } = await db.query<LeadRow>(`SELECT ${LEAD_COLUMNS} FROM leads WHERE id = $1`, [id]);
+  const row = rows[0];
+  if (!row) throw new NotFoundError("Lead", id);
+  return row;
+}
+
+/** Throws NotFound unless the lead exists; used before queuing work for it. */
+export async function assertLeadExists(db: pg.ClientBase, id: string): Promise<void> {
+  const { rowCount } = await db.query(`SELECT 1 FROM leads WHERE id = $1`, [id]);
+  if (!rowCount) throw new NotFoundError("Lead", id);
+}
+
+export async function listLeads(
+  db: pg.Pool,
+  q: {
+    limit: number;
+    after: { at: Date; id: string } | null;
+    source_platform?: string | undefined;
+    status?: string | undefined;
+    scraping_job_id?: string | undefined;
+  },
+): Promise<LeadRow[]> {
+  const { rows } = await db.query<LeadRow>(
+    `SELECT ${LEAD_COLUMNS} FROM leads
+      WHERE ($1::timestamp IS NULL OR (created_at, id) > ($1::timestamp, $2::uuid))
+        AND ($3::text IS NULL OR source_platform = $3)
+        AND ($4::text IS NULL OR status = $4)
+        AND ($5::uuid IS NULL OR scraping_job_id = $5)
+      ORDER BY created_at, id
+      LIMIT $6`,
+    [
+      q.after?.at.toISOString() ?? null,
+      q.after?.id ?? null,
+      q.source_platform ?? null,
+      q.status ?? null,
+      q.scraping_job_id ?? null,
+      q.limit + 1,
+    ],
+  );
+  return rows;
+}

@@ -1,0 +1,91 @@
+import { randomUUID } from "node:crypto";
+import type pg from "pg";
+import { EVENT_VERSION, type EventEnvelope, type EventPayloads, type EventType } from "../events/catalog.js";
+import type { EventValidator } from "../events/schemas.js";
+import type { Principal } from "./principal.js";
+
+export type AuditEntry = {
+  action: string;
+  resourceType: string;
+  resourceId: string | null;
+  details?: Record<string, unknown>;
+};
+
+/**
+ * One request's write: the open transaction, the request's clock, and the audit rows and events it produces.
+ * Domain code records audits and events here; `flush` writes them in the same transaction as the change, so a
+ * change, its audit trail (§5) and its outbox events (§4) commit or roll back together.
+ */
+export class UnitOfWork {
+  readonly audits: AuditEntry[] = [];
+  readonly events: EventEnvelope[] = [];
+
+  constructor(
+    readonly tx: pg.ClientBase,
+    readonly now: Date,
+    readonly principal: Principal,
+    readonly requestId: string,
+    readonly correlationId: string,
+    private readonly validator: EventValidator,
+  ) {}
+
+  audit(entry: AuditEntry): void {
+    this.audits.push(entry);
+  }
+
+  /** Validates the event against events/<type>.v1.schema.json now, so a bad event fails the request before COMMIT. */
+  emit<T extends EventType>(type: T, payload: EventPayloads[T]): void {
+    const envelope: EventEnvelope<T> = {
+      id: randomUUID(),
+      type,
+      version: EVENT_VERSION,
+      occurred_at: this.now.toISOString(),
+      correlation_id: this.correlationId,
+      payload,
+    };
+    this.validator.assertValid(envelope);
+    this.events.push(envelope);
+  }
+
+  /** One INSERT for all audit rows and one for all events, however many a batch produced. */
+  async flush(): Promise<void> {
+    if (this.audits.length > 0) {
+      const principalType = this.principal.type;
+      const principalId = this.principal.id;
+      await this.tx.query(
+        `INSERT INTO audit_log (occurred_at, principal_type, principal_id, action, resource_type, resource_id,
+                                request_id, details)
+         SELECT $1, $2, $3, a.action, a.resource_type, a.resource_id, $4, a.details
+           FROM unnest($5::text[], $6::text[], $7::text[], $8::jsonb[])
+                AS a(action, resource_type, resource_id, details)`,
+        [
+          this.now.toISOString(),
+          principalType,
+          principalId,
+          this.requestId,
+          this.audits.map((a) => a.action),
+          this.audits.map((a) => a.resourceType),
+          this.audits.map((a) => a.resourceId),
+          this.audits.map((a) => (a.details ? JSON.stringify(a.details) : null)),
+        ],
+      );
+    }
+    if (this.events.length > 0) {
+      await this.tx.query(
+        `INSERT INTO event_outbox (id, type, version, occurred_at, correlation_id, payload)
+         SELECT e.id, e.type, e.version, e.occurred_at, e.correlation_id, e.payload
+           FROM unnest($1::uuid[], $2::text[], $3::int[], $4::timestamp[], $5::text[], $6::jsonb[])
+                WITH ORDINALITY AS e(id, type, version, occurred_at, correlation_id, payload, n)
+          ORDER BY e.n`,
+        [
+          this.events.map((e) => e.id),
+          this.events.map((e) => e.type),
+          this.events.map((e) => e.version),
+          this.events.map((e) => e.occurred_at),
+          this.events.map((e) => e.correlation_id),
+          this.events.map((e) => JSON.stringify(e.payload)),
+        ],
+      );
+    }
+  }
+}

@@ -1,0 +1,91 @@
+/**
+ * The payload of every event type, as TypeScript sees it. The JSON Schemas under events/ are the contract; a test
+ * checks that this map and those files name the same events, and every emitted event is validated against its schema.
+ */
+type Uuid = string;
+type IsoTimestamp = string;
+
+export type EventPayloads = {
+  "lead.scraped": {
+    lead_id: Uuid;
+    scraping_job_id: Uuid | null;
+    source_platform: string;
+    industry: string | null;
+    country_code: string | null;
+    outcome: "created" | "updated";
+  };
+  "analysis.completed": {
+    analysis_id: Uuid;
+    lead_id: Uuid;
+    overall_score: number | null;
+    performance_score: number | null;
+    seo_score: number | null;
+    accessibility_score: number | null;
+    design_score: number | null;
+    model_used: string | null;
+  };
+  "demo.deployed": {
+    demo_id: Uuid;
+    lead_id: Uuid;
+    analysis_id: Uuid | null;
+    deployment_url: string;
+    model_used: string | null;
+  };
+  "video.ready": {
+    video_id: Uuid;
+    lead_id: Uuid;
+    demo_site_id: Uuid | null;
+    video_url: string;
+    duration_seconds: number | null;
+  };
+  "email.sent": {
+    email_send_id: Uuid;
+    campaign_id: Uuid | null;
+    lead_id: Uuid | null;
+    ab_test_id: Uuid | null;
+    ab_variant: string | null;
+    sent_at: IsoTimestamp;
+  };
+  "reply.received": {
+    conversation_id: Uuid;
+    message_id: Uuid;
+    lead_id: Uuid | null;
+    campaign_id: Uuid | null;
+    email_send_id: Uuid | null;
+    sentiment: string | null;
+  };
+  "abtest.decided": {
+    ab_test_id: Uuid;
+    campaign_id: Uuid | null;
+    winning_variant: string;
+    decided_at: IsoTimestamp;
+  };
+  "meeting.booked": {
+    meeting_id: Uuid;
+    lead_id: Uuid;
+    campaign_id: Uuid | null;
+    conversation_id: Uuid | null;
+    scheduled_for: IsoTimestamp | null;
+  };
+  "deal.won": {
+    deal_id: Uuid;
+    lead_id: Uuid;
+    campaign_id: Uuid | null;
+    /** Decimal string, e.g. "1250.00": amounts never pass through a float. */
+    amount: string;
+    currency: string;
+    won_at: IsoTimestamp;
+  };
+};
+
+export type EventType = keyof EventPayloads;
+export const EVENT_VERSION = 1;
+
+export type EventEnvelope<T extends EventType = EventType> = {
+  id: Uuid;
+  type: T;
+  version: number;
+  occurred_at: IsoTimestamp;
+  correlation_id: string;
+  payload: EventPayloads[T];
+};

@@ -1,0 +1,281 @@
+import { randomUUID } from "node:crypto";
+import express, {
+  type NextFunction,
+  type Request,
+  type RequestHandler,
+  type Response,
+  type Router,
+} from "express";
+import { rateLimit } from "express-rate-limit";
+import type pg from "pg";
+import type { z } from "zod";
+import { DomainError, type FieldError, HttpError, UnprocessableError } from "../domain/errors.js";
+import type { Principal } from "../domain/principal.js";
+import { UnitOfWork } from "../domain/unit-of-work.js";
+import type { EventValidator } from "../events/schemas.js";
+import { PROBLEM_CONTENT_TYPE, problemFromError } from "../http/problem.js";
+import type { Logger } from "../logger.js";
+import type { ApiKeyAuthenticator } from "./auth.js";
+import {
+  completeIdempotencyKey,
+  parseIdempotencyKey,
+  type Reservation,
+  releaseIdempotencyKey,
+  requestFingerprint,
+  reserveIdempotencyKey,
+  type StoredResponse,
+} from "./idempotency.js";
+import { type AnyRoute, expressPath, isWrite, type ReadContext } from "./route.js";
+
+export type RestDependencies = {
+  primary: pg.Pool;
+  logger: Logger;
+  authenticator: ApiKeyAuthenticator;
+  events: EventValidator;
+  /** The request clock; tests pass a fixed one to exercise send windows and leases. */
+  clock: () => Date;
+  defaultRateLimitPerMinute: number;
+};
+
+type RawBodyRequest = Request & { rawBody?: Buffer };
+const CORRELATION_ID = /^[\w.:-]{1,100}$/;
+
+/** Field paths as JSON Pointers (`/leads/0/website`), with where they were found. */
+function fieldErrors(location: "path" | "query" | "body", error: z.ZodError): FieldError[] {
+  return error.issues.map((issue) => ({
+    location,
+    path: `/${issue.path.map((p) => String(p).replaceAll("~", "~0").replaceAll("/", "~1")).join("/")}`,
+    message: issue.message,
+  }));
+}
+
+function parseOrThrow<T>(
+  location: "path" | "query" | "body",
+  schema: z.ZodType<T> | undefined,
+  value: unknown,
+): T {
+  if (!schema) return (location === "body" ? undefined : {}) as T;
+  const parsed = schema.safeParse(value);
+  if (parsed.success) return parsed.data;
+  const errors = fieldErrors(location, parsed.error);
+  const where =
+    location === "path" ? "path parameters" : location === "query" ? "query string" : "request body";
+  throw new UnprocessableError(
+    `The ${where} did not validate: ${errors.map((e) => `${e.path} ${e.message}`).join("; ")}`,
+    errors,
+  );
+}
+
+function hasBody(req: Request): boolean {
+  return req.headers["transfer-encoding"] !== undefined || Number(req.headers["content-length"] ?? 0) > 0;
+}
+
+function deprecationHeaders(route: AnyRoute): Record<string, string> {
+  if (!route.deprecated) return {};
+  const { since, sunset, successor } = route.deprecated;
+  return {
+    Deprecation: `@${Math.floor(since.getTime() / 1000)}`,
+    Sunset: sunset.toUTCString(),
+    Link: `<${successor}>; rel="successor-version"`,
+  };
+}
+
+/**
+ * Mounts every route with the same pipeline: correlation id → auth + scope → rate limit → content type + JSON body
+ * (size-limited) → validation of path, query and body → Idempotency-Key → handler (in a transaction with audit and
+ * outbox for writes) → JSON response. Errors become problem+json in one place (src/http/problem.ts).
+ */
+export function mountRoutes(router: Router, routes: readonly AnyRoute[], deps: RestDependencies): void {
+  const limiter = rateLimit({
+    windowMs: 60_000,
+    limit: (_req, res) => principalOf(res).rateLimitPerMinute ?? deps.defaultRateLimitPerMinute,
+    keyGenerator: (_req, res) => principalOf(res).id,
+    standardHeaders: "draft-6",
+    legacyHeaders: false,
+    handler: (_req, res, next) => {
+      const retryAfter = Number(res.getHeader("Retry-After") ?? 60);
+      next(
+        new HttpError(
+          429,
+          "rate-limited",
+          "Too Many Requests",
+          "This API key exceeded its request rate limit.",
+          {
+            retry_after_seconds: retryAfter,
+          },
+        ),
+      );
+    },
+  });
+
+  for (const route of routes) {
+    const json = express.json({
+      limit: route.bodyLimit ?? "1mb",
+      strict: true,
+      verify: (req, _res, buf) => {
+        (req as RawBodyRequest).rawBody = buf;
+      },
+    });
+    router[route.method](expressPath(route.path), ((req, res, next) => {
+      handle(route, req, res, json, limiter, deps).catch(next);
+    }) satisfies RequestHandler);
+  }
+  mountMethodNotAllowed(router, routes);
+}
+
+type ApiKeyPrincipal = Extract<Principal, { type: "api_key" }>;
+function principalOf(res: Response): ApiKeyPrincipal {
+  const p = res.locals.principal as ApiKeyPrincipal | undefined;
+  if (!p) throw new Error("rate limit ran before authentication");
+  return p;
+}
+
+function runMiddleware(mw: RequestHandler, req: Request, res: Response): Promise<void> {
+  return new Promise((resolve, reject) => {
+    mw(req, res, (err?: unknown) => (err ? reject(err) : resolve()));
+  });
+}
+
+async function handle(
+  route: AnyRoute,
+  req: Request,
+  res: Response,
+  json: RequestHandler,
+  limiter: RequestHandler,
+  deps: RestDependencies,
+): Promise<void> {
+  const now = deps.clock();
+  const requestId = String(res.getHeader("X-Request-Id") ?? randomUUID());
+  const incoming = req.get("x-correlation-id");
+  const correlationId = incoming && CORRELATION_ID.test(incoming) ? incoming : randomUUID();
+  res.set("X-Correlation-Id", correlationId);
+  res.set(deprecationHeaders(route));
+
+  const principal = await deps.authenticator.authenticate(req, route.scope);
+  res.locals.principal = principal;
+  await runMiddleware(limiter, req, res);
+
+  if (route.body) {
+    if (hasBody(req) && !req.is("application/json")) {
+      throw new HttpError(
+        415,
+        "unsupported-media-type",
+        "Unsupported Media Type",
+        "Send the body as application/json.",
+      );
+    }
+    await runMiddleware(json, req, res);
+  }
+  const input = {
+    params: parseOrThrow("path", route.params, req.params),
+    query: parseOrThrow("query", route.query, req.query),
+    body: parseOrThrow("body", route.body, hasBody(req) ? req.body : undefined),
+  };
+
+  if (!isWrite(route)) {
+    const ctx: ReadContext = { db: deps.primary, now, principal, requestId, correlationId };
+    const body = await route.handler(input, ctx);
+    sendJson(res, route.response.status, body);
+    return;
+  }
+
+  let reservation: Reservation | undefined;
+  const idempotencyKey =
+    route.method === "post" ? parseIdempotencyKey(req.get("idempotency-key")) : undefined;
+  if (idempotencyKey !== undefined && principal.type === "api_key") {
+    reservation = await reserveIdempotencyKey(deps.primary, {
+      apiKeyId: principal.id,
+      key: idempotencyKey,
+      method: req.method,
+      path: req.originalUrl,
+      fingerprint: requestFingerprint(req.method, req.originalUrl, (req as RawBodyRequest).rawBody),
+      now,
+    });
+    if (reservation.kind === "replay") {
+      res
+        .status(reservation.response.status)
+        .set(reservation.response.headers)
+        .set("Idempotent-Replayed", "true");
+      res.end(reservation.response.body);
+      return;
+    }
+  }
+  const reserved = reservation?.kind === "reserved" ? reservation : undefined;
+
+  const client = await deps.primary.connect();
+  let response: StoredResponse;
+  try {
+    await client.query("BEGIN");
+    const uow = new UnitOfWork(client, now, principal, requestId, correlationId, deps.events);
+    const body = await route.handler(input, uow);
+    if (uow.audits.length === 0) throw new Error(`${route.operationId} wrote without an audit entry`);
+    await uow.flush();
+    response = {
+      status: route.response.status,
+      headers: { "content-type": "application/json; charset=utf-8", ...deprecationHeaders(route) },
+      body: Buffer.from(JSON.stringify(body)),
+    };
+    if (reserved) await completeIdempotencyKey(client, reserved, response);
+    await client.query("COMMIT");
+  } catch (err) {
+    await client.query("ROLLBACK").catch(() => undefined);
+    client.release();
+    if (reserved) await settleFailedReservation(deps.primary, reserved, err, requestId);
+    throw err;
+  }
+  client.release();
+  res.status(response.status).set(response.headers).end(response.body);
+}
+
+/**
+ * A request that failed because of what the client sent keeps its problem response under the key (it would fail
+ * the same way again); one that failed unexpectedly releases the key so the client can retry it.
+ */
+async function settleFailedReservation(
+  db: pg.Pool,
+  reservation: { apiKeyId: string; key: string },
+  err: unknown,
+  requestId: string,
+): Promise<void> {
+  const mapped = err instanceof DomainError ? problemFromError(err) : null;
+  if (!mapped) {
+    await releaseIdempotencyKey(db, reservation);
+    return;
+  }
+  await completeIdempotencyKey(db, reservation, {
+    status: mapped.problem.status,
+    headers: { "content-type": PROBLEM_CONTENT_TYPE, ...mapped.headers },
+    body: Buffer.from(JSON.stringify({ ...mapped.problem, request_id: requestId })),
+  });
+}
+
+function sendJson(res: Response, status: number, body: unknown): void {
+  res.status(status).type("application/json").send(JSON.stringify(body));
+}
+
+/** 405 with an Allow header for a known path asked with a method it does not have. */
+function mountMethodNotAllowed(router: Router, routes: readonly AnyRoute[]): void {
+  const byPath = new Map<string, Set<string>>();
+  for (const r of routes) {
+    const methods = byPath.get(r.path) ?? new Set<string>();
+    methods.add(r.method.toUpperCase());
+    if (r.method === "get") methods.add("HEAD");
+    byPath.set(r.path, methods);
+  }
+  for (const [path, methods] of byPath) {
+    router.all(expressPath(path), (req: Request, _res: Response, next: NextFunction) => {
+      const allow = [...methods].join(", ");
+      next(
+        new HttpError(
+          405,
+          "method-not-allowed",
+          "Method Not Allowed",
+          `${req.method} is not allowed here; use ${allow}.`,
+          {
+            allow: [...methods],
+          },
+        ),
+      );
+    });
+  }
+}

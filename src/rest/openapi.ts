@@ -1,0 +1,146 @@
+import { z } from "zod";
+import {
+  createDocument,
+  type ZodOpenApiOperationObject,
+  type ZodOpenApiPathsObject,
+  type ZodOpenApiResponseObject,
+} from "zod-openapi";
+import { PROBLEM_CONTENT_TYPE } from "../http/problem.js";
+import { type AnyRoute, isWrite } from "./route.js";
+
+/** RFC 9457 problem details as every error response carries them. */
+export const ProblemResponse = z
+  .object({
+    type: z.string().meta({ description: "Stable URI identifying the problem; switch on this." }),
+    title: z.string(),
+    status: z.number().int(),
+    detail: z.string().optional(),
+    request_id: z.string().optional(),
+    errors: z
+      .array(
+        z.object({
+          location: z.enum(["path", "query", "body"]).optional(),
+          path: z.string().meta({ description: "JSON Pointer of the failing field." }),
+          message: z.string(),
+        }),
+      )
+      .optional(),
+  })
+  .catchall(z.unknown())
+  .meta({ id: "Problem", description: "RFC 9457 problem details." });
+
+const ERROR_DESCRIPTIONS: Record<number, string> = {
+  400: "Malformed request (e.g. invalid JSON, invalid Idempotency-Key).",
+  401: "Missing, unknown or revoked API key.",
+  403: "The API key lacks the required scope.",
+  404: "The resource does not exist.",
+  405: "Method not allowed on this path.",
+  409: "Conflict: illegal state transition, or the same Idempotency-Key is in flight.",
+  413: "Request body too large.",
+  415: "Body is not application/json.",
+  422: "Validation failed; `errors` lists each failing field.",
+  429: "Rate limit exceeded; see Retry-After.",
+  500: "Unexpected error; the body carries a request id and no internals.",
+};
+
+/** Statuses every route can answer. */
+function commonErrors(route: AnyRoute): number[] {
+  const statuses = [401, 403, 422, 429, 500];
+  if (route.body) statuses.push(400, 413, 415);
+  if (route.method === "post") statuses.push(400, 409);
+  return [...new Set([...statuses, ...(route.errors ?? [])])].sort();
+}
+
+function operation(route: AnyRoute): ZodOpenApiOperationObject {
+  const responses: Record<string, ZodOpenApiResponseObject> = {
+    [String(route.response.status)]: {
+      description: route.response.description,
+      content: { "application/json": { schema: route.response.schema } },
+    },
+  };
+  for (const status of commonErrors(route)) {
+    responses[String(status)] = {
+      description: ERROR_DESCRIPTIONS[status] ?? "Error",
+      content: { [PROBLEM_CONTENT_TYPE]: { schema: ProblemResponse } },
+    };
+  }
+  const headers = [
+    {
+      name: "X-Correlation-Id",
+      in: "header" as const,
+      required: false,
+      description: "Carried into every event this request emits; generated and returned when absent.",
+      schema: { type: "string" as const, maxLength: 100 },
+    },
+  ];
+  if (route.method === "post") {
+    headers.push({
+      name: "Idempotency-Key",
+      in: "header" as const,
+      required: false,
+      description:
+        "Makes the POST safe to retry: the first response is replayed for 24 h for the same key and body; a different body answers 422, a request still in flight 409.",
+      schema: { type: "string" as const, maxLength: 255 },
+    });
+  }
+  return {
+    operationId: route.operationId,
+    summary: route.summary,
+    ...(route.description ? { description: route.description } : {}),
+    tags: route.tags,
+    ...(route.deprecated ? { deprecated: true } : {}),
+    security: [{ bearerAuth: [] }, { apiKeyHeader: [] }],
+    "x-required-scope": route.scope,
+    "x-writes": isWrite(route),
+    requestParams: {
+      ...(route.params ? { path: route.params } : {}),
+      ...(route.query ? { query: route.query } : {}),
+    },
+    parameters: headers,
+    ...(route.body
+      ? { requestBody: { required: true, content: { "application/json": { schema: route.body } } } }
+      : {}),
+    responses,
+  };
+}
+
+export type OpenApiDocument = ReturnType<typeof createDocument>;
+
+/** The OpenAPI 3.1 document of the given routes plus extra hand-written paths (tracking, health). */
+export function buildOpenApiDocument(
+  routes: readonly AnyRoute[],
+  extraPaths: ZodOpenApiPathsObject,
+  version: string,
+): OpenApiDocument {
+  const paths: ZodOpenApiPathsObject = { ...extraPaths };
+  for (const route of routes) {
+    paths[route.path] = { ...paths[route.path], [route.method]: operation(route) };
+  }
+  const sorted = Object.fromEntries(Object.entries(paths).sort(([a], [b]) => a.localeCompare(b)));
+  return createDocument(
+    {
+      openapi: "3.1.0",
+      info: {
+        title: "reachgraph REST API",
+        version,
+        description:
+          "Write side of reachgraph: integrations (scrapers, AI workers, email senders, admin tools) put data in here. " +
+          "Errors are RFC 9457 application/problem+json. Every POST accepts an Idempotency-Key. " +
+          "v1 endpoints are deprecated (Deprecation/Sunset/Link headers) and sunset 90 days after notice.",
+      },
+      servers: [{ url: "/" }],
+      components: {
+        securitySchemes: {
+          bearerAuth: {
+            type: "http",
+            scheme: "bearer",
+            description: "API key: `Authorization: Bearer rg_…`",
+          },
+          apiKeyHeader: { type: "apiKey", in: "header", name: "X-API-Key" },
+        },
+      },
+      paths: sorted,
+    },
+    { reused: "ref" },
+  );
+}

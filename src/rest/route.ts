@@ -1,0 +1,109 @@
+import type pg from "pg";
+import type { z } from "zod";
+import type { Principal, Scope } from "../domain/principal.js";
+import type { UnitOfWork } from "../domain/unit-of-work.js";
+
+/**
+ * A route is a small declarative object; `mountRoutes` (src/rest/mount.ts) gives every route the same auth, rate
+ * limit, parsing, validation, idempotency, transaction + audit + outbox, error mapping and OpenAPI entry.
+ *
+ * `path` is written the OpenAPI way (`/api/v2/campaigns/{id}`); handlers receive parsed, typed input and return the
+ * response body. GET handlers read through a pool; every other method runs inside one transaction (a UnitOfWork) and
+ * must record at least one audit entry.
+ */
+export type HttpMethod = "get" | "post" | "patch" | "put" | "delete";
+type ZodObjectLike = z.ZodType<Record<string, unknown>, Record<string, unknown>>;
+
+export type ReadContext = {
+  db: pg.Pool;
+  now: Date;
+  principal: Principal;
+  requestId: string;
+  correlationId: string;
+};
+
+export type Input<P, Q, B> = { params: P; query: Q; body: B };
+
+type HandlerContext<M extends HttpMethod> = M extends "get" ? ReadContext : UnitOfWork;
+
+export type Deprecation = {
+  /** When the deprecation was announced (the `Deprecation` header). */
+  since: Date;
+  /** When the endpoint stops working (spec §7: 90 days after the notice). */
+  sunset: Date;
+  /** The replacement, sent as `Link: <…>; rel="successor-version"`. */
+  successor: string;
+};
+
+export type RouteSpec<
+  M extends HttpMethod = HttpMethod,
+  P extends ZodObjectLike | undefined = ZodObjectLike | undefined,
+  Q extends ZodObjectLike | undefined = ZodObjectLike | undefined,
+  B extends z.ZodType | undefined = z.ZodType | undefined,
+  R extends z.ZodType = z.ZodType,
+> = {
+  method: M;
+  path: string;
+  operationId: string;
+  summary: string;
+  description?: string;
+  tags: string[];
+  /** The scope a key needs (`admin` satisfies all). */
+  scope: Scope;
+  params?: P;
+  query?: Q;
+  body?: B;
+  /** Largest accepted JSON body; default 1 MB. */
+  bodyLimit?: string;
+  response: { status: 200 | 201 | 202; description: string; schema: R };
+  /** Other error statuses this route can answer besides the ones every route has. */
+  errors?: number[];
+  deprecated?: Deprecation;
+  handler: (
+    input: Input<
+      P extends z.ZodType ? z.output<P> : Record<string, never>,
+      Q extends z.ZodType ? z.output<Q> : Record<string, never>,
+      B extends z.ZodType ? z.output<B> : undefined
+    >,
+    ctx: HandlerContext<M>,
+  ) => Promise<z.input<R>>;
+};
+
+/** Keeps the literal types of a route object; the returned value is the same object. */
+export function defineRoute<
+  M extends HttpMethod,
+  P extends ZodObjectLike | undefined = undefined,
+  Q extends ZodObjectLike | undefined = undefined,
+  B extends z.ZodType | undefined = undefined,
+  R extends z.ZodType = z.ZodType,
+>(spec: RouteSpec<M, P, Q, B, R>): AnyRoute {
+  return spec as unknown as AnyRoute;
+}
+
+/** A route with its types erased, as the mounting code and the OpenAPI builder see it. */
+export type AnyRoute = {
+  method: HttpMethod;
+  path: string;
+  operationId: string;
+  summary: string;
+  description?: string;
+  tags: string[];
+  scope: Scope;
+  params?: ZodObjectLike;
+  query?: ZodObjectLike;
+  body?: z.ZodType;
+  bodyLimit?: string;
+  response: { status: 200 | 201 | 202; description: string; schema: z.ZodType };
+  errors?: number[];
+  deprecated?: Deprecation;
+  handler: (input: Input<unknown, unknown, unknown>, ctx: ReadContext | UnitOfWork) => Promise<unknown>;
+};
+
+export function isWrite(route: Pick<AnyRoute, "method">): boolean {
+  return route.method !== "get";
+}
+
+/** `/api/v2/campaigns/{id}` → `/api/v2/campaigns/:id` (express). */
+export function expressPath(path: string): string {
+  return path.replace(/\{(\w+)\}/g, ":$1");
+}

@@ -1,0 +1,72 @@
+import { z } from "zod";
+import { UnprocessableError } from "../domain/errors.js";
+
+/** Contract building blocks shared by every route file. */
+export const Uuid = z.uuid();
+/** ISO-8601 with an explicit offset on input (`2026-11-25T09:00:00Z`); read as a Date. */
+export const TimestampInput = z.iso.datetime({ offset: true }).transform((s) => new Date(s));
+/** ISO-8601 UTC on output. */
+export const Timestamp = z.iso.datetime().meta({ example: "2026-11-25T09:00:00.000Z" });
+export const NullableTimestamp = Timestamp.nullable();
+export const HttpUrl = z.url({ protocol: /^https?$/, error: "must be an http(s) URL" }).max(2048);
+export const ModelName = z.string().trim().min(1).max(50);
+/** Arbitrary JSON object documents (qa reports, lighthouse reports…). */
+export const JsonObject = z.record(z.string(), z.unknown());
+
+export const IdParams = z.strictObject({ id: Uuid });
+export const LeadIdParams = z.strictObject({ lead_id: Uuid });
+
+export const PageQueryShape = {
+  cursor: z.string().max(500).optional().meta({ description: "Opaque cursor from `page.next_cursor`." }),
+  limit: z.coerce.number().int().min(1).max(200).default(50),
+};
+
+export function Page<T extends z.ZodType>(item: T) {
+  return z.object({
+    data: z.array(item),
+    page: z.object({ next_cursor: z.string().nullable(), limit: z.number().int() }),
+  });
+}
+
+/** Keyset cursors: the (timestamp, id) of the last row, opaque to clients. */
+export type Cursor = { at: Date; id: string };
+
+export function encodeCursor(c: Cursor): string {
+  return Buffer.from(JSON.stringify([c.at.toISOString(), c.id])).toString("base64url");
+}
+
+export function decodeCursor(raw: string | undefined): Cursor | null {
+  if (raw === undefined) return null;
+  try {
+    const [at, id] = JSON.parse(Buffer.from(raw, "base64url").toString("utf8")) as [unknown, unknown];
+    const date = new Date(String(at));
+    if (typeof at !== "string" || Number.isNaN(date.getTime()) || !Uuid.safeParse(id).success)
+      throw new Error();
+    return { at: date, id: String(id) };
+  } catch {
+    throw new UnprocessableError("The cursor is not one this API issued.", [
+      { location: "query", path: "/cursor", message: "invalid cursor" },
+    ]);
+  }
+}
+
+/** `rows` were fetched with LIMIT limit + 1: the extra row only says there is a next page. */
+export function toPage<Row, Item>(
+  rows: Row[],
+  limit: number,
+  cursorOf: (row: Row) => Cursor,
+  toItem: (row: Row) => Item,
+): { data: Item[]; page: { next_cursor: string | null; limit: number } } {
+  const pageRows = rows.slice(0, limit);
+  const last = pageRows.at(-1);
+  return {
+    data: pageRows.map(toItem),
+    page: { next_cursor: rows.length > limit && last ? encodeCursor(cursorOf(last)) : null, limit },
+  };
+}
+
+export function iso(d: Date): string;
+export function iso(d: Date | null): string | null;
+export function iso(d: Date | null): string | null {
+  return d ? d.toISOString() : null;
+}

@@ -1,0 +1,142 @@
+import type { Server } from "node:http";
+import type { AddressInfo } from "node:net";
+import { Ajv2020, type ValidateFunction } from "ajv/dist/2020.js";
+import addFormats from "ajv-formats";
+import { afterAll, expect, inject } from "vitest";
+import { connectDatabases, type Databases } from "../../src/db/databases.js";
+import { createApiKey } from "../../src/domain/api-keys.js";
+import type { Scope } from "../../src/domain/principal.js";
+import { createApp } from "../../src/http/app.js";
+import { restOpenApiDocument } from "../../src/rest/index.js";
+import { logger } from "./db.js";
+
+export type ApiResponse = {
+  status: number;
+  headers: Headers;
+  /** Parsed JSON when the response was JSON, else undefined. Tests assert on its shape, so it stays loose. */
+  // biome-ignore lint/suspicious/noExplicitAny: response bodies are checked by expectDocumented and assertions
+  body: any;
+  text: string;
+};
+
+export type RequestOptions = {
+  key?: string | null;
+  body?: unknown;
+  /** Sent verbatim instead of JSON.stringify(body). */
+  raw?: string;
+  headers?: Record<string, string>;
+  redirect?: "follow" | "manual" | "error";
+};
+
+export type TestApi = {
+  url: string;
+  db: Databases;
+  /** A key with every scope. */
+  adminKey: string;
+  keyWith(...scopes: Scope[]): Promise<string>;
+  request(method: string, path: string, options?: RequestOptions): Promise<ApiResponse>;
+  /** Moves the app's clock (only when started with a settable clock). */
+  setNow(date: Date): void;
+};
+
+/** The app on an ephemeral port, against the run's migrated database, closed after the file's tests. */
+export async function startApi(options: { now?: Date; rateLimitPerMinute?: number } = {}): Promise<TestApi> {
+  const db = connectDatabases(
+    { primaryUrl: inject("primaryUrl"), replicaUrl: inject("replicaUrl") },
+    { max: 6, connectTimeoutMs: 10_000, logger },
+  );
+  let now = options.now;
+  const app = createApp({
+    db,
+    logger,
+    clock: () => (now ? new Date(now) : new Date()),
+    rateLimitPerMinute: options.rateLimitPerMinute ?? 100_000,
+  });
+  const server = await new Promise<Server>((resolve) => {
+    const s = app.listen(0, "127.0.0.1", () => resolve(s));
+  });
+  afterAll(async () => {
+    await new Promise((resolve) => server.close(resolve));
+    await db.close();
+  });
+  const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  const keyWith = async (...scopes: Scope[]) =>
+    (await createApiKey(db.primary, { name: `test ${scopes.join("+")}`, scopes })).key;
+  const adminKey = await keyWith("admin");
+
+  async function request(method: string, path: string, o: RequestOptions = {}): Promise<ApiResponse> {
+    const headers: Record<string, string> = { ...o.headers };
+    const key = o.key === undefined ? adminKey : o.key;
+    if (key) headers.authorization = `Bearer ${key}`;
+    let payload: string | undefined;
+    if (o.raw !== undefined) payload = o.raw;
+    else if (o.body !== undefined) payload = JSON.stringify(o.body);
+    if (payload !== undefined && !Object.keys(headers).some((h) => h.toLowerCase() === "content-type")) {
+      headers["content-type"] = "application/json";
+    }
+    const res = await fetch(url + path, { method, headers, body: payload, redirect: o.redirect ?? "manual" });
+    const text = await res.text();
+    const type = res.headers.get("content-type") ?? "";
+    return {
+      status: res.status,
+      headers: res.headers,
+      text,
+      body: /json/.test(type) && text ? JSON.parse(text) : undefined,
+    };
+  }
+
+  return {
+    url,
+    db,
+    adminKey,
+    keyWith,
+    request,
+    setNow: (d) => {
+      if (!now) throw new Error("startApi({ now }) to get a settable clock");
+      now = d;
+    },
+  };
+}
+
+// ---- responses checked against the generated OpenAPI document ----
+
+const document = restOpenApiDocument() as unknown as {
+  paths: Record<
+    string,
+    Record<string, { responses: Record<string, { content?: Record<string, { schema: object }> }> }>
+  >;
+  components: object;
+};
+const ajv = new Ajv2020({ strict: false, allErrors: true });
+addFormats.default(ajv);
+ajv.addSchema({ $id: "https://reachgraph.dev/openapi.json", components: document.components });
+const validators = new Map<string, ValidateFunction>();
+
+/**
+ * Asserts that a response is documented for the operation (path template, method, status, content type) and that
+ * its body matches the documented schema.
+ */
+export function expectDocumented(res: ApiResponse, method: string, pathTemplate: string): void {
+  const op = document.paths[pathTemplate]?.[method.toLowerCase()];
+  expect(op, `${method} ${pathTemplate} is in the OpenAPI document`).toBeDefined();
+  const response = op?.responses[String(res.status)];
+  expect(response, `${method} ${pathTemplate} documents status ${res.status}`).toBeDefined();
+  const contentType = (res.headers.get("content-type") ?? "").split(";")[0] ?? "";
+  const media = response?.content?.[contentType];
+  expect(media, `${method} ${pathTemplate} ${res.status} documents ${contentType}`).toBeDefined();
+  if (!media) return;
+  const id = `${method} ${pathTemplate} ${res.status} ${contentType}`;
+  let validate = validators.get(id);
+  if (!validate) {
+    const schema = JSON.parse(
+      JSON.stringify(media.schema).replaceAll(
+        '"#/components/',
+        '"https://reachgraph.dev/openapi.json#/components/',
+      ),
+    );
+    validate = ajv.compile(schema);
+    validators.set(id, validate);
+  }
+  const ok = validate(res.body);
+  expect(ok ? [] : validate.errors, `${id} matches its schema`).toEqual([]);
+}
