@@ -35,6 +35,7 @@ const EnvSchema = z.object({
   SEED_DEMO_LEADS: positiveInt.default(500),
   PARTITION_MONTHS_AHEAD: z.coerce.number().int().min(1).max(36).default(3),
   PARTITION_MAINTENANCE_INTERVAL_MINUTES: positiveInt.default(360),
+  RATE_LIMIT_PER_MINUTE: positiveInt.default(6000),
 });
 
 export type Config = {
@@ -51,6 +52,8 @@ export type Config = {
   embedded: { dataDir: string; primaryPort: number; replicaPort: number };
   seed: { onFirstStart: boolean; demoLeads: number };
   partitions: { monthsAhead: number; maintenanceIntervalMinutes: number };
+  /** Requests per minute per API key, unless the key sets its own. */
+  rateLimitPerMinute: number;
 };
 
 export class ConfigError extends Error {
@@ -92,5 +95,6 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       monthsAhead: e.PARTITION_MONTHS_AHEAD,
       maintenanceIntervalMinutes: e.PARTITION_MAINTENANCE_INTERVAL_MINUTES,
     },
+    rateLimitPerMinute: e.RATE_LIMIT_PER_MINUTE,
   };
 }

@@ -11,8 +11,10 @@ import { type EmbeddedCluster, startEmbeddedCluster } from "./db/embedded/cluste
 import { migrate } from "./db/migrate.js";
 import { ensurePartitions } from "./db/partitions.js";
 import { waitForReplica } from "./db/replication.js";
+import { anyApiKeyExists, createApiKey } from "./domain/api-keys.js";
 import { createApp } from "./http/app.js";
 import { createLogger, redactUrl } from "./logger.js";
+import { purgeExpiredIdempotencyKeys } from "./rest/idempotency.js";
 import { seedDemoData } from "./seed/seed-demo-data.js";
 
 /** The first-start demo dataset uses its own seed so `npm run db:seed` (seed 42) can add the larger one beside it. */
@@ -87,13 +89,15 @@ async function main(): Promise<void> {
   });
   const database = db;
 
-  const keepPartitionsAhead = async () => {
+  const maintain = async () => {
     const created = await ensurePartitions(database.primary, 1, config.partitions.monthsAhead);
     if (created > 0) logger.info({ created }, "monthly partitions created");
+    const purged = await purgeExpiredIdempotencyKeys(database.primary, new Date());
+    if (purged > 0) logger.info({ purged }, "expired idempotency keys purged");
   };
-  await keepPartitionsAhead();
+  await maintain();
   maintenance = setInterval(
-    () => void keepPartitionsAhead().catch((err) => logger.warn({ err }, "partition maintenance failed")),
+    () => void maintain().catch((err) => logger.warn({ err }, "maintenance failed")),
     config.partitions.maintenanceIntervalMinutes * 60_000,
   );
   maintenance.unref();
@@ -111,6 +115,11 @@ async function main(): Promise<void> {
     }
     await cluster.markDemoSeeded();
   }
+  // The first embedded start creates an admin key and shows it once; later keys come from `npm run keys`.
+  let bootstrapKey: string | undefined;
+  if (cluster && !(await anyApiKeyExists(database.primary))) {
+    bootstrapKey = (await createApiKey(database.primary, { name: "bootstrap admin", scopes: ["admin"] })).key;
+  }
   if (database.replica) {
     await waitForReplica(database.primary, database.replica, 30_000).catch((err) =>
       logger.warn({ err: { message: (err as Error).message } }, "replica is behind"),
@@ -118,7 +127,7 @@ async function main(): Promise<void> {
   }
   if (stopping) return;
 
-  const app = createApp({ db: database, logger });
+  const app = createApp({ db: database, logger, rateLimitPerMinute: config.rateLimitPerMinute });
   server = await new Promise<Server>((resolve, reject) => {
     const s = app.listen(config.http.port, config.http.host, () => resolve(s));
     s.once("error", reject);
@@ -137,9 +146,18 @@ async function main(): Promise<void> {
     `  reachgraph is up in ${Math.round(performance.now() - started)} ms`,
     `  health     ${base}/healthz`,
     `  readiness  ${base}/readyz`,
+    `  REST docs  ${base}/docs   (OpenAPI: ${base}/openapi.json)`,
     `  primary    ${redactUrl(urls.primaryUrl)}`,
     `  replica    ${urls.replicaUrl ? redactUrl(urls.replicaUrl) : "(none: reads use the primary)"}`,
     ...(cluster ? [`  data       ${cluster.dataDir}   (password in cluster.json there)`] : []),
+    ...(bootstrapKey
+      ? [
+          "",
+          "  Admin API key (shown once; only its hash is stored — more with `npm run keys -- create`):",
+          `    ${bootstrapKey}`,
+          "",
+        ]
+      : []),
     "  Ctrl-C stops everything.",
   ];
   process.stdout.write(`\n${banner.join("\n")}\n\n`);

@@ -90,11 +90,10 @@ export async function listApiKeys(db: pg.Pool): Promise<ApiKeySummary[]> {
   return rows.map(toSummary);
 }
 
-export async function countActiveApiKeys(db: pg.Pool): Promise<number> {
-  const { rows } = await db.query<{ n: number }>(
-    `SELECT count(*)::int AS n FROM api_keys WHERE revoked_at IS NULL`,
-  );
-  return rows[0]?.n ?? 0;
+/** Whether any key was ever created (revoked ones count): the first start creates the bootstrap admin key. */
+export async function anyApiKeyExists(db: pg.Pool): Promise<boolean> {
+  const { rows } = await db.query<{ exists: boolean }>(`SELECT EXISTS (SELECT 1 FROM api_keys) AS exists`);
+  return rows[0]?.exists ?? false;
 }
 
 /** Revokes by id or prefix. Revocation reaches running servers within the auth cache's lifetime (30 s). */

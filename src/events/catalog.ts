@@ -79,6 +79,17 @@ export type EventPayloads = {
 };
 
 export type EventType = keyof EventPayloads;
+export const EVENT_TYPES = [
+  "lead.scraped",
+  "analysis.completed",
+  "demo.deployed",
+  "video.ready",
+  "email.sent",
+  "reply.received",
+  "abtest.decided",
+  "meeting.booked",
+  "deal.won",
+] as const satisfies readonly EventType[];
 export const EVENT_VERSION = 1;
 
 export type EventEnvelope<T extends EventType = EventType> = {

@@ -28,7 +28,7 @@ const requestId: RequestHandler = (req, res, next) => {
 };
 
 /**
- * Request logs carry the route pattern, never the URL: paths hold tracking tokens and query strings can hold
+ * Request logs carry the route pattern (`res.locals.routePattern`, set by whoever handles the request), never the URL: paths hold tracking tokens and query strings can hold
  * emails. Headers and bodies are not logged at all.
  */
 function requestLogger(logger: Logger): RequestHandler {
@@ -41,10 +41,11 @@ function requestLogger(logger: Logger): RequestHandler {
       req: (req: { id: string; method: string; raw: express.Request }) => ({
         id: req.id,
         method: req.method,
-        route: req.raw.route?.path ?? "(unmatched)",
       }),
       res: (res: { statusCode: number }) => ({ statusCode: res.statusCode }),
     },
+    // Evaluated when the response finishes, after the route handler has named its pattern.
+    customProps: (_req, res) => ({ route: String(res.locals?.routePattern ?? "(unmatched)") }),
     customSuccessMessage: () => "request completed",
     customErrorMessage: () => "request failed",
   });

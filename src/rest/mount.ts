@@ -8,7 +8,7 @@ import express, {
 } from "express";
 import { rateLimit } from "express-rate-limit";
 import type pg from "pg";
-import type { z } from "zod";
+import { z } from "zod";
 import { DomainError, type FieldError, HttpError, UnprocessableError } from "../domain/errors.js";
 import type { Principal } from "../domain/principal.js";
 import { UnitOfWork } from "../domain/unit-of-work.js";
@@ -49,6 +49,9 @@ function fieldErrors(location: "path" | "query" | "body", error: z.ZodError): Fi
   }));
 }
 
+/** A route without a query schema accepts no query parameters: an unknown one is a client mistake (422). */
+const NO_QUERY = z.strictObject({});
+
 function parseOrThrow<T>(
   location: "path" | "query" | "body",
   schema: z.ZodType<T> | undefined,
@@ -70,9 +73,12 @@ function hasBody(req: Request): boolean {
   return req.headers["transfer-encoding"] !== undefined || Number(req.headers["content-length"] ?? 0) > 0;
 }
 
-function deprecationHeaders(route: AnyRoute): Record<string, string> {
+function deprecationHeaders(route: AnyRoute, params: Record<string, string>): Record<string, string> {
   if (!route.deprecated) return {};
-  const { since, sunset, successor } = route.deprecated;
+  const { since, sunset } = route.deprecated;
+  const successor = route.deprecated.successor.replace(/\{(\w+)\}/g, (_m, name: string) =>
+    encodeURIComponent(params[name] ?? ""),
+  );
   return {
     Deprecation: `@${Math.floor(since.getTime() / 1000)}`,
     Sunset: sunset.toUTCString(),
@@ -146,10 +152,13 @@ async function handle(
 ): Promise<void> {
   const now = deps.clock();
   const requestId = String(res.getHeader("X-Request-Id") ?? randomUUID());
+  res.set("X-Request-Id", requestId);
+  // Request logs name the route pattern, never the URL (see src/http/app.ts).
+  res.locals.routePattern = route.path;
   const incoming = req.get("x-correlation-id");
   const correlationId = incoming && CORRELATION_ID.test(incoming) ? incoming : randomUUID();
   res.set("X-Correlation-Id", correlationId);
-  res.set(deprecationHeaders(route));
+  res.set(deprecationHeaders(route, req.params as Record<string, string>));
 
   const principal = await deps.authenticator.authenticate(req, route.scope);
   res.locals.principal = principal;
@@ -168,7 +177,7 @@ async function handle(
   }
   const input = {
     params: parseOrThrow("path", route.params, req.params),
-    query: parseOrThrow("query", route.query, req.query),
+    query: parseOrThrow("query", route.query ?? NO_QUERY, req.query),
     body: parseOrThrow("body", route.body, hasBody(req) ? req.body : undefined),
   };
 
@@ -212,7 +221,10 @@ async function handle(
     await uow.flush();
     response = {
       status: route.response.status,
-      headers: { "content-type": "application/json; charset=utf-8", ...deprecationHeaders(route) },
+      headers: {
+        "content-type": "application/json; charset=utf-8",
+        ...deprecationHeaders(route, req.params as Record<string, string>),
+      },
       body: Buffer.from(JSON.stringify(body)),
     };
     if (reserved) await completeIdempotencyKey(client, reserved, response);
@@ -220,8 +232,12 @@ async function handle(
   } catch (err) {
     await client.query("ROLLBACK").catch(() => undefined);
     client.release();
-    if (reserved) await settleFailedReservation(deps.primary, reserved, err, requestId);
-    throw err;
+    if (!reserved) throw err;
+    const stored = await settleFailedReservation(deps.primary, reserved, err, requestId);
+    if (!stored) throw err;
+    // Answer with exactly the bytes stored under the key, so a replay is identical.
+    res.status(stored.status).set(stored.headers).end(stored.body);
+    return;
   }
   client.release();
   res.status(response.status).set(response.headers).end(response.body);
@@ -236,17 +252,19 @@ async function settleFailedReservation(
   reservation: { apiKeyId: string; key: string },
   err: unknown,
   requestId: string,
-): Promise<void> {
+): Promise<StoredResponse | null> {
   const mapped = err instanceof DomainError ? problemFromError(err) : null;
   if (!mapped) {
     await releaseIdempotencyKey(db, reservation);
-    return;
+    return null;
   }
-  await completeIdempotencyKey(db, reservation, {
+  const response = {
     status: mapped.problem.status,
     headers: { "content-type": PROBLEM_CONTENT_TYPE, ...mapped.headers },
     body: Buffer.from(JSON.stringify({ ...mapped.problem, request_id: requestId })),
-  });
+  };
+  await completeIdempotencyKey(db, reservation, response);
+  return response;
 }
 
 function sendJson(res: Response, status: number, body: unknown): void {

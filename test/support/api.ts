@@ -74,7 +74,12 @@ export async function startApi(options: { now?: Date; rateLimitPerMinute?: numbe
     if (payload !== undefined && !Object.keys(headers).some((h) => h.toLowerCase() === "content-type")) {
       headers["content-type"] = "application/json";
     }
-    const res = await fetch(url + path, { method, headers, body: payload, redirect: o.redirect ?? "manual" });
+    const res = await fetch(url + path, {
+      method: method.toUpperCase(),
+      headers,
+      body: payload,
+      redirect: o.redirect ?? "manual",
+    });
     const text = await res.text();
     const type = res.headers.get("content-type") ?? "";
     return {

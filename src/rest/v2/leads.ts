@@ -15,7 +15,7 @@ import {
   Uuid,
 } from "../schemas.js";
 
-const LeadInput = z
+export const LeadInput = z
   .strictObject({
     company_name: z.string().trim().min(1).max(255),
     website: HttpUrl.optional(),
