@@ -47,45 +47,40 @@ export class UnitOfWork {
     this.events.push(envelope);
   }
 
-  /** One INSERT for all audit rows and one for all events, however many a batch produced. */
+  /**
+   * Writes all audit rows and all events in one statement (one round trip), however many a batch produced.
+   * The outbox keeps the order in which events were emitted.
+   */
   async flush(): Promise<void> {
-    if (this.audits.length > 0) {
-      const principalType = this.principal.type;
-      const principalId = this.principal.id;
-      await this.tx.query(
-        `INSERT INTO audit_log (occurred_at, principal_type, principal_id, action, resource_type, resource_id,
+    if (this.audits.length === 0 && this.events.length === 0) return;
+    await this.tx.query(
+      `WITH audit AS (
+         INSERT INTO audit_log (occurred_at, principal_type, principal_id, action, resource_type, resource_id,
                                 request_id, details)
          SELECT $1, $2, $3, a.action, a.resource_type, a.resource_id, $4, a.details
-           FROM unnest($5::text[], $6::text[], $7::text[], $8::jsonb[])
-                AS a(action, resource_type, resource_id, details)`,
-        [
-          this.now.toISOString(),
-          principalType,
-          principalId,
-          this.requestId,
-          this.audits.map((a) => a.action),
-          this.audits.map((a) => a.resourceType),
-          this.audits.map((a) => a.resourceId),
-          this.audits.map((a) => (a.details ? JSON.stringify(a.details) : null)),
-        ],
-      );
-    }
-    if (this.events.length > 0) {
-      await this.tx.query(
-        `INSERT INTO event_outbox (id, type, version, occurred_at, correlation_id, payload)
-         SELECT e.id, e.type, e.version, e.occurred_at, e.correlation_id, e.payload
-           FROM unnest($1::uuid[], $2::text[], $3::int[], $4::timestamp[], $5::text[], $6::jsonb[])
-                WITH ORDINALITY AS e(id, type, version, occurred_at, correlation_id, payload, n)
-          ORDER BY e.n`,
-        [
-          this.events.map((e) => e.id),
-          this.events.map((e) => e.type),
-          this.events.map((e) => e.version),
-          this.events.map((e) => e.occurred_at),
-          this.events.map((e) => e.correlation_id),
-          this.events.map((e) => JSON.stringify(e.payload)),
-        ],
-      );
-    }
+           FROM unnest($5::text[], $6::text[], $7::text[], $8::jsonb[]) AS a(action, resource_type, resource_id, details)
+       )
+       INSERT INTO event_outbox (id, type, version, occurred_at, correlation_id, payload)
+       SELECT e.id, e.type, e.version, e.occurred_at, e.correlation_id, e.payload
+         FROM unnest($9::uuid[], $10::text[], $11::int[], $12::timestamp[], $13::text[], $14::jsonb[])
+              WITH ORDINALITY AS e(id, type, version, occurred_at, correlation_id, payload, n)
+        ORDER BY e.n`,
+      [
+        this.now.toISOString(),
+        this.principal.type,
+        this.principal.id,
+        this.requestId,
+        this.audits.map((a) => a.action),
+        this.audits.map((a) => a.resourceType),
+        this.audits.map((a) => a.resourceId),
+        this.audits.map((a) => (a.details ? JSON.stringify(a.details) : null)),
+        this.events.map((e) => e.id),
+        this.events.map((e) => e.type),
+        this.events.map((e) => e.version),
+        this.events.map((e) => e.occurred_at),
+        this.events.map((e) => e.correlation_id),
+        this.events.map((e) => JSON.stringify(e.payload)),
+      ],
+    );
   }
 }

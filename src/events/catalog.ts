@@ -67,6 +67,10 @@ export type EventPayloads = {
     conversation_id: Uuid | null;
     scheduled_for: IsoTimestamp | null;
   };
+  "lead.erased": {
+    lead_id: Uuid;
+    erased_at: IsoTimestamp;
+  };
   "deal.won": {
     deal_id: Uuid;
     lead_id: Uuid;
@@ -89,6 +93,7 @@ export const EVENT_TYPES = [
   "abtest.decided",
   "meeting.booked",
   "deal.won",
+  "lead.erased",
 ] as const satisfies readonly EventType[];
 export const EVENT_VERSION = 1;
 

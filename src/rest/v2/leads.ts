@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { eraseLead } from "../../domain/erase-lead.js";
 import { getLead, ingestLeads, type LeadRow, listLeads } from "../../domain/leads.js";
 import { defineRoute } from "../route.js";
 import {
@@ -170,4 +171,30 @@ export const listLeadsRoute = defineRoute({
   },
 });
 
-export const leadRoutes = [ingestLeadsRoute, listLeadsRoute, getLeadRoute];
+export const EraseLeadResponse = z
+  .object({
+    id: Uuid,
+    erased: z.record(z.string(), z.number().int()).meta({
+      description: "Rows deleted, or anonymised where metrics are kept, per table.",
+    }),
+  })
+  .meta({ id: "EraseLeadResponse" });
+
+export const eraseLeadRoute = defineRoute({
+  method: "delete",
+  path: "/api/v2/leads/{id}",
+  operationId: "eraseLead",
+  summary: "Erase a lead (GDPR right to erasure)",
+  description:
+    "Deletes the lead with its conversations, messages, analyses, demo sites, videos and queued work in one " +
+    "transaction; email sends, AI-GYM records, meetings and deals are kept for metrics without the lead. " +
+    "Emits `lead.erased`.",
+  tags: ["Leads"],
+  scope: "admin",
+  params: IdParams,
+  response: { status: 200, description: "What was erased.", schema: EraseLeadResponse },
+  errors: [404],
+  handler: async ({ params }, uow) => ({ id: params.id, erased: await eraseLead(uow, params.id) }),
+});
+
+export const leadRoutes = [ingestLeadsRoute, listLeadsRoute, getLeadRoute, eraseLeadRoute];

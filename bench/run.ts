@@ -1,0 +1,232 @@
+/**
+ * npm run bench [-- --duration SECONDS] [--connections N] [--update-baselines] [--strict]
+ *
+ * Single-event write throughput of the REST API next to a bare `pg` INSERT baseline measured in the same run, on
+ * this machine. The server, the load generator (autocannon) and PostgreSQL share the machine's cores, so the
+ * numbers are a floor for a deployment where they do not. Results are compared with bench/baselines.json; with
+ * --strict a drop of more than 25 % in requests/s exits non-zero.
+ *
+ * Database: BENCH_DATABASE_URL (a scratch database is created on that server and dropped afterwards), else an
+ * embedded primary + replica under .bench-data/ that is removed afterwards.
+ */
+import { spawn } from "node:child_process";
+import { randomBytes, randomUUID } from "node:crypto";
+import { readFileSync, writeFileSync } from "node:fs";
+import { rm } from "node:fs/promises";
+import path from "node:path";
+import { parseArgs } from "node:util";
+import autocannon from "autocannon";
+import pg from "pg";
+import { connectDatabases } from "../src/db/databases.js";
+import { type EmbeddedCluster, startEmbeddedCluster } from "../src/db/embedded/cluster.js";
+import { migrate } from "../src/db/migrate.js";
+import { ensurePartitions } from "../src/db/partitions.js";
+import { createPool } from "../src/db/pool.js";
+import { createApiKey } from "../src/domain/api-keys.js";
+import { createLogger } from "../src/logger.js";
+import { freePort, withDatabase } from "../test/support/urls.js";
+import { workloads } from "./workloads.js";
+
+const { values } = parseArgs({
+  options: {
+    duration: { type: "string", default: "8" },
+    connections: { type: "string", default: "16" },
+    "update-baselines": { type: "boolean", default: false },
+    strict: { type: "boolean", default: false },
+  },
+});
+const duration = Number(values.duration);
+const connections = Number(values.connections);
+const POOL_MAX = 10;
+const BASELINES = new URL("./baselines.json", import.meta.url);
+
+export type Result = {
+  name: string;
+  requestsPerSecond: number;
+  rowsPerSecond: number;
+  p50Ms: number;
+  p99Ms: number;
+  errors: number;
+};
+
+const logger = createLogger("warn", "bench");
+
+async function database(): Promise<{ url: string; stop: () => Promise<void> }> {
+  const name = `reachgraph_bench_${randomBytes(4).toString("hex")}`;
+  let cluster: EmbeddedCluster | undefined;
+  let server = process.env.BENCH_DATABASE_URL;
+  if (!server) {
+    cluster = await startEmbeddedCluster({
+      dataDir: path.resolve(".bench-data", randomBytes(4).toString("hex")),
+      primaryPort: await freePort(),
+      replicaPort: await freePort(),
+      logger,
+    });
+    server = cluster.primaryUrl;
+  }
+  const admin = new pg.Client({ connectionString: server });
+  await admin.connect();
+  await admin.query(`CREATE DATABASE ${name}`);
+  await admin.end();
+  const url = withDatabase(server, name);
+  await migrate(url, { logger });
+  return {
+    url,
+    stop: async () => {
+      if (cluster) {
+        await cluster.stop();
+        await rm(cluster.dataDir, { recursive: true, force: true });
+        return;
+      }
+      const c = new pg.Client({ connectionString: server });
+      await c.connect();
+      await c.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+      await c.end();
+    },
+  };
+}
+
+/** `connections` closed loops of one INSERT each through a pool the size of the server's, for `duration` s. */
+async function barePgBaseline(url: string): Promise<Result> {
+  const pool = createPool(url, { name: "bench-baseline", max: POOL_MAX, connectTimeoutMs: 10_000, logger });
+  const latencies: number[] = [];
+  let errors = 0;
+  const end = performance.now() + duration * 1000;
+  await Promise.all(
+    Array.from({ length: connections }, async () => {
+      while (performance.now() < end) {
+        const t0 = performance.now();
+        try {
+          await pool.query(
+            `INSERT INTO leads (company_name, website, domain, source_platform, consent_source, consent_timestamp)
+             VALUES ($1, $2, $3, 'bench', 'public_business_listing', NOW())`,
+            ["Bench Co", "https://bench.example", `${randomUUID()}.example`],
+          );
+          latencies.push(performance.now() - t0);
+        } catch {
+          errors++;
+        }
+      }
+    }),
+  );
+  await pool.end();
+  latencies.sort((a, b) => a - b);
+  const at = (q: number) => latencies[Math.min(latencies.length - 1, Math.floor(q * latencies.length))] ?? 0;
+  return {
+    name: "bare pg INSERT INTO leads (baseline)",
+    requestsPerSecond: latencies.length / duration,
+    rowsPerSecond: latencies.length / duration,
+    p50Ms: at(0.5),
+    p99Ms: at(0.99),
+    errors,
+  };
+}
+
+async function main(): Promise<void> {
+  const db = await database();
+  const databases = connectDatabases(
+    { primaryUrl: db.url, replicaUrl: undefined },
+    {
+      max: POOL_MAX,
+      connectTimeoutMs: 10_000,
+      logger,
+    },
+  );
+  await ensurePartitions(databases.primary, 1, 3);
+  const server = spawn(
+    process.execPath,
+    [
+      ...(process.env.BENCH_PROFILE ? ["--cpu-prof", "--cpu-prof-dir=.bench-data/prof"] : []),
+      "--import",
+      "tsx",
+      "bench/server.ts",
+    ],
+    {
+      env: { ...process.env, BENCH_DATABASE_URL: db.url, BENCH_POOL_MAX: String(POOL_MAX) },
+      stdio: ["ignore", "pipe", "inherit"],
+    },
+  );
+  const port = await new Promise<number>((resolve, reject) => {
+    server.once("exit", (code) => reject(new Error(`bench server exited with ${code}`)));
+    server.stdout.once("data", (chunk: Buffer) =>
+      resolve((JSON.parse(String(chunk)) as { port: number }).port),
+    );
+  });
+  const base = `http://127.0.0.1:${port}`;
+  const key = (await createApiKey(databases.primary, { name: "bench", scopes: ["admin"] })).key;
+  const results: Result[] = [];
+  try {
+    results.push(await barePgBaseline(db.url));
+    for (const w of workloads) {
+      const prepared = await w.prepare({ base, key, db: databases.primary });
+      const r = await autocannon({
+        url: base,
+        connections,
+        duration,
+        requests: [
+          {
+            method: "POST",
+            path: w.path,
+            headers: { authorization: `Bearer ${key}`, "content-type": "application/json" },
+            setupRequest: (req) => ({ ...req, body: JSON.stringify(prepared.body()) }),
+          },
+        ],
+      });
+      results.push({
+        name: w.name,
+        requestsPerSecond: r.requests.average,
+        rowsPerSecond: r.requests.average * w.rowsPerRequest,
+        p50Ms: r.latency.p50,
+        p99Ms: r.latency.p99,
+        errors: r.errors + r.non2xx,
+      });
+    }
+  } finally {
+    server.removeAllListeners("exit");
+    await new Promise((resolve) => {
+      server.once("exit", resolve);
+      server.kill("SIGTERM");
+    });
+    await databases.close();
+    await db.stop();
+  }
+  report(results);
+}
+
+function report(results: Result[]): void {
+  let baselines: Record<string, Result> = {};
+  try {
+    baselines = JSON.parse(readFileSync(BASELINES, "utf8")) as Record<string, Result>;
+  } catch {
+    // no baselines yet
+  }
+  const baseline = results[0]?.requestsPerSecond ?? 0;
+  console.log(
+    `\nreachgraph bench: ${connections} connections × ${duration} s, pool ${POOL_MAX}, one transaction per request\n`,
+  );
+  console.log(
+    `${"workload".padEnd(46)} ${"req/s".padStart(8)} ${"rows/s".padStart(8)} ${"p50 ms".padStart(8)} ${"p99 ms".padStart(8)} ${"errors".padStart(7)} ${"vs pg".padStart(7)} ${"vs saved".padStart(9)}`,
+  );
+  let regressed = false;
+  for (const r of results) {
+    const saved = baselines[r.name];
+    const change = saved ? (r.requestsPerSecond / saved.requestsPerSecond - 1) * 100 : undefined;
+    if (change !== undefined && change < -25) regressed = true;
+    console.log(
+      `${r.name.padEnd(46)} ${r.requestsPerSecond.toFixed(0).padStart(8)} ${r.rowsPerSecond.toFixed(0).padStart(8)} ${r.p50Ms.toFixed(1).padStart(8)} ${r.p99Ms.toFixed(1).padStart(8)} ${String(r.errors).padStart(7)} ${`${((r.requestsPerSecond / baseline) * 100).toFixed(0)}%`.padStart(7)} ${(change === undefined ? "new" : `${change >= 0 ? "+" : ""}${change.toFixed(0)}%`).padStart(9)}`,
+    );
+  }
+  if (values["update-baselines"]) {
+    writeFileSync(
+      BASELINES,
+      `${JSON.stringify(Object.fromEntries(results.map((r) => [r.name, r])), null, 2)}\n`,
+    );
+    console.log("\nbaselines updated: bench/baselines.json");
+  }
+  if (regressed) {
+    console.log("\nREGRESSION: a workload is more than 25 % slower than its saved baseline.");
+    if (values.strict) process.exitCode = 1;
+  }
+}
+
+await main();

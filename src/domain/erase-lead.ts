@@ -1,0 +1,61 @@
+import { NotFoundError } from "./errors.js";
+import type { UnitOfWork } from "./unit-of-work.js";
+
+export type ErasureReport = Record<
+  | "conversation_messages"
+  | "conversations"
+  | "videos"
+  | "demo_sites"
+  | "website_analyses"
+  | "work_items"
+  | "email_sends_anonymised"
+  | "ai_gym_records_anonymised"
+  | "meetings_anonymised"
+  | "deals_anonymised",
+  number
+>;
+
+/**
+ * GDPR erasure (spec §5): deletes the lead, its conversations and messages, its analyses, demo sites, videos and
+ * queued work, and keeps the metrics anonymised — email sends lose their recipient and content but keep their
+ * timestamps and A/B variant; AI-GYM records, meetings and deals lose their lead. One transaction: all or nothing.
+ * The lead row is locked first so that a concurrent write for it waits and then fails on the missing lead.
+ */
+export async function eraseLead(uow: UnitOfWork, leadId: string): Promise<ErasureReport> {
+  const locked = await uow.tx.query("SELECT 1 FROM leads WHERE id = $1 FOR UPDATE", [leadId]);
+  if (!locked.rowCount) throw new NotFoundError("Lead", leadId);
+  const count = async (sql: string) => (await uow.tx.query(sql, [leadId])).rowCount ?? 0;
+
+  const report: ErasureReport = {
+    conversation_messages: await count(
+      `DELETE FROM conversation_messages
+        WHERE conversation_id IN (SELECT id FROM conversations WHERE lead_id = $1)`,
+    ),
+    meetings_anonymised: await count(
+      `UPDATE meetings SET lead_id = NULL,
+              conversation_id = CASE WHEN conversation_id IN (SELECT id FROM conversations WHERE lead_id = $1)
+                                     THEN NULL ELSE conversation_id END
+        WHERE lead_id = $1`,
+    ),
+    deals_anonymised: await count(`UPDATE deals SET lead_id = NULL WHERE lead_id = $1`),
+    conversations: 0,
+    email_sends_anonymised: await count(
+      `UPDATE email_sends
+          SET lead_id = NULL, body = NULL, subject_variant = NULL, demo_url = NULL, video_url = NULL,
+              tracked_links = NULL, tracking_token = NULL
+        WHERE lead_id = $1`,
+    ),
+    ai_gym_records_anonymised: await count(`UPDATE ai_gym_performance SET lead_id = NULL WHERE lead_id = $1`),
+    work_items: await count(`DELETE FROM work_items WHERE lead_id = $1`),
+    videos: await count(`DELETE FROM videos WHERE lead_id = $1`),
+    demo_sites: await count(`DELETE FROM demo_sites WHERE lead_id = $1`),
+    website_analyses: await count(`DELETE FROM website_analyses WHERE lead_id = $1`),
+  };
+  // Meetings of other leads never point at this lead's conversations, so the conversations can go now.
+  report.conversations = await count(`DELETE FROM conversations WHERE lead_id = $1`);
+  await uow.tx.query(`DELETE FROM leads WHERE id = $1`, [leadId]);
+
+  uow.audit({ action: "lead.erased", resourceType: "lead", resourceId: leadId, details: report });
+  uow.emit("lead.erased", { lead_id: leadId, erased_at: uow.now.toISOString() });
+  return report;
+}
