@@ -33,14 +33,22 @@ export class UnitOfWork {
     this.audits.push(entry);
   }
 
-  /** Validates the event against events/<type>.v1.schema.json now, so a bad event fails the request before COMMIT. */
-  emit<T extends EventType>(type: T, payload: EventPayloads[T]): void {
+  /**
+   * Validates the event against events/<type>.v1.schema.json now, so a bad event fails the request before COMMIT.
+   * The event carries this request's correlation id unless the work it reports began under another one (a worker
+   * completing a demo reports under the id of the request that queued it).
+   */
+  emit<T extends EventType>(
+    type: T,
+    payload: EventPayloads[T],
+    options: { correlationId?: string | null } = {},
+  ): void {
     const envelope: EventEnvelope<T> = {
       id: randomUUID(),
       type,
       version: EVENT_VERSION,
       occurred_at: this.now.toISOString(),
-      correlation_id: this.correlationId,
+      correlation_id: options.correlationId ?? this.correlationId,
       payload,
     };
     this.validator.assertValid(envelope);

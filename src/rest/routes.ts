@@ -1,7 +1,23 @@
 import type { AnyRoute } from "./route.js";
+import { analysisV1Routes } from "./v1/analysis.js";
 import { leadV1Routes } from "./v1/leads.js";
+import { aiGymRoutes } from "./v2/ai-gym.js";
+import { analysisRoutes } from "./v2/analysis.js";
+import { demoRoutes } from "./v2/demos.js";
 import { eventRoutes } from "./v2/events.js";
 import { leadRoutes } from "./v2/leads.js";
+import { videoRoutes } from "./v2/videos.js";
+import { workRoutes } from "./v2/work.js";
 
 /** Every REST route. The OpenAPI document, the router and the route × scope test all read this list. */
-export const routes: readonly AnyRoute[] = [...leadRoutes, ...eventRoutes, ...leadV1Routes];
+export const routes: readonly AnyRoute[] = [
+  ...leadRoutes,
+  ...analysisRoutes,
+  ...demoRoutes,
+  ...videoRoutes,
+  ...workRoutes,
+  ...aiGymRoutes,
+  ...eventRoutes,
+  ...leadV1Routes,
+  ...analysisV1Routes,
+];

@@ -110,6 +110,23 @@ describe("v1 compatibility", () => {
   });
 });
 
+describe("v1 analysis", () => {
+  it("queues and lists analyses on the same data as v2, deprecated", async () => {
+    const lead = await api.request("POST", "/api/v2/leads", { body: { leads: [leadInput()] } });
+    const leadId = lead.body.data[0].id;
+    const queued = await api.request("POST", `/api/v1/analysis/${leadId}`, { body: {} });
+    expect(queued.status).toBe(202);
+    expectDocumented(queued, "POST", "/api/v1/analysis/{lead_id}");
+    expect(queued.headers.get("sunset")).toBeTruthy();
+    expect(queued.headers.get("link")).toBe(`</api/v2/analysis/${leadId}>; rel="successor-version"`);
+    const v2 = await api.request("GET", `/api/v2/analysis/${leadId}`);
+    const v1 = await api.request("GET", `/api/v1/analysis/${leadId}`);
+    expect(v1.body).toEqual(v2.body);
+    expect(v2.body.data.map((a: { id: string }) => a.id)).toContain(queued.body.analysis_id);
+    expect(v1.headers.get("deprecation")).toMatch(/^@\d+$/);
+  });
+});
+
 describe("API keys", () => {
   it("stores only a hash, and a revoked key is refused", async () => {
     const key = await createApiKey(api.db.primary, { name: "to revoke", scopes: ["ingest"] });
