@@ -19,6 +19,7 @@ export type AuditEntry = {
 export class UnitOfWork {
   readonly audits: AuditEntry[] = [];
   readonly events: EventEnvelope[] = [];
+  private nothingWritten = false;
 
   constructor(
     readonly tx: pg.ClientBase,
@@ -31,6 +32,20 @@ export class UnitOfWork {
 
   audit(entry: AuditEntry): void {
     this.audits.push(entry);
+  }
+
+  /**
+   * Says that this request changed nothing (e.g. a claim on an empty queue), so it needs no audit row. Every
+   * other write must record at least one audit entry: the route wrapper refuses to commit otherwise. Polling an
+   * empty queue every second would otherwise fill the audit log with rows that say nothing happened.
+   */
+  wroteNothing(): void {
+    this.nothingWritten = true;
+  }
+
+  /** True when the request audited its writes, or declared that it wrote nothing. */
+  get accountedFor(): boolean {
+    return this.audits.length > 0 || this.nothingWritten;
   }
 
   /**

@@ -378,15 +378,7 @@ export async function claimWork(
       details: { worker_id: input.worker_id, lease_expired: r.previous_status === "running" },
     });
   }
-  if (rows.length === 0) {
-    // The claim wrote nothing about any item, but who polled the queue is still worth a trail.
-    uow.audit({
-      action: `${kind}.claim_empty`,
-      resourceType: "work_queue",
-      resourceId: kind,
-      details: { worker_id: input.worker_id },
-    });
-  }
+  if (rows.length === 0 && uow.audits.length === 0) uow.wroteNothing();
   const ids = rows.map((r) => r.id);
   await setResourceStatus(uow, kind, ids, "running");
   return loadWorkItems(uow.tx, ids);

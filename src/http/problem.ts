@@ -131,12 +131,13 @@ export function problemFromError(err: unknown): { problem: Problem; headers: Rec
     const retryAfter = err.extensions.retry_after_seconds;
     if (typeof retryAfter === "number") headers["Retry-After"] = String(retryAfter);
     return {
+      // Extensions first: they may add members but never replace the standard ones.
       problem: {
+        ...err.extensions,
         type: problemType(err.code),
         title: err.title,
         status: err.status,
         detail: err.message,
-        ...err.extensions,
       },
       headers,
     };

@@ -217,7 +217,7 @@ async function handle(
     await client.query("BEGIN");
     const uow = new UnitOfWork(client, now, principal, requestId, correlationId, deps.events);
     const body = await route.handler(input, uow);
-    if (uow.audits.length === 0) throw new Error(`${route.operationId} wrote without an audit entry`);
+    if (!uow.accountedFor) throw new Error(`${route.operationId} wrote without an audit entry`);
     await uow.flush();
     response = {
       status: route.response.status,

@@ -141,6 +141,7 @@ export function buildOpenApiDocument(
       },
       paths: sorted,
     },
-    { reused: "ref" },
+    // Schemas named with .meta({ id }) become components; everything else stays inline where it is used.
+    { reused: "inline" },
   );
 }

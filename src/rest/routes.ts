@@ -1,11 +1,16 @@
 import type { AnyRoute } from "./route.js";
 import { analysisV1Routes } from "./v1/analysis.js";
 import { leadV1Routes } from "./v1/leads.js";
+import { abTestRoutes } from "./v2/ab-tests.js";
 import { aiGymRoutes } from "./v2/ai-gym.js";
 import { analysisRoutes } from "./v2/analysis.js";
+import { campaignRoutes } from "./v2/campaigns.js";
+import { conversationRoutes } from "./v2/conversations.js";
 import { demoRoutes } from "./v2/demos.js";
+import { emailRoutes } from "./v2/email.js";
 import { eventRoutes } from "./v2/events.js";
 import { leadRoutes } from "./v2/leads.js";
+import { scrapingJobRoutes } from "./v2/scraping-jobs.js";
 import { videoRoutes } from "./v2/videos.js";
 import { workRoutes } from "./v2/work.js";
 
@@ -17,6 +22,11 @@ export const routes: readonly AnyRoute[] = [
   ...videoRoutes,
   ...workRoutes,
   ...aiGymRoutes,
+  ...campaignRoutes,
+  ...emailRoutes,
+  ...conversationRoutes,
+  ...abTestRoutes,
+  ...scrapingJobRoutes,
   ...eventRoutes,
   ...leadV1Routes,
   ...analysisV1Routes,

@@ -55,6 +55,12 @@ export const APPLICATION_TABLES = [
   "audit_log",
 ] as const;
 
+/**
+ * Tables the running service fills (queue, outbox, stored idempotent responses) and the seeder does not; `--reset`
+ * empties them too, since they refer to the rows it deletes. API keys are credentials and survive a reset.
+ */
+export const OPERATIONAL_TABLES = ["work_items", "event_outbox", "idempotency_keys"] as const;
+
 export async function seedDemoData(pool: pg.Pool, options: SeedOptions): Promise<SeedReport> {
   const started = performance.now();
   const seed = options.seed ?? 42;
@@ -73,7 +79,7 @@ export async function seedDemoData(pool: pg.Pool, options: SeedOptions): Promise
   const client = await pool.connect();
   try {
     if (options.reset) {
-      await client.query(`TRUNCATE ${APPLICATION_TABLES.join(", ")}`);
+      await client.query(`TRUNCATE ${[...OPERATIONAL_TABLES, ...APPLICATION_TABLES].join(", ")}`);
     }
     const world: SeedWorld = {
       rng,

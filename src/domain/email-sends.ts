@@ -1,0 +1,429 @@
+import { randomUUID } from "node:crypto";
+import type pg from "pg";
+import { z } from "zod";
+import { type AbVariant, assignVariant } from "./ab-assignment.js";
+import {
+  type CampaignRow,
+  claimableSql,
+  countClaimedToday,
+  effectiveDailyLimit,
+  effectiveWindow,
+} from "./campaigns.js";
+import { ConflictError, InvalidTransitionError, NotFoundError, UnprocessableError } from "./errors.js";
+import { isWindowOpen } from "./send-window.js";
+import type { UnitOfWork } from "./unit-of-work.js";
+
+/**
+ * The life of an email send: queued → sending (claimed by a sender, under a lease) → sent | bounced | failed.
+ * A lease that runs out without a report makes the send claimable again (it stays `sending` until re-claimed).
+ * `failed` is final: senders retry transient errors themselves before reporting.
+ */
+export const EMAIL_SEND_STATUSES = ["queued", "sending", "sent", "bounced", "failed"] as const;
+export type EmailSendStatus = (typeof EMAIL_SEND_STATUSES)[number];
+export type ReportOutcome = "sent" | "bounced" | "failed";
+
+const TRANSITIONS: Record<EmailSendStatus, readonly EmailSendStatus[]> = {
+  queued: ["sending", "failed"],
+  sending: ["sending", "sent", "bounced", "failed"],
+  sent: [],
+  bounced: [],
+  failed: [],
+};
+
+export function pixelPath(token: string): string {
+  return `/t/${token}/o.gif`;
+}
+
+export function clickPath(token: string, url: string): string {
+  return `/t/${token}/c?u=${encodeURIComponent(url)}`;
+}
+
+/** Element types whose variants change the subject line of a send. */
+const SUBJECT_TESTS = ["subject_line", "subject"];
+
+/** ab_tests rows are read leniently: only the fields assignment needs. */
+const StoredVariants = z
+  .array(z.looseObject({ id: z.string().min(1), subject: z.string().optional() }))
+  .min(1);
+const StoredSplit = z.record(z.string(), z.number());
+
+export type EmailInput = {
+  lead_id: string;
+  subject: string;
+  body: string;
+  demo_url?: string | undefined;
+  video_url?: string | undefined;
+  model_used?: string | undefined;
+  links?: string[] | undefined;
+};
+
+export type QueuedEmail = {
+  email_send_id: string;
+  lead_id: string;
+  status: "queued";
+  ab_test_id: string | null;
+  ab_variant: string | null;
+  subject_variant: string;
+  tracking_token: string;
+  pixel_url: string;
+};
+
+type ActiveTest = { id: string; variants: AbVariant[]; split: Record<string, number> };
+
+async function activeSubjectTest(db: pg.ClientBase, campaignId: string): Promise<ActiveTest | null> {
+  const { rows } = await db.query<{ id: string; variants: unknown; split_ratio: unknown }>(
+    `SELECT id, variants, split_ratio FROM ab_tests
+      WHERE campaign_id = $1 AND status = 'active' AND element_type = ANY($2)
+      ORDER BY created_at DESC NULLS LAST, id DESC
+      LIMIT 1`,
+    [campaignId, SUBJECT_TESTS],
+  );
+  const row = rows[0];
+  if (!row) return null;
+  const variants = StoredVariants.safeParse(row.variants);
+  const split = StoredSplit.safeParse(row.split_ratio);
+  // The A/B endpoints validate designs, so a bad row is corrupt data: fail loudly rather than send unassigned.
+  if (!variants.success || !split.success) throw new Error(`ab_tests ${row.id} holds an invalid design`);
+  return { id: row.id, variants: variants.data, split: split.data };
+}
+
+/**
+ * Queues a batch of personalised emails for a campaign in one INSERT. Each send gets its own tracking token; when
+ * the campaign runs an active subject-line test, each lead is assigned a variant deterministically and the send
+ * takes the variant's subject. The URLs a tracked click may redirect to (links, demo and video URL) are stored with
+ * the send, so the click endpoint can never be used as an open redirect.
+ */
+export async function queueEmails(
+  uow: UnitOfWork,
+  input: { campaign_id: string; emails: EmailInput[] },
+): Promise<QueuedEmail[]> {
+  const { rows: campaigns } = await uow.tx.query<{ status: string | null }>(
+    `SELECT status FROM campaigns WHERE id = $1`,
+    [input.campaign_id],
+  );
+  const campaign = campaigns[0];
+  if (!campaign) {
+    throw new UnprocessableError("The campaign does not exist.", [
+      { location: "body", path: "/campaign_id", message: "no such campaign" },
+    ]);
+  }
+  if (campaign.status === "archived" || campaign.status === "completed") {
+    throw new ConflictError(`Campaign ${input.campaign_id} is ${campaign.status}; it takes no new emails.`);
+  }
+  const leadIds = [...new Set(input.emails.map((e) => e.lead_id))];
+  const { rows: found } = await uow.tx.query<{ id: string }>(
+    `SELECT id FROM leads WHERE id = ANY($1::uuid[])`,
+    [leadIds],
+  );
+  const known = new Set(found.map((r) => r.id));
+  const missing = input.emails.flatMap((e, i) =>
+    known.has(e.lead_id)
+      ? []
+      : [{ location: "body" as const, path: `/emails/${i}/lead_id`, message: "no such lead" }],
+  );
+  if (missing.length) throw new UnprocessableError("Some emails are for leads that do not exist.", missing);
+
+  const test = await activeSubjectTest(uow.tx, input.campaign_id);
+  const queued: QueuedEmail[] = input.emails.map((e) => {
+    const variant = test ? assignVariant(test.id, e.lead_id, test.variants, test.split) : null;
+    const token = randomUUID();
+    return {
+      email_send_id: randomUUID(),
+      lead_id: e.lead_id,
+      status: "queued",
+      ab_test_id: test?.id ?? null,
+      ab_variant: variant?.id ?? null,
+      subject_variant: variant?.subject ?? e.subject,
+      tracking_token: token,
+      pixel_url: pixelPath(token),
+    };
+  });
+  const trackedLinks = input.emails.map((e) =>
+    JSON.stringify([
+      ...new Set([
+        ...(e.links ?? []),
+        ...(e.demo_url ? [e.demo_url] : []),
+        ...(e.video_url ? [e.video_url] : []),
+      ]),
+    ]),
+  );
+
+  await uow.tx.query(
+    `INSERT INTO email_sends (id, campaign_id, lead_id, subject_variant, body, demo_url, video_url, model_used,
+                              tracking_token, ab_test_id, ab_variant, tracked_links, status, created_at)
+     SELECT u.id, $1, u.lead_id, u.subject_variant, u.body, u.demo_url, u.video_url, u.model_used, u.tracking_token,
+            $2, u.ab_variant, u.tracked_links, 'queued', $3
+       FROM unnest($4::uuid[], $5::uuid[], $6::text[], $7::text[], $8::text[], $9::text[], $10::text[], $11::uuid[],
+                   $12::text[], $13::jsonb[])
+            AS u(id, lead_id, subject_variant, body, demo_url, video_url, model_used, tracking_token, ab_variant,
+                 tracked_links)`,
+    [
+      input.campaign_id,
+      test?.id ?? null,
+      uow.now.toISOString(),
+      queued.map((q) => q.email_send_id),
+      queued.map((q) => q.lead_id),
+      queued.map((q) => q.subject_variant),
+      input.emails.map((e) => e.body),
+      input.emails.map((e) => e.demo_url ?? null),
+      input.emails.map((e) => e.video_url ?? null),
+      input.emails.map((e) => e.model_used ?? null),
+      queued.map((q) => q.tracking_token),
+      queued.map((q) => q.ab_variant),
+      trackedLinks,
+    ],
+  );
+  for (const q of queued) {
+    uow.audit({
+      action: "email_send.queued",
+      resourceType: "email_send",
+      resourceId: q.email_send_id,
+      details: { campaign_id: input.campaign_id, ab_test_id: q.ab_test_id, ab_variant: q.ab_variant },
+    });
+  }
+  return queued;
+}
+
+export type ClaimedEmail = {
+  email_send_id: string;
+  campaign_id: string;
+  lead_id: string;
+  to_email: string;
+  subject: string | null;
+  body: string | null;
+  demo_url: string | null;
+  video_url: string | null;
+  tracking_token: string;
+  pixel_url: string;
+  click_urls: Record<string, string>;
+  lease_expires_at: Date;
+};
+
+/**
+ * Hands a sender up to `limit` due emails under a lease, honouring each campaign's status, send window and daily
+ * limit at the request clock.
+ *
+ * Concurrency: the campaigns to claim from are locked (FOR NO KEY UPDATE, in id order so two claimers cannot
+ * deadlock) before their day's claims are counted, so two senders claiming at once serialise per campaign and can
+ * never exceed a limit together; inserts of new sends are not blocked by that lock. The sends themselves are taken
+ * with FOR UPDATE SKIP LOCKED so a send a report is updating right now is skipped rather than waited for.
+ *
+ * A send whose lead has no contact_email cannot be delivered: it is marked `failed` (last_error says why), does not
+ * use a slot of the daily limit, and is not returned.
+ */
+export async function claimEmails(
+  uow: UnitOfWork,
+  input: { sender_id: string; limit: number; lease_seconds: number; campaign_ids?: string[] | undefined },
+): Promise<ClaimedEmail[]> {
+  const now = uow.now;
+  const nowIso = now.toISOString();
+  // Unlocked first pass: which active campaigns have something to claim and an open window right now.
+  const { rows: candidates } = await uow.tx.query<Pick<CampaignRow, "id" | "send_window">>(
+    `SELECT c.id, c.send_window FROM campaigns c
+      WHERE c.status = 'active'
+        AND ($2::uuid[] IS NULL OR c.id = ANY($2::uuid[]))
+        AND EXISTS (SELECT 1 FROM email_sends e WHERE e.campaign_id = c.id AND ${claimableSql("$1", "e")})`,
+    [nowIso, input.campaign_ids ?? null],
+  );
+  const openIds = candidates.filter((c) => isWindowOpen(effectiveWindow(c), now)).map((c) => c.id);
+
+  let claimed: ClaimedEmail[] = [];
+  if (openIds.length > 0) {
+    // Re-read under the lock: a PATCH may have paused the campaign or moved its window since the first pass.
+    const { rows: locked } = await uow.tx.query<CampaignRow>(
+      `SELECT id, daily_limit, send_window, status FROM campaigns
+        WHERE id = ANY($1::uuid[]) AND status = 'active'
+        ORDER BY id
+        FOR NO KEY UPDATE`,
+      [openIds],
+    );
+    const open = locked
+      .map((c) => ({ id: c.id, window: effectiveWindow(c), limit: effectiveDailyLimit(c) }))
+      .filter((c) => isWindowOpen(c.window, now));
+    const used = await countClaimedToday(uow.tx, open, now);
+    const quota = open
+      .map((c) => ({ id: c.id, remaining: c.limit - (used.get(c.id) ?? 0) }))
+      .filter((q) => q.remaining > 0);
+    if (quota.length > 0) claimed = await takeSends(uow, quota, input);
+  }
+
+  for (const c of claimed) {
+    uow.audit({
+      action: "email_send.claimed",
+      resourceType: "email_send",
+      resourceId: c.email_send_id,
+      details: { sender_id: input.sender_id, campaign_id: c.campaign_id },
+    });
+  }
+  if (claimed.length === 0 && uow.audits.length === 0) uow.wroteNothing();
+  return claimed;
+}
+
+type SendRow = {
+  id: string;
+  created_at: Date;
+  campaign_id: string;
+  lead_id: string;
+  contact_email: string | null;
+  subject_variant: string | null;
+  body: string | null;
+  demo_url: string | null;
+  video_url: string | null;
+  tracking_token: string;
+  tracked_links: string[] | null;
+};
+
+async function takeSends(
+  uow: UnitOfWork,
+  quota: { id: string; remaining: number }[],
+  input: { sender_id: string; limit: number; lease_seconds: number },
+): Promise<ClaimedEmail[]> {
+  const nowIso = uow.now.toISOString();
+  const leaseExpiresAt = new Date(uow.now.getTime() + input.lease_seconds * 1000);
+  // Oldest first within each campaign up to its remaining quota, then oldest first overall up to the sender's limit.
+  const { rows: picked } = await uow.tx.query<{ id: string; created_at: Date; has_email: boolean }>(
+    `SELECT p.id, p.created_at, (l.contact_email IS NOT NULL) AS has_email
+       FROM unnest($1::uuid[], $2::int[]) AS q(campaign_id, remaining)
+       CROSS JOIN LATERAL (
+         SELECT e.id, e.created_at, e.lead_id FROM email_sends e
+          WHERE e.campaign_id = q.campaign_id AND ${claimableSql("$3", "e")}
+          ORDER BY e.created_at, e.id
+          LIMIT q.remaining
+          FOR UPDATE SKIP LOCKED
+       ) p
+       LEFT JOIN leads l ON l.id = p.lead_id
+      ORDER BY p.created_at, p.id
+      LIMIT $4`,
+    [quota.map((q) => q.id), quota.map((q) => q.remaining), nowIso, input.limit],
+  );
+  const undeliverable = picked.filter((p) => !p.has_email);
+  if (undeliverable.length > 0) {
+    await uow.tx.query(
+      `UPDATE email_sends e
+          SET status = 'failed', last_error = 'lead has no contact_email', lease_owner = NULL, lease_expires_at = NULL
+         FROM unnest($1::uuid[], $2::timestamp[]) AS u(id, created_at)
+        WHERE e.id = u.id AND e.created_at = u.created_at`,
+      [undeliverable.map((p) => p.id), undeliverable.map((p) => p.created_at.toISOString())],
+    );
+    for (const p of undeliverable) {
+      uow.audit({
+        action: "email_send.failed",
+        resourceType: "email_send",
+        resourceId: p.id,
+        details: { reason: "lead has no contact_email" },
+      });
+    }
+  }
+  const deliverable = picked.filter((p) => p.has_email);
+  if (deliverable.length === 0) return [];
+  const { rows } = await uow.tx.query<SendRow>(
+    `UPDATE email_sends e
+        SET status = 'sending', claimed_at = $3, lease_owner = $4, lease_expires_at = $5, attempts = e.attempts + 1
+       FROM unnest($1::uuid[], $2::timestamp[]) AS u(id, created_at), leads l
+      WHERE e.id = u.id AND e.created_at = u.created_at AND l.id = e.lead_id
+      RETURNING e.id, e.created_at, e.campaign_id, e.lead_id, l.contact_email, e.subject_variant, e.body, e.demo_url,
+                e.video_url, e.tracking_token, e.tracked_links`,
+    [
+      deliverable.map((p) => p.id),
+      deliverable.map((p) => p.created_at.toISOString()),
+      nowIso,
+      input.sender_id,
+      leaseExpiresAt.toISOString(),
+    ],
+  );
+  return rows
+    .sort((a, b) => a.created_at.getTime() - b.created_at.getTime() || a.id.localeCompare(b.id))
+    .map((r) => ({
+      email_send_id: r.id,
+      campaign_id: r.campaign_id,
+      lead_id: r.lead_id,
+      to_email: r.contact_email ?? "",
+      subject: r.subject_variant,
+      body: r.body,
+      demo_url: r.demo_url,
+      video_url: r.video_url,
+      tracking_token: r.tracking_token,
+      pixel_url: pixelPath(r.tracking_token),
+      click_urls: Object.fromEntries(
+        (r.tracked_links ?? []).map((url) => [url, clickPath(r.tracking_token, url)]),
+      ),
+      lease_expires_at: leaseExpiresAt,
+    }));
+}
+
+export type ReportResult = {
+  email_send_id: string;
+  status: ReportOutcome;
+  sent_at: Date | null;
+};
+
+/**
+ * A sender's report on a send it holds. Only the sender that holds the claim may report (a send whose lease ran out
+ * and was claimed by another sender belongs to that one now); a late report from the holder is still accepted.
+ * `sent` stamps sent_at with the request clock and emits `email.sent`.
+ */
+export async function reportEmail(
+  uow: UnitOfWork,
+  id: string,
+  input: {
+    sender_id: string;
+    outcome: ReportOutcome;
+    error?: string | undefined;
+    provider_message_id?: string | undefined;
+  },
+): Promise<ReportResult> {
+  const { rows } = await uow.tx.query<{
+    created_at: Date;
+    status: EmailSendStatus;
+    lease_owner: string | null;
+    campaign_id: string | null;
+    lead_id: string | null;
+    ab_test_id: string | null;
+    ab_variant: string | null;
+  }>(
+    `SELECT created_at, status, lease_owner, campaign_id, lead_id, ab_test_id, ab_variant
+       FROM email_sends WHERE id = $1 FOR UPDATE`,
+    [id],
+  );
+  const send = rows[0];
+  if (!send) throw new NotFoundError("Email send", id);
+  const allowed = TRANSITIONS[send.status] ?? [];
+  if (send.status !== "sending" || !allowed.includes(input.outcome)) {
+    throw new InvalidTransitionError(
+      "Email send",
+      send.status,
+      input.outcome,
+      "Only a claimed email (status sending) can be reported.",
+    );
+  }
+  if (send.lease_owner !== input.sender_id) {
+    throw new ConflictError(`Email send ${id} is claimed by another sender.`);
+  }
+  const sentAt = input.outcome === "sent" ? uow.now : null;
+  await uow.tx.query(
+    `UPDATE email_sends
+        SET status = $3, sent_at = COALESCE($4, sent_at), last_error = $5, lease_expires_at = NULL
+      WHERE id = $1 AND created_at = $2`,
+    [id, send.created_at.toISOString(), input.outcome, sentAt?.toISOString() ?? null, input.error ?? null],
+  );
+  uow.audit({
+    action: `email_send.${input.outcome}`,
+    resourceType: "email_send",
+    resourceId: id,
+    details: {
+      sender_id: input.sender_id,
+      ...(input.provider_message_id ? { provider_message_id: input.provider_message_id } : {}),
+    },
+  });
+  if (sentAt) {
+    uow.emit("email.sent", {
+      email_send_id: id,
+      campaign_id: send.campaign_id,
+      lead_id: send.lead_id,
+      ab_test_id: send.ab_test_id,
+      ab_variant: send.ab_variant,
+      sent_at: sentAt.toISOString(),
+    });
+  }
+  return { email_send_id: id, status: input.outcome, sent_at: sentAt };
+}
