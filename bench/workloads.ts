@@ -22,6 +22,30 @@ const lead = () => {
   };
 };
 
+const aiGymRecord = () => ({
+  task_type: "email_copy",
+  model_name: "claude-4.5-sonnet",
+  cost: 0.012,
+  duration_seconds: 3,
+  quality_score: 91,
+});
+
+/** An always-open campaign with `n` leads to write to. */
+async function campaignWithLeads(db: pg.Pool, n: number): Promise<{ campaignId: string; leadIds: string[] }> {
+  const { rows } = await db.query<{ id: string }>(
+    `INSERT INTO campaigns (name, daily_limit, send_window, status)
+     VALUES ('bench', 10000, '{"timezone":"UTC","days":["mon","tue","wed","thu","fri","sat","sun"],"start_hour":0,"end_hour":24}', 'active')
+     RETURNING id`,
+  );
+  const leads = await db.query<{ id: string }>(
+    `INSERT INTO leads (company_name, domain, source_platform, contact_email, consent_source, consent_timestamp)
+     SELECT 'Bench Co', gen_random_uuid() || '.example', 'bench-email', 'owner@bench.example', 'bench', NOW()
+       FROM generate_series(1, $1) RETURNING id`,
+    [n],
+  );
+  return { campaignId: rows[0]?.id ?? "", leadIds: leads.rows.map((r) => r.id) };
+}
+
 export const workloads: Workload[] = [
   {
     name: "POST /api/v2/leads (1 lead)",
@@ -34,5 +58,39 @@ export const workloads: Workload[] = [
     path: "/api/v2/leads",
     rowsPerRequest: 100,
     prepare: async () => ({ body: () => ({ leads: Array.from({ length: 100 }, lead) }) }),
+  },
+  {
+    name: "POST /api/v2/ai-gym/records (1 record)",
+    path: "/api/v2/ai-gym/records",
+    rowsPerRequest: 1,
+    prepare: async () => ({ body: () => ({ records: [aiGymRecord()] }) }),
+  },
+  {
+    name: "POST /api/v2/ai-gym/records (batch of 100)",
+    path: "/api/v2/ai-gym/records",
+    rowsPerRequest: 100,
+    prepare: async () => ({ body: () => ({ records: Array.from({ length: 100 }, aiGymRecord) }) }),
+  },
+  {
+    name: "POST /api/v2/email/send (1 email)",
+    path: "/api/v2/email/send",
+    rowsPerRequest: 1,
+    prepare: async ({ db }) => {
+      const { campaignId, leadIds } = await campaignWithLeads(db, 1000);
+      let i = 0;
+      return {
+        body: () => ({
+          campaign_id: campaignId,
+          emails: [
+            {
+              lead_id: leadIds[i++ % leadIds.length],
+              subject: "A faster site for you",
+              body: "Hi, I built a quick preview of a faster, mobile-first site for you.",
+              demo_url: "https://demos.example/bench",
+            },
+          ],
+        }),
+      };
+    },
   },
 ];
