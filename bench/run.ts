@@ -164,12 +164,14 @@ async function main(): Promise<void> {
         connections,
         duration,
         requests: [
-          {
-            method: "POST",
-            path: w.path,
-            headers: { authorization: `Bearer ${key}`, "content-type": "application/json" },
-            setupRequest: (req) => ({ ...req, body: JSON.stringify(prepared.body()) }),
-          },
+          w.method === "GET"
+            ? { method: "GET", path: prepared.path ?? w.path }
+            : {
+                method: "POST",
+                path: prepared.path ?? w.path,
+                headers: { authorization: `Bearer ${key}`, "content-type": "application/json" },
+                setupRequest: (req) => ({ ...req, body: JSON.stringify(prepared.body()) }),
+              },
         ],
       });
       results.push({

@@ -1,13 +1,18 @@
 import { randomUUID } from "node:crypto";
 import type pg from "pg";
 
-/** One single-event write endpoint under load: what to set up first and the body of each request. */
+/** One write endpoint under load: what to set up first and the body of each request (none for a GET). */
 export type Workload = {
   name: string;
+  method?: "GET" | "POST";
   path: string;
   /** Rows each request writes (besides its audit rows and events). */
   rowsPerRequest: number;
-  prepare: (ctx: { base: string; key: string; db: pg.Pool }) => Promise<{ body: () => unknown }>;
+  prepare: (ctx: {
+    base: string;
+    key: string;
+    db: pg.Pool;
+  }) => Promise<{ body: () => unknown; path?: string }>;
 };
 
 const lead = () => {
@@ -91,6 +96,21 @@ export const workloads: Workload[] = [
           ],
         }),
       };
+    },
+  },
+  {
+    name: "GET /t/{token}/o.gif (open pixel, public)",
+    method: "GET",
+    path: "/t/{token}/o.gif",
+    rowsPerRequest: 1,
+    prepare: async ({ db }) => {
+      const { campaignId, leadIds } = await campaignWithLeads(db, 1);
+      const { rows } = await db.query<{ tracking_token: string }>(
+        `INSERT INTO email_sends (campaign_id, lead_id, subject_variant, body, tracking_token, status, sent_at)
+         VALUES ($1, $2, 'Hi', 'Hello', gen_random_uuid(), 'sent', NOW()) RETURNING tracking_token`,
+        [campaignId, leadIds[0]],
+      );
+      return { body: () => undefined, path: `/t/${rows[0]?.tracking_token}/o.gif` };
     },
   },
 ];

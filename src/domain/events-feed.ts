@@ -39,12 +39,15 @@ export async function readEventFeed(
   q: { after: FeedPosition; types: string[] | undefined; limit: number },
 ): Promise<FeedRow[]> {
   const { rows } = await db.query<FeedRow>(
-    `SELECT txid::text, position::text, id, type, version, occurred_at, correlation_id, payload
-       FROM event_outbox
-      WHERE (txid, position) > ($1::bigint, $2::bigint)
-        AND txid < pg_snapshot_xmin(pg_current_snapshot())::text::bigint
-        AND ($3::text[] IS NULL OR type = ANY($3::text[]))
-      ORDER BY txid, position
+    // The cursor columns are read as text (bigint exceeds what a JS number holds exactly); ordering must use the
+    // table's bigint columns, not those text aliases, or "17" would sort before "8".
+    `SELECT e.txid::text AS txid, e.position::text AS position, e.id, e.type, e.version, e.occurred_at,
+            e.correlation_id, e.payload
+       FROM event_outbox e
+      WHERE (e.txid, e.position) > ($1::bigint, $2::bigint)
+        AND e.txid < pg_snapshot_xmin(pg_current_snapshot())::text::bigint
+        AND ($3::text[] IS NULL OR e.type = ANY($3::text[]))
+      ORDER BY e.txid, e.position
       LIMIT $4`,
     [q.after.txid, q.after.position, q.types ?? null, q.limit],
   );

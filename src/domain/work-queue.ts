@@ -498,23 +498,27 @@ export async function failWork(
 
 export type AiGymMetrics = Omit<AiGymRecordInput, "task_type" | "lead_id" | "created_at">;
 
-async function finishWork(
+/**
+ * Marks the leased item succeeded and records its AI-GYM metrics; `writeResult` then stores the kind's results on
+ * the resource row and emits its event under the correlation id of the request that queued the work.
+ */
+async function completeWork(
   uow: UnitOfWork,
   kind: WorkKind,
   id: string,
-  workerId: string,
-  aiGym: AiGymMetrics | undefined,
-): Promise<LockedItem> {
-  const { item } = await lockLeasedItem(uow, kind, id, workerId, () => "succeeded");
+  input: { worker_id: string; ai_gym?: AiGymMetrics | undefined },
+  writeResult: (item: LockedItem) => Promise<void>,
+): Promise<WorkItemRow> {
+  const { item } = await lockLeasedItem(uow, kind, id, input.worker_id, () => "succeeded");
   await uow.tx.query(
     `UPDATE work_items SET status = 'succeeded', finished_at = $2, updated_at = $2, lease_expires_at = NULL
       WHERE id = $1`,
     [id, uow.now.toISOString()],
   );
-  if (aiGym) {
+  if (input.ai_gym) {
     await recordAiGymPerformance(
       uow,
-      [{ ...aiGym, task_type: KINDS[kind].taskType, lead_id: item.lead_id }],
+      [{ ...input.ai_gym, task_type: KINDS[kind].taskType, lead_id: item.lead_id }],
       () => "/ai_gym",
     );
   }
@@ -522,9 +526,10 @@ async function finishWork(
     action: `${kind}.completed`,
     resourceType: KINDS[kind].resourceType,
     resourceId: id,
-    details: { worker_id: workerId, attempts: item.attempts },
+    details: { worker_id: input.worker_id, attempts: item.attempts },
   });
-  return item;
+  await writeResult(item);
+  return one(await loadWorkItems(uow.tx, [id]));
 }
 
 export type AnalysisScores = {
@@ -548,45 +553,45 @@ export async function completeAnalysis(
     ai_gym?: AiGymMetrics | undefined;
   },
 ): Promise<WorkItemRow> {
-  const item = await finishWork(uow, "analysis", id, input.worker_id, input.ai_gym);
-  const s = input.scores;
-  const json = (v: unknown) => (v === undefined ? null : JSON.stringify(v));
-  await uow.tx.query(
-    `UPDATE website_analyses
-        SET status = $2, overall_score = $3, performance_score = $4, seo_score = $5, accessibility_score = $6,
-            design_score = $7, findings = $8, model_breakdown = $9, lighthouse_report = $10, model_used = $11,
-            completed_at = $12, updated_at = $12
-      WHERE id = $1`,
-    [
-      id,
-      KINDS.analysis.statuses.succeeded,
-      s.overall ?? null,
-      s.performance ?? null,
-      s.seo ?? null,
-      s.accessibility ?? null,
-      s.design ?? null,
-      json(input.findings),
-      json(input.model_breakdown),
-      json(input.lighthouse_report),
-      input.model_used ?? null,
-      uow.now.toISOString(),
-    ],
-  );
-  uow.emit(
-    "analysis.completed",
-    {
-      analysis_id: id,
-      lead_id: item.lead_id,
-      overall_score: s.overall ?? null,
-      performance_score: s.performance ?? null,
-      seo_score: s.seo ?? null,
-      accessibility_score: s.accessibility ?? null,
-      design_score: s.design ?? null,
-      model_used: input.model_used ?? null,
-    },
-    { correlationId: item.correlation_id },
-  );
-  return one(await loadWorkItems(uow.tx, [id]));
+  return completeWork(uow, "analysis", id, input, async (item) => {
+    const s = input.scores;
+    const json = (v: unknown) => (v === undefined ? null : JSON.stringify(v));
+    await uow.tx.query(
+      `UPDATE website_analyses
+          SET status = $2, overall_score = $3, performance_score = $4, seo_score = $5, accessibility_score = $6,
+              design_score = $7, findings = $8, model_breakdown = $9, lighthouse_report = $10, model_used = $11,
+              completed_at = $12, updated_at = $12
+        WHERE id = $1`,
+      [
+        id,
+        KINDS.analysis.statuses.succeeded,
+        s.overall ?? null,
+        s.performance ?? null,
+        s.seo ?? null,
+        s.accessibility ?? null,
+        s.design ?? null,
+        json(input.findings),
+        json(input.model_breakdown),
+        json(input.lighthouse_report),
+        input.model_used ?? null,
+        uow.now.toISOString(),
+      ],
+    );
+    uow.emit(
+      "analysis.completed",
+      {
+        analysis_id: id,
+        lead_id: item.lead_id,
+        overall_score: s.overall ?? null,
+        performance_score: s.performance ?? null,
+        seo_score: s.seo ?? null,
+        accessibility_score: s.accessibility ?? null,
+        design_score: s.design ?? null,
+        model_used: input.model_used ?? null,
+      },
+      { correlationId: item.correlation_id },
+    );
+  });
 }
 
 export async function completeDemo(
@@ -600,32 +605,32 @@ export async function completeDemo(
     ai_gym?: AiGymMetrics | undefined;
   },
 ): Promise<WorkItemRow> {
-  const item = await finishWork(uow, "demo", id, input.worker_id, input.ai_gym);
-  const { rows } = await uow.tx.query<{ analysis_id: string | null }>(
-    `UPDATE demo_sites SET status = $2, deployment_url = $3, qa_report = $4, model_used = $5, deployed_at = $6
-      WHERE id = $1
-     RETURNING analysis_id`,
-    [
-      id,
-      KINDS.demo.statuses.succeeded,
-      input.deployment_url,
-      input.qa_report ? JSON.stringify(input.qa_report) : null,
-      input.model_used ?? null,
-      uow.now.toISOString(),
-    ],
-  );
-  uow.emit(
-    "demo.deployed",
-    {
-      demo_id: id,
-      lead_id: item.lead_id,
-      analysis_id: rows[0]?.analysis_id ?? null,
-      deployment_url: input.deployment_url,
-      model_used: input.model_used ?? null,
-    },
-    { correlationId: item.correlation_id },
-  );
-  return one(await loadWorkItems(uow.tx, [id]));
+  return completeWork(uow, "demo", id, input, async (item) => {
+    const { rows } = await uow.tx.query<{ analysis_id: string | null }>(
+      `UPDATE demo_sites SET status = $2, deployment_url = $3, qa_report = $4, model_used = $5, deployed_at = $6
+        WHERE id = $1
+       RETURNING analysis_id`,
+      [
+        id,
+        KINDS.demo.statuses.succeeded,
+        input.deployment_url,
+        input.qa_report ? JSON.stringify(input.qa_report) : null,
+        input.model_used ?? null,
+        uow.now.toISOString(),
+      ],
+    );
+    uow.emit(
+      "demo.deployed",
+      {
+        demo_id: id,
+        lead_id: item.lead_id,
+        analysis_id: rows[0]?.analysis_id ?? null,
+        deployment_url: input.deployment_url,
+        model_used: input.model_used ?? null,
+      },
+      { correlationId: item.correlation_id },
+    );
+  });
 }
 
 export async function completeVideo(
@@ -639,30 +644,30 @@ export async function completeVideo(
     ai_gym?: AiGymMetrics | undefined;
   },
 ): Promise<WorkItemRow> {
-  const item = await finishWork(uow, "video", id, input.worker_id, input.ai_gym);
-  const { rows } = await uow.tx.query<{ demo_site_id: string | null }>(
-    `UPDATE videos SET status = $2, video_url = $3, duration_seconds = $4, script = $5 WHERE id = $1
-     RETURNING demo_site_id`,
-    [
-      id,
-      KINDS.video.statuses.succeeded,
-      input.video_url,
-      input.duration_seconds ?? null,
-      input.script ? JSON.stringify(input.script) : null,
-    ],
-  );
-  uow.emit(
-    "video.ready",
-    {
-      video_id: id,
-      lead_id: item.lead_id,
-      demo_site_id: rows[0]?.demo_site_id ?? null,
-      video_url: input.video_url,
-      duration_seconds: input.duration_seconds ?? null,
-    },
-    { correlationId: item.correlation_id },
-  );
-  return one(await loadWorkItems(uow.tx, [id]));
+  return completeWork(uow, "video", id, input, async (item) => {
+    const { rows } = await uow.tx.query<{ demo_site_id: string | null }>(
+      `UPDATE videos SET status = $2, video_url = $3, duration_seconds = $4, script = $5 WHERE id = $1
+       RETURNING demo_site_id`,
+      [
+        id,
+        KINDS.video.statuses.succeeded,
+        input.video_url,
+        input.duration_seconds ?? null,
+        input.script ? JSON.stringify(input.script) : null,
+      ],
+    );
+    uow.emit(
+      "video.ready",
+      {
+        video_id: id,
+        lead_id: item.lead_id,
+        demo_site_id: rows[0]?.demo_site_id ?? null,
+        video_url: input.video_url,
+        duration_seconds: input.duration_seconds ?? null,
+      },
+      { correlationId: item.correlation_id },
+    );
+  });
 }
 
 function one<T>(rows: T[]): T {
@@ -685,12 +690,37 @@ type Sortable = { sort_at: Date; id: string };
 
 const WORK_COLUMNS = `COALESCE(w.attempts, 0) AS attempts, COALESCE(w.max_attempts, 0) AS max_attempts,
   w.last_error, COALESCE(w.payload -> 'preferences', '{}'::jsonb) AS preferences`;
-type WorkColumns = {
+export type WorkColumns = {
   attempts: number;
   max_attempts: number;
   last_error: string | null;
   preferences: Record<string, unknown>;
 };
+
+/**
+ * A lead's items of one kind with their queue state, newest first, after the keyset cursor. `columns` and `sortAt`
+ * name the resource table as `r`; they are constants of the list functions below, never input.
+ */
+async function listForLead<Row extends pg.QueryResultRow>(
+  db: pg.Pool,
+  kind: WorkKind,
+  leadId: string,
+  page: Page,
+  select: { columns: string; sortAt: string },
+): Promise<Row[]> {
+  await assertLeadFound(db, leadId);
+  const { rows } = await db.query<Row>(
+    `SELECT ${select.columns}, ${select.sortAt} AS sort_at, ${WORK_COLUMNS}
+       FROM ${KINDS[kind].table} r
+       LEFT JOIN work_items w ON w.id = r.id
+      WHERE r.lead_id = $1
+        AND ($2::timestamp IS NULL OR (${select.sortAt}, r.id) < ($2::timestamp, $3::uuid))
+      ORDER BY ${select.sortAt} DESC, r.id DESC
+      LIMIT $4`,
+    [leadId, page.after?.at.toISOString() ?? null, page.after?.id ?? null, page.limit + 1],
+  );
+  return rows;
+}
 
 export type AnalysisRow = Sortable &
   WorkColumns & {
@@ -709,21 +739,13 @@ export type AnalysisRow = Sortable &
     completed_at: Date | null;
   };
 
-export async function listAnalyses(db: pg.Pool, leadId: string, page: Page): Promise<AnalysisRow[]> {
-  await assertLeadFound(db, leadId);
-  const { rows } = await db.query<AnalysisRow>(
-    `SELECT a.id, a.lead_id, a.status, a.overall_score, a.performance_score, a.seo_score, a.accessibility_score,
-            a.design_score, a.findings, a.model_breakdown, a.lighthouse_report, a.model_used, a.created_at,
-            a.completed_at, a.created_at AS sort_at, ${WORK_COLUMNS}
-       FROM website_analyses a
-       LEFT JOIN work_items w ON w.id = a.id
-      WHERE a.lead_id = $1
-        AND ($2::timestamp IS NULL OR (a.created_at, a.id) < ($2::timestamp, $3::uuid))
-      ORDER BY a.created_at DESC, a.id DESC
-      LIMIT $4`,
-    [leadId, page.after?.at.toISOString() ?? null, page.after?.id ?? null, page.limit + 1],
-  );
-  return rows;
+export function listAnalyses(db: pg.Pool, leadId: string, page: Page): Promise<AnalysisRow[]> {
+  return listForLead(db, "analysis", leadId, page, {
+    columns: `r.id, r.lead_id, r.status, r.overall_score, r.performance_score, r.seo_score, r.accessibility_score,
+              r.design_score, r.findings, r.model_breakdown, r.lighthouse_report, r.model_used, r.created_at,
+              r.completed_at`,
+    sortAt: "r.created_at",
+  });
 }
 
 export type DemoRow = Sortable &
@@ -738,20 +760,12 @@ export type DemoRow = Sortable &
     deployed_at: Date | null;
   };
 
-export async function listDemos(db: pg.Pool, leadId: string, page: Page): Promise<DemoRow[]> {
-  await assertLeadFound(db, leadId);
-  const { rows } = await db.query<DemoRow>(
-    `SELECT d.id, d.lead_id, d.analysis_id, d.status, d.deployment_url, d.qa_report, d.model_used, d.created_at,
-            d.deployed_at, COALESCE(d.created_at, 'epoch') AS sort_at, ${WORK_COLUMNS}
-       FROM demo_sites d
-       LEFT JOIN work_items w ON w.id = d.id
-      WHERE d.lead_id = $1
-        AND ($2::timestamp IS NULL OR (COALESCE(d.created_at, 'epoch'), d.id) < ($2::timestamp, $3::uuid))
-      ORDER BY COALESCE(d.created_at, 'epoch') DESC, d.id DESC
-      LIMIT $4`,
-    [leadId, page.after?.at.toISOString() ?? null, page.after?.id ?? null, page.limit + 1],
-  );
-  return rows;
+export function listDemos(db: pg.Pool, leadId: string, page: Page): Promise<DemoRow[]> {
+  return listForLead(db, "demo", leadId, page, {
+    columns: `r.id, r.lead_id, r.analysis_id, r.status, r.deployment_url, r.qa_report, r.model_used, r.created_at,
+              r.deployed_at`,
+    sortAt: "COALESCE(r.created_at, 'epoch')",
+  });
 }
 
 export type VideoRow = Sortable &
@@ -765,18 +779,9 @@ export type VideoRow = Sortable &
     created_at: Date | null;
   };
 
-export async function listVideos(db: pg.Pool, leadId: string, page: Page): Promise<VideoRow[]> {
-  await assertLeadFound(db, leadId);
-  const { rows } = await db.query<VideoRow>(
-    `SELECT v.id, v.lead_id, v.demo_site_id, v.status, v.video_url, v.duration_seconds, v.script, v.created_at,
-            COALESCE(v.created_at, 'epoch') AS sort_at, ${WORK_COLUMNS}
-       FROM videos v
-       LEFT JOIN work_items w ON w.id = v.id
-      WHERE v.lead_id = $1
-        AND ($2::timestamp IS NULL OR (COALESCE(v.created_at, 'epoch'), v.id) < ($2::timestamp, $3::uuid))
-      ORDER BY COALESCE(v.created_at, 'epoch') DESC, v.id DESC
-      LIMIT $4`,
-    [leadId, page.after?.at.toISOString() ?? null, page.after?.id ?? null, page.limit + 1],
-  );
-  return rows;
+export function listVideos(db: pg.Pool, leadId: string, page: Page): Promise<VideoRow[]> {
+  return listForLead(db, "video", leadId, page, {
+    columns: `r.id, r.lead_id, r.demo_site_id, r.status, r.video_url, r.duration_seconds, r.script, r.created_at`,
+    sortAt: "COALESCE(r.created_at, 'epoch')",
+  });
 }

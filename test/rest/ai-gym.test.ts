@@ -1,6 +1,6 @@
 import { randomBytes, randomUUID } from "node:crypto";
 import { describe, expect, it } from "vitest";
-import { expectDocumented, startApi } from "../support/api.js";
+import { expectDocumented, expectIdempotentReplay, startApi } from "../support/api.js";
 import { aiGymRecord, createLead } from "../support/factories-work.js";
 
 const api = await startApi();
@@ -84,13 +84,7 @@ describe("POST /api/v2/ai-gym/records", () => {
   it("replays the first response for the same Idempotency-Key and body, storing the batch once", async () => {
     const model = `gym-replay-${randomBytes(4).toString("hex")}`;
     const body = { records: [aiGymRecord({ model_name: model })] };
-    const headers = { "Idempotency-Key": `gym-${randomUUID()}` };
-    const first = await api.request("POST", PATH, { key, body, headers });
-    const second = await api.request("POST", PATH, { key, body, headers });
-    expect(first.status).toBe(200);
-    expectDocumented(second, "POST", PATH);
-    expect(second.text).toBe(first.text);
-    expect(second.headers.get("idempotent-replayed")).toBe("true");
+    await expectIdempotentReplay(api, PATH, body, 200, { key, documentedAs: PATH });
     expect(await rowsOf(model)).toHaveLength(1);
   });
 });

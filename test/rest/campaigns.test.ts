@@ -1,6 +1,6 @@
 import { randomUUID } from "node:crypto";
 import { describe, expect, it } from "vitest";
-import { expectDocumented, startApi } from "../support/api.js";
+import { expectDocumented, expectIdempotentReplay, startApi } from "../support/api.js";
 import { campaignInput, createCampaign, createLeads, queueEmails } from "../support/factories-outreach.js";
 
 const api = await startApi();
@@ -88,13 +88,7 @@ describe("POST /api/v2/campaigns", () => {
 
   it("replays an Idempotency-Key byte for byte and creates one row", async () => {
     const input = campaignInput();
-    const headers = { "idempotency-key": randomUUID() };
-    const first = await api.request("POST", "/api/v2/campaigns", { body: input, headers });
-    const second = await api.request("POST", "/api/v2/campaigns", { body: input, headers });
-    expect(first.status).toBe(201);
-    expect(second.status).toBe(201);
-    expect(second.text).toBe(first.text);
-    expect(second.headers.get("idempotent-replayed")).toBe("true");
+    await expectIdempotentReplay(api, "/api/v2/campaigns", input, 201);
     expect(await campaignRows(String(input.name))).toBe(1);
   });
 });

@@ -1,10 +1,9 @@
 import { describe, expect, it } from "vitest";
-import { expectDocumented, startApi } from "../support/api.js";
+import { expectDocumented, expectIdempotentReplay, startApi } from "../support/api.js";
 import {
   correlated,
   countRows,
   eventsFor,
-  expectIdempotentReplay,
   insertCampaign,
   insertEmailSend,
   insertLead,

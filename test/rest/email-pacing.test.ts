@@ -1,7 +1,7 @@
 import { randomUUID } from "node:crypto";
 import { describe, expect, it } from "vitest";
 import { assignVariant } from "../../src/domain/ab-assignment.js";
-import { expectDocumented, startApi } from "../support/api.js";
+import { expectDocumented, expectIdempotentReplay, startApi } from "../support/api.js";
 import { leadInput } from "../support/factories.js";
 import { createCampaign, createLeads, emailInput, queueEmails } from "../support/factories-outreach.js";
 
@@ -179,13 +179,7 @@ describe("POST /api/v2/email/send", () => {
     const c = await createCampaign(api, { status: "paused" });
     const leads = await createLeads(api, 2);
     const body = { campaign_id: c.id, emails: leads.map((id) => emailInput(id)) };
-    const headers = { "idempotency-key": randomUUID() };
-    const first = await api.request("POST", "/api/v2/email/send", { key: ingest, body, headers });
-    const second = await api.request("POST", "/api/v2/email/send", { key: ingest, body, headers });
-    expect(first.status).toBe(202);
-    expect(second.status).toBe(202);
-    expect(second.text).toBe(first.text);
-    expect(second.headers.get("idempotent-replayed")).toBe("true");
+    await expectIdempotentReplay(api, "/api/v2/email/send", body, 202, { key: ingest });
     const { rowCount } = await api.db.primary.query("SELECT 1 FROM email_sends WHERE campaign_id = $1", [
       c.id,
     ]);
@@ -379,12 +373,8 @@ describe("pacing: POST /api/v2/email/claim and GET /api/v2/campaigns/{id}/sendin
   it("replays a claim's Idempotency-Key instead of claiming again", async () => {
     const id = await pacedCampaign(10, 2);
     api.setNow(new Date("2030-03-08T10:00:00Z"));
-    const headers = { "idempotency-key": randomUUID() };
     const body = { sender_id: "idem-sender", limit: 500, campaign_ids: [id] };
-    const first = await api.request("POST", "/api/v2/email/claim", { key: sender, body, headers });
-    const second = await api.request("POST", "/api/v2/email/claim", { key: sender, body, headers });
-    expect(second.text).toBe(first.text);
-    expect(second.headers.get("idempotent-replayed")).toBe("true");
+    const first = await expectIdempotentReplay(api, "/api/v2/email/claim", body, 200, { key: sender });
     const mine = first.body.data.filter((e: { campaign_id: string }) => e.campaign_id === id);
     expect(mine).toHaveLength(2);
     const { rows } = await api.db.primary.query(
@@ -490,13 +480,9 @@ describe("POST /api/v2/email/{id}/report", () => {
 
   it("replays a report's Idempotency-Key byte for byte and emits one event", async () => {
     const { id } = await claimedEmail();
-    const headers = { "idempotency-key": randomUUID(), "x-correlation-id": `replay-${id}` };
+    const headers = { "x-correlation-id": `replay-${id}` };
     const body = { sender_id: "sender-1", outcome: "sent" };
-    const first = await api.request("POST", `/api/v2/email/${id}/report`, { key: sender, body, headers });
-    const second = await api.request("POST", `/api/v2/email/${id}/report`, { key: sender, body, headers });
-    expect(first.status).toBe(200);
-    expect(second.text).toBe(first.text);
-    expect(second.headers.get("idempotent-replayed")).toBe("true");
+    await expectIdempotentReplay(api, `/api/v2/email/${id}/report`, body, 200, { key: sender, headers });
     const { rowCount } = await api.db.primary.query("SELECT 1 FROM event_outbox WHERE correlation_id = $1", [
       `replay-${id}`,
     ]);

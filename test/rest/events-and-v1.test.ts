@@ -1,6 +1,7 @@
 import { randomUUID } from "node:crypto";
 import { describe, expect, it } from "vitest";
 import { createApiKey, revokeApiKey } from "../../src/domain/api-keys.js";
+import { readEventFeed } from "../../src/domain/events-feed.js";
 import { EVENT_TYPES } from "../../src/events/catalog.js";
 import { readEventSchemas } from "../../src/events/schemas.js";
 import { expectDocumented, startApi } from "../support/api.js";
@@ -73,6 +74,21 @@ describe("GET /api/v2/events", () => {
     // Replaying from the start yields the same events in the same order.
     const replay = await readAll("lead.scraped", key, 50);
     expect(replay.events.slice(0, events.length).map((e) => e.id)).toEqual(events.map((e) => e.id));
+  });
+
+  it("orders by the numeric (txid, position), whatever their number of digits", async () => {
+    await api.request("POST", "/api/v2/leads", {
+      body: { leads: Array.from({ length: 12 }, () => leadInput()) },
+    });
+    const rows = await readEventFeed(api.db.primary, {
+      after: { txid: "0", position: "0" },
+      types: undefined,
+      limit: 10_000,
+    });
+    expect(rows.length).toBeGreaterThan(12);
+    const keys = rows.map((r) => [BigInt(r.txid), BigInt(r.position)] as const);
+    const sorted = [...keys].sort((a, b) => (a[0] === b[0] ? Number(a[1] - b[1]) : Number(a[0] - b[0])));
+    expect(keys).toEqual(sorted);
   });
 
   it("refuses an unknown event type and a forged cursor with 422", async () => {

@@ -15,7 +15,7 @@ import { errorHandler } from "../../src/http/problem.js";
 import { ApiKeyAuthenticator } from "../../src/rest/auth.js";
 import { mountRoutes } from "../../src/rest/mount.js";
 import { defineRoute } from "../../src/rest/route.js";
-import { startApi } from "../support/api.js";
+import { expectIdempotentReplay, startApi } from "../support/api.js";
 import { logger, primaryPool } from "../support/db.js";
 import { leadInput } from "../support/factories.js";
 
@@ -154,15 +154,7 @@ describe("the route wrapper on routes built for this test", async () => {
 
 describe("Idempotency-Key on a real endpoint", () => {
   it("replays the first response byte for byte and writes once", async () => {
-    const key = randomUUID();
-    const body = { leads: [leadInput()] };
-    const first = await api.request("POST", "/api/v2/leads", { body, headers: { "idempotency-key": key } });
-    const again = await api.request("POST", "/api/v2/leads", { body, headers: { "idempotency-key": key } });
-    expect(first.status).toBe(200);
-    expect(again.status).toBe(200);
-    expect(again.text).toBe(first.text);
-    expect(again.headers.get("idempotent-replayed")).toBe("true");
-    expect(first.headers.get("idempotent-replayed")).toBeNull();
+    const first = await expectIdempotentReplay(api, "/api/v2/leads", { leads: [leadInput()] }, 200);
     const audits = await api.db.primary.query("SELECT 1 FROM audit_log WHERE resource_id = $1", [
       first.body.data[0].id,
     ]);

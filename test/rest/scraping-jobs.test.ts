@@ -1,8 +1,8 @@
 import { randomBytes } from "node:crypto";
 import { describe, expect, it } from "vitest";
-import { expectDocumented, startApi } from "../support/api.js";
+import { expectDocumented, expectIdempotentReplay, startApi } from "../support/api.js";
 import { leadInput } from "../support/factories.js";
-import { countRows, expectIdempotentReplay } from "../support/factories-engagement.js";
+import { countRows } from "../support/factories-engagement.js";
 
 const NOW = new Date("2026-11-25T10:00:00.000Z");
 const api = await startApi({ now: NOW });

@@ -1,7 +1,7 @@
 import { randomUUID } from "node:crypto";
 import { describe, expect, it } from "vitest";
 import { getMedianTaskDuration } from "../../src/domain/get-median-task-duration.js";
-import { type ApiResponse, expectDocumented, startApi } from "../support/api.js";
+import { type ApiResponse, expectDocumented, expectIdempotentReplay, startApi } from "../support/api.js";
 import { aiGymMetrics, createLead, epochs, plusSeconds, sampleDemoBody } from "../support/factories-work.js";
 
 const api = await startApi({ now: new Date("2000-01-01T00:00:00Z") });
@@ -16,9 +16,10 @@ function startClock(): Date {
   return now;
 }
 
+const isWorkerPath = (path: string) => path.startsWith("/api/v2/work/");
+
 async function post(path: string, body: unknown, headers: Record<string, string> = {}): Promise<ApiResponse> {
-  const key = path.startsWith("/api/v2/work/") ? workerKey : ingestKey;
-  return api.request("POST", path, { key, body, headers });
+  return api.request("POST", path, { key: isWorkerPath(path) ? workerKey : ingestKey, body, headers });
 }
 
 async function claim(kind: string, body: Record<string, unknown>): Promise<ApiResponse> {
@@ -173,14 +174,10 @@ describe("POST /api/v2/demos", () => {
     startClock();
     const leadId = await createLead(api);
     const analysisId = await queueAnalysisFor(leadId);
-    const headers = { "Idempotency-Key": `demo-${randomUUID()}` };
-    const first = await post("/api/v2/demos", sampleDemoBody(leadId, analysisId), headers);
-    const second = await post("/api/v2/demos", sampleDemoBody(leadId, analysisId), headers);
-    expect(first.status).toBe(202);
-    expect(second.status).toBe(202);
-    expectDocumented(second, "POST", "/api/v2/demos");
-    expect(second.text).toBe(first.text);
-    expect(second.headers.get("idempotent-replayed")).toBe("true");
+    await expectIdempotentReplay(api, "/api/v2/demos", sampleDemoBody(leadId, analysisId), 202, {
+      key: ingestKey,
+      documentedAs: "/api/v2/demos",
+    });
     expect(await countRows("demo_sites WHERE lead_id = $1", [leadId])).toBe(1);
     expect(await countRows("work_items WHERE lead_id = $1 AND kind = 'demo'", [leadId])).toBe(1);
   });
@@ -540,14 +537,8 @@ describe("idempotent replay of the queue and worker POSTs", () => {
     startClock();
     const leadId = await createLead(api);
     const replayed = async (path: string, body: unknown, template: string) => {
-      const headers = { "Idempotency-Key": `replay-${randomUUID()}` };
-      const first = await post(path, body, headers);
-      const second = await post(path, body, headers);
-      expect(first.status, first.text).toBeLessThan(300);
-      expectDocumented(second, "POST", template);
-      expect(second.text).toBe(first.text);
-      expect(second.headers.get("idempotent-replayed")).toBe("true");
-      return first.body;
+      const [key, status] = isWorkerPath(path) ? [workerKey, 200] : [ingestKey, 202];
+      return (await expectIdempotentReplay(api, path, body, status, { key, documentedAs: template })).body;
     };
     const analysisId = (await replayed(`/api/v2/analysis/${leadId}`, {}, "/api/v2/analysis/{lead_id}"))
       .analysis_id;

@@ -1,3 +1,4 @@
+import { randomUUID } from "node:crypto";
 import type { Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { Ajv2020, type ValidateFunction } from "ajv/dist/2020.js";
@@ -144,4 +145,28 @@ export function expectDocumented(res: ApiResponse, method: string, pathTemplate:
   }
   const ok = validate(res.body);
   expect(ok ? [] : validate.errors, `${id} matches its schema`).toEqual([]);
+}
+
+/**
+ * POSTs the same body twice under one fresh Idempotency-Key and asserts the second answer is the first one replayed
+ * byte for byte (and, with `documentedAs`, that the replay matches the documented schema). Returns the first
+ * response; the caller checks that the work was done once.
+ */
+export async function expectIdempotentReplay(
+  api: TestApi,
+  path: string,
+  body: unknown,
+  status: number,
+  options: { key?: string; headers?: Record<string, string>; documentedAs?: string } = {},
+): Promise<ApiResponse> {
+  const headers = { ...options.headers, "Idempotency-Key": randomUUID() };
+  const first = await api.request("POST", path, { key: options.key, body, headers });
+  const again = await api.request("POST", path, { key: options.key, body, headers });
+  expect(first.status, first.text).toBe(status);
+  expect(again.status).toBe(status);
+  expect(first.headers.get("idempotent-replayed")).toBeNull();
+  expect(again.headers.get("idempotent-replayed")).toBe("true");
+  expect(again.text).toBe(first.text);
+  if (options.documentedAs) expectDocumented(again, "POST", options.documentedAs);
+  return first;
 }

@@ -1,7 +1,5 @@
 import { randomBytes, randomUUID } from "node:crypto";
 import type pg from "pg";
-import { expect } from "vitest";
-import type { ApiResponse, TestApi } from "./api.js";
 
 /**
  * Rows the engagement tests (conversations, A/B tests, scraping jobs) stand on, written straight into the database so
@@ -85,26 +83,6 @@ export async function eventsFor(
 export function correlated(): { id: string; headers: Record<string, string> } {
   const id = `test-${randomUUID()}`;
   return { id, headers: { "X-Correlation-Id": id } };
-}
-
-/**
- * POSTs the same body twice under one fresh Idempotency-Key and asserts the second answer is the first one replayed
- * byte for byte. Returns the first response; the caller checks that only one row was written.
- */
-export async function expectIdempotentReplay(
-  api: TestApi,
-  path: string,
-  body: unknown,
-  status: number,
-): Promise<ApiResponse> {
-  const headers = { "Idempotency-Key": randomUUID() };
-  const first = await api.request("POST", path, { body, headers });
-  const again = await api.request("POST", path, { body, headers });
-  expect(first.status).toBe(status);
-  expect(again.status).toBe(status);
-  expect(again.headers.get("idempotent-replayed")).toBe("true");
-  expect(again.text).toBe(first.text);
-  return first;
 }
 
 /** Number of rows of `table` matching a parameterised WHERE clause. */

@@ -1,18 +1,14 @@
 import { z } from "zod";
 import { type AnalysisRow, listAnalyses, queueAnalysis } from "../../domain/work-queue.js";
 import { defineRoute } from "../route.js";
+import { iso, JsonObject, LeadIdParams, NullableTimestamp, Timestamp, Uuid } from "../schemas.js";
 import {
-  decodeCursor,
-  iso,
-  JsonObject,
-  LeadIdParams,
-  NullableTimestamp,
-  Page,
-  PageQueryShape,
-  Timestamp,
-  toPage,
-  Uuid,
-} from "../schemas.js";
+  listLeadItemsRoute,
+  QueuedResponse,
+  queuedResponse,
+  WorkStateShape,
+  workState,
+} from "./work-contracts.js";
 
 export const QueueAnalysisBody = z
   .strictObject({
@@ -20,15 +16,7 @@ export const QueueAnalysisBody = z
   })
   .meta({ id: "QueueAnalysisBody" });
 
-export const AnalysisQueuedResponse = z
-  .object({
-    analysis_id: Uuid,
-    status: z.literal("queued"),
-    expected_ready_at: Timestamp.meta({
-      description: "Now plus the median duration of recent website analyses (AI-GYM).",
-    }),
-  })
-  .meta({ id: "AnalysisQueued" });
+export const AnalysisQueuedResponse = QueuedResponse("analysis_id", "website analyses", "AnalysisQueued");
 
 const Score = z.number().int().min(0).max(100).nullable();
 
@@ -48,10 +36,7 @@ export const AnalysisResponse = z
     model_breakdown: JsonObject.nullable(),
     lighthouse_report: JsonObject.nullable(),
     model_used: z.string().nullable(),
-    preferences: JsonObject,
-    attempts: z.number().int(),
-    max_attempts: z.number().int(),
-    last_error: z.string().nullable(),
+    ...WorkStateShape,
     created_at: Timestamp,
     completed_at: NullableTimestamp,
   })
@@ -73,10 +58,7 @@ function analysisResponse(r: AnalysisRow): z.input<typeof AnalysisResponse> {
     model_breakdown: r.model_breakdown,
     lighthouse_report: r.lighthouse_report,
     model_used: r.model_used,
-    preferences: r.preferences,
-    attempts: r.attempts,
-    max_attempts: r.max_attempts,
-    last_error: r.last_error,
+    ...workState(r),
     created_at: iso(r.created_at),
     completed_at: iso(r.completed_at),
   };
@@ -97,33 +79,19 @@ export const queueAnalysisRoute = defineRoute({
   response: { status: 202, description: "The analysis is queued.", schema: AnalysisQueuedResponse },
   errors: [404],
   handler: async ({ params, body }, uow) => {
-    const queued = await queueAnalysis(uow, params.lead_id, body.preferences);
-    return {
-      analysis_id: queued.id,
-      status: "queued" as const,
-      expected_ready_at: iso(queued.expected_ready_at),
-    };
+    return queuedResponse("analysis_id", await queueAnalysis(uow, params.lead_id, body.preferences));
   },
 });
 
-export const listAnalysesRoute = defineRoute({
-  method: "get",
+export const listAnalysesRoute = listLeadItemsRoute({
   path: "/api/v2/analysis/{lead_id}",
   operationId: "listAnalyses",
   summary: "A lead's analyses, newest first, with status and results",
   tags: ["Analysis"],
-  scope: "ingest",
-  params: LeadIdParams,
-  query: z.strictObject(PageQueryShape),
-  response: { status: 200, description: "A page of analyses.", schema: Page(AnalysisResponse) },
-  errors: [404],
-  handler: async ({ params, query }, { db }) => {
-    const rows = await listAnalyses(db, params.lead_id, {
-      limit: query.limit,
-      after: decodeCursor(query.cursor),
-    });
-    return toPage(rows, query.limit, (r) => ({ at: r.sort_at, id: r.id }), analysisResponse);
-  },
+  pageDescription: "A page of analyses.",
+  item: AnalysisResponse,
+  list: listAnalyses,
+  toItem: analysisResponse,
 });
 
 export const analysisRoutes = [queueAnalysisRoute, listAnalysesRoute];

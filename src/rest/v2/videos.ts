@@ -1,18 +1,14 @@
 import { z } from "zod";
 import { listVideos, queueVideo, type VideoRow } from "../../domain/work-queue.js";
 import { defineRoute } from "../route.js";
+import { iso, JsonObject, LeadIdParams, NullableTimestamp, Uuid } from "../schemas.js";
 import {
-  decodeCursor,
-  iso,
-  JsonObject,
-  LeadIdParams,
-  NullableTimestamp,
-  Page,
-  PageQueryShape,
-  Timestamp,
-  toPage,
-  Uuid,
-} from "../schemas.js";
+  listLeadItemsRoute,
+  QueuedResponse,
+  queuedResponse,
+  WorkStateShape,
+  workState,
+} from "./work-contracts.js";
 
 export const QueueVideoBody = z
   .strictObject({
@@ -23,15 +19,7 @@ export const QueueVideoBody = z
   })
   .meta({ id: "QueueVideoBody" });
 
-export const VideoQueuedResponse = z
-  .object({
-    video_id: Uuid,
-    status: z.literal("queued"),
-    expected_ready_at: Timestamp.meta({
-      description: "Now plus the median duration of recent video generations (AI-GYM).",
-    }),
-  })
-  .meta({ id: "VideoQueued" });
+export const VideoQueuedResponse = QueuedResponse("video_id", "video generations", "VideoQueued");
 
 export const VideoResponse = z
   .object({
@@ -42,10 +30,7 @@ export const VideoResponse = z
     video_url: z.string().nullable(),
     duration_seconds: z.number().int().nullable(),
     script: JsonObject.nullable(),
-    preferences: JsonObject,
-    attempts: z.number().int(),
-    max_attempts: z.number().int(),
-    last_error: z.string().nullable(),
+    ...WorkStateShape,
     created_at: NullableTimestamp,
   })
   .meta({ id: "Video" });
@@ -59,10 +44,7 @@ function videoResponse(r: VideoRow): z.input<typeof VideoResponse> {
     video_url: r.video_url,
     duration_seconds: r.duration_seconds,
     script: r.script,
-    preferences: r.preferences,
-    attempts: r.attempts,
-    max_attempts: r.max_attempts,
-    last_error: r.last_error,
+    ...workState(r),
     created_at: iso(r.created_at),
   };
 }
@@ -87,32 +69,19 @@ export const queueVideoRoute = defineRoute({
       demo_site_id: body.demo_site_id,
       preferences: body.preferences,
     });
-    return {
-      video_id: queued.id,
-      status: "queued" as const,
-      expected_ready_at: iso(queued.expected_ready_at),
-    };
+    return queuedResponse("video_id", queued);
   },
 });
 
-export const listVideosRoute = defineRoute({
-  method: "get",
+export const listVideosRoute = listLeadItemsRoute({
   path: "/api/v2/videos/{lead_id}",
   operationId: "listVideos",
   summary: "A lead's videos, newest first, with status",
   tags: ["Videos"],
-  scope: "ingest",
-  params: LeadIdParams,
-  query: z.strictObject(PageQueryShape),
-  response: { status: 200, description: "A page of videos.", schema: Page(VideoResponse) },
-  errors: [404],
-  handler: async ({ params, query }, { db }) => {
-    const rows = await listVideos(db, params.lead_id, {
-      limit: query.limit,
-      after: decodeCursor(query.cursor),
-    });
-    return toPage(rows, query.limit, (r) => ({ at: r.sort_at, id: r.id }), videoResponse);
-  },
+  pageDescription: "A page of videos.",
+  item: VideoResponse,
+  list: listVideos,
+  toItem: videoResponse,
 });
 
 export const videoRoutes = [queueVideoRoute, listVideosRoute];

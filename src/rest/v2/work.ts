@@ -141,7 +141,7 @@ function heartbeatRoute(kind: WorkKind): AnyRoute {
     method: "post",
     path: `/api/v2/work/${kind}/{id}/heartbeat`,
     operationId: `heartbeat${title(kind)}Work`,
-    summary: `Extend the lease on a ${kind} work item`,
+    summary: `Extend the lease on ${kind === "analysis" ? "an" : "a"} ${kind} work item`,
     tags: ["Work queue"],
     scope: "worker",
     params: IdParams,
@@ -158,7 +158,7 @@ function failRoute(kind: WorkKind): AnyRoute {
     method: "post",
     path: `/api/v2/work/${kind}/{id}/fail`,
     operationId: `fail${title(kind)}Work`,
-    summary: `Report a failed attempt at a ${kind} work item`,
+    summary: `Report a failed attempt at ${kind === "analysis" ? "an" : "a"} ${kind} work item`,
     description:
       "Requeues the item after a backoff while attempts remain, else marks it (and its resource) failed.",
     tags: ["Work queue"],
