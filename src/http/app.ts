@@ -44,8 +44,9 @@ function requestLogger(logger: Logger): RequestHandler {
       }),
       res: (res: { statusCode: number }) => ({ statusCode: res.statusCode }),
     },
-    // Evaluated when the response finishes, after the route handler has named its pattern.
-    customProps: (_req, res) => ({ route: String(res.locals?.routePattern ?? "(unmatched)") }),
+    // pino-http evaluates this when the request starts and again when it finishes; only the second call knows
+    // the route, and returning it only then keeps one `route` key per line (absent for unmatched paths).
+    customProps: (_req, res) => (res.locals?.routePattern ? { route: String(res.locals.routePattern) } : {}),
     customSuccessMessage: () => "request completed",
     customErrorMessage: () => "request failed",
   });

@@ -28,6 +28,8 @@ export function trackingRouter(deps: { primary: pg.Pool; clock: () => Date; logg
   const router = express.Router();
 
   router.get("/t/:token/o.gif", async (req, res) => {
+    // Logs name the pattern; the token in the URL must never reach a log line.
+    res.locals.routePattern = "/t/{token}/o.gif";
     const token = req.params.token;
     if (TOKEN.test(token)) {
       try {
@@ -52,6 +54,7 @@ export function trackingRouter(deps: { primary: pg.Pool; clock: () => Date; logg
   });
 
   router.get("/t/:token/c", async (req, res, next) => {
+    res.locals.routePattern = "/t/{token}/c";
     const token = req.params.token;
     const url = req.query.u;
     if (!TOKEN.test(token) || typeof url !== "string" || url.length === 0 || url.length > 2048) {

@@ -4,7 +4,7 @@ import { createApiKey, revokeApiKey } from "../../src/domain/api-keys.js";
 import { readEventFeed } from "../../src/domain/events-feed.js";
 import { EVENT_TYPES } from "../../src/events/catalog.js";
 import { readEventSchemas } from "../../src/events/schemas.js";
-import { expectDocumented, startApi } from "../support/api.js";
+import { expectDocumented, expectIdempotentReplay, startApi } from "../support/api.js";
 import { leadInput } from "../support/factories.js";
 
 const api = await startApi();
@@ -123,6 +123,7 @@ describe("v1 compatibility", () => {
 
     const again = await api.request("POST", "/api/v1/leads", { body: { ...lead, company_name: "Via v1" } });
     expect(again.body).toEqual({ id: created.body.id, outcome: "updated" });
+    await expectIdempotentReplay(api, "/api/v1/leads", leadInput(), 200, { documentedAs: "/api/v1/leads" });
   });
 });
 
@@ -140,6 +141,9 @@ describe("v1 analysis", () => {
     expect(v1.body).toEqual(v2.body);
     expect(v2.body.data.map((a: { id: string }) => a.id)).toContain(queued.body.analysis_id);
     expect(v1.headers.get("deprecation")).toMatch(/^@\d+$/);
+    await expectIdempotentReplay(api, `/api/v1/analysis/${leadId}`, {}, 202, {
+      documentedAs: "/api/v1/analysis/{lead_id}",
+    });
   });
 });
 

@@ -268,6 +268,7 @@ describe("request logs", async () => {
     await db.close();
     const log = lines.join("");
     expect(log).toContain('"route":"/api/v2/leads"');
+    for (const line of lines) expect(line.match(/"route":/g)?.length ?? 0).toBeLessThanOrEqual(1);
     expect(log).toContain('"statusCode":200');
     for (const secret of ["zyxwv", "Zyxwv", api.adminKey, String(lead.website)])
       expect(log).not.toContain(secret);
