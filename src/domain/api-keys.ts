@@ -10,6 +10,10 @@ import { type Principal, SCOPES, type Scope } from "./principal.js";
  */
 const KEY_FORMAT = /^rg_[0-9a-f]{8}_[A-Za-z0-9_-]{43}$/;
 
+export function isWellFormedApiKey(key: string): boolean {
+  return KEY_FORMAT.test(key);
+}
+
 export function hashApiKey(key: string): string {
   return createHash("sha256").update(key).digest("hex");
 }

@@ -106,8 +106,20 @@ export async function ingestLeads(
   }
   if (errors.length) throw new UnprocessableError("Some leads cannot be ingested.", errors);
 
+  if (input.scraping_job_id) await assertScrapingJobExists(uow, input.scraping_job_id);
   const now = uow.now.toISOString();
-  const col = <K extends keyof LeadInput>(k: K) => input.leads.map((l) => l[k] ?? null);
+  // Rows go in in natural-key order so that two batches with overlapping leads lock them in the same order and
+  // cannot deadlock; results are matched back to the input by key below.
+  const order = input.leads
+    .map((lead, i) => ({ lead, domain: domains[i] ?? "" }))
+    .sort((a, b) =>
+      a.domain === b.domain
+        ? a.lead.source_platform.localeCompare(b.lead.source_platform)
+        : a.domain < b.domain
+          ? -1
+          : 1,
+    );
+  const col = <K extends keyof LeadInput>(k: K) => order.map(({ lead }) => lead[k] ?? null);
   const { rows } = await uow.tx.query<{
     id: string;
     domain: string;
@@ -144,7 +156,7 @@ export async function ingestLeads(
     [
       col("company_name"),
       col("website"),
-      domains,
+      order.map(({ domain }) => domain),
       col("source_platform"),
       col("contact_name"),
       col("contact_title"),
@@ -156,7 +168,7 @@ export async function ingestLeads(
       col("country_code"),
       col("employee_count"),
       col("consent_source"),
-      input.leads.map((l) => l.consent_timestamp.toISOString()),
+      order.map(({ lead }) => lead.consent_timestamp.toISOString()),
       col("consent_proof_url"),
       input.scraping_job_id ?? null,
       now,
@@ -191,6 +203,15 @@ export async function ingestLeads(
     );
   }
   return results;
+}
+
+async function assertScrapingJobExists(uow: UnitOfWork, id: string): Promise<void> {
+  const { rowCount } = await uow.tx.query("SELECT 1 FROM scraping_jobs WHERE id = $1", [id]);
+  if (!rowCount) {
+    throw new UnprocessableError("The scraping job does not exist.", [
+      { location: "body", path: "/scraping_job_id", message: `no scraping job ${id}` },
+    ]);
+  }
 }
 
 export async function getLead(db: pg.Pool | pg.ClientBase, id: string): Promise<LeadRow> {

@@ -98,6 +98,42 @@ const PG_CLIENT_ERRORS: Record<string, { status: number; code: string; title: st
     title: "Unprocessable Content",
     detail: "A number is out of range.",
   },
+  "22021": {
+    status: 422,
+    code: "validation-failed",
+    title: "Unprocessable Content",
+    detail: "A text value contains a character PostgreSQL cannot store (e.g. NUL).",
+  },
+  "22P05": {
+    status: 422,
+    code: "validation-failed",
+    title: "Unprocessable Content",
+    detail: "A JSON value contains a character PostgreSQL cannot store (e.g. \\u0000).",
+  },
+  "22P02": {
+    status: 422,
+    code: "validation-failed",
+    title: "Unprocessable Content",
+    detail: "A value is not valid for its field.",
+  },
+  "22007": {
+    status: 422,
+    code: "validation-failed",
+    title: "Unprocessable Content",
+    detail: "A date or time is not valid.",
+  },
+  "22008": {
+    status: 422,
+    code: "validation-failed",
+    title: "Unprocessable Content",
+    detail: "A date or time is out of range.",
+  },
+  "54000": {
+    status: 422,
+    code: "validation-failed",
+    title: "Unprocessable Content",
+    detail: "A value is too large to store or index.",
+  },
   "40001": {
     status: 409,
     code: "concurrent-update",
@@ -111,6 +147,12 @@ const PG_CLIENT_ERRORS: Record<string, { status: number; code: string; title: st
     detail: "A concurrent request changed the same data; retry the request.",
   },
 };
+
+function numberProp(err: unknown, key: string): number | undefined {
+  if (typeof err !== "object" || err === null || !(key in err)) return undefined;
+  const value = (err as Record<string, unknown>)[key];
+  return typeof value === "number" ? value : undefined;
+}
 
 function stringProp(err: unknown, key: string): string | undefined {
   if (typeof err !== "object" || err === null || !(key in err)) return undefined;
@@ -155,6 +197,20 @@ export function problemFromError(err: unknown): { problem: Problem; headers: Rec
       headers: {},
     };
   }
+  const httpStatus = numberProp(err, "status") ?? numberProp(err, "statusCode");
+  if (httpStatus !== undefined && httpStatus >= 400 && httpStatus < 500 && !(err instanceof DomainError)) {
+    // Raised by express/router/body-parser before a handler ran (bad percent-encoding, a corrupt compressed
+    // body…). Their messages may quote the request, so none of it is echoed.
+    return {
+      problem: {
+        type: problemType("bad-request"),
+        title: "Bad Request",
+        status: httpStatus,
+        detail: "The request could not be read.",
+      },
+      headers: {},
+    };
+  }
   const pgCode = stringProp(err, "code");
   const pgError = pgCode && stringProp(err, "severity") ? PG_CLIENT_ERRORS[pgCode] : undefined;
   if (pgError) {
@@ -169,6 +225,28 @@ export function problemFromError(err: unknown): { problem: Problem; headers: Rec
     };
   }
   return null;
+}
+
+/**
+ * What of an unexpected error may be logged. A PostgreSQL error's message, detail and `where` quote the values of
+ * the failing statement (emails, message bodies, tokens): only its code and location are kept. Other errors are
+ * our own bugs; their message and stack are kept.
+ */
+export function loggableError(err: unknown): Record<string, unknown> {
+  if (typeof err !== "object" || err === null) return { value: String(err) };
+  const e = err as Record<string, unknown>;
+  if (typeof e.severity === "string" && typeof e.code === "string") {
+    return {
+      type: "PostgresError",
+      code: e.code,
+      routine: e.routine,
+      table: e.table,
+      column: e.column,
+      constraint: e.constraint,
+    };
+  }
+  if (err instanceof Error) return { type: err.name, message: err.message, stack: err.stack };
+  return { type: "unknown" };
 }
 
 export const INTERNAL_PROBLEM: Problem = {
@@ -196,7 +274,10 @@ export function errorHandler(logger: Logger): ErrorRequestHandler {
       sendProblem(res, { ...mapped.problem, request_id: requestId || undefined }, mapped.headers);
       return;
     }
-    logger.error({ err, requestId, method: req.method, route: req.route?.path }, "unhandled error");
+    logger.error(
+      { err: loggableError(err), requestId, method: req.method, route: res.locals.routePattern },
+      "unhandled error",
+    );
     if (res.headersSent) return;
     sendProblem(res, { ...INTERNAL_PROBLEM, request_id: requestId || undefined });
   };

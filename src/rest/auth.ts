@@ -1,6 +1,6 @@
 import type { Request } from "express";
 import type pg from "pg";
-import { findPrincipalByKey, hashApiKey } from "../domain/api-keys.js";
+import { findPrincipalByKey, hashApiKey, isWellFormedApiKey } from "../domain/api-keys.js";
 import { ForbiddenError, UnauthorizedError } from "../domain/errors.js";
 import { hasScope, type Principal, type Scope } from "../domain/principal.js";
 import type { Logger } from "../logger.js";
@@ -58,12 +58,19 @@ export class ApiKeyAuthenticator {
   }
 
   private async lookup(key: string): Promise<Principal | null> {
+    // Malformed keys never reach the database or the cache, so junk cannot evict real keys.
+    if (!isWellFormedApiKey(key)) return null;
     const hash = hashApiKey(key);
     const now = Date.now();
     const cached = this.cache.get(hash);
     if (cached && cached.expiresAt > now) return cached.principal;
     const principal = await findPrincipalByKey(this.db, key);
-    if (this.cache.size >= CACHE_MAX_ENTRIES) this.cache.clear();
+    // Oldest entry out first (a Map iterates in insertion order).
+    if (this.cache.size >= CACHE_MAX_ENTRIES) {
+      const oldest = this.cache.keys().next().value;
+      if (oldest !== undefined) this.cache.delete(oldest);
+    }
+    this.cache.delete(hash);
     this.cache.set(hash, { principal, expiresAt: now + CACHE_TTL_MS });
     return principal;
   }

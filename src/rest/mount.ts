@@ -9,7 +9,13 @@ import express, {
 import { rateLimit } from "express-rate-limit";
 import type pg from "pg";
 import { z } from "zod";
-import { DomainError, type FieldError, HttpError, UnprocessableError } from "../domain/errors.js";
+import {
+  ConflictError,
+  DomainError,
+  type FieldError,
+  HttpError,
+  UnprocessableError,
+} from "../domain/errors.js";
 import type { Principal } from "../domain/principal.js";
 import { UnitOfWork } from "../domain/unit-of-work.js";
 import type { EventValidator } from "../events/schemas.js";
@@ -253,7 +259,9 @@ async function settleFailedReservation(
   err: unknown,
   requestId: string,
 ): Promise<StoredResponse | null> {
-  const mapped = err instanceof DomainError ? problemFromError(err) : null;
+  // A conflict depends on the moment (a lease taken, a concurrent update): retrying may succeed, so, as Stripe
+  // does, the key is released rather than pinned to that answer. Answers caused by the request itself are kept.
+  const mapped = err instanceof DomainError && !(err instanceof ConflictError) ? problemFromError(err) : null;
   if (!mapped) {
     await releaseIdempotencyKey(db, reservation);
     return null;

@@ -45,22 +45,66 @@ const ERROR_DESCRIPTIONS: Record<number, string> = {
 
 /** Statuses every route can answer. */
 function commonErrors(route: AnyRoute): number[] {
-  const statuses = [401, 403, 422, 429, 500];
-  if (route.body) statuses.push(400, 413, 415);
-  if (route.method === "post") statuses.push(400, 409);
+  // 400 also covers a request the server cannot read at all (bad percent-encoding, a corrupt compressed body).
+  const statuses = [400, 401, 403, 422, 429, 500];
+  if (route.body) statuses.push(413, 415);
+  // Any write can meet a concurrent one (409 concurrent-update); POSTs also an Idempotency-Key in flight.
+  if (route.method !== "get") statuses.push(409);
   return [...new Set([...statuses, ...(route.errors ?? [])])].sort();
+}
+
+const header = (description: string, example?: string) => ({
+  description,
+  schema: { type: "string" as const, ...(example ? { example } : {}) },
+});
+const RETRY_AFTER = header("Seconds to wait before retrying.", "30");
+
+/** Headers every successful answer of the route carries. */
+function successHeaders(route: AnyRoute): ZodOpenApiResponseObject["headers"] {
+  return {
+    "X-Request-Id": header(
+      "This request's id (echoed when the client sent a sane one); quoted in problems and logs.",
+    ),
+    "X-Correlation-Id": header("Carried into every event the request emits; echoed or generated."),
+    "RateLimit-Limit": header("Requests allowed per window for this API key.", "6000"),
+    "RateLimit-Remaining": header("Requests left in the current window.", "5999"),
+    "RateLimit-Reset": header("Seconds until the window resets.", "42"),
+    ...(route.method === "post"
+      ? {
+          "Idempotent-Replayed": header(
+            "`true` when this is the stored answer to an earlier request with the same Idempotency-Key.",
+            "true",
+          ),
+        }
+      : {}),
+    ...(route.deprecated
+      ? {
+          Deprecation: header(
+            "When this endpoint was deprecated (RFC 9745), as @<unix seconds>.",
+            "@1795564800",
+          ),
+          Sunset: header(
+            "When it stops working (RFC 8594): 90 days after the deprecation.",
+            "Tue, 23 Feb 2027 00:00:00 GMT",
+          ),
+          Link: header('The successor, rel="successor-version".', '</api/v2/leads>; rel="successor-version"'),
+        }
+      : {}),
+  };
 }
 
 function operation(route: AnyRoute): ZodOpenApiOperationObject {
   const responses: Record<string, ZodOpenApiResponseObject> = {
     [String(route.response.status)]: {
       description: route.response.description,
+      headers: successHeaders(route),
       content: { "application/json": { schema: route.response.schema } },
     },
   };
   for (const status of commonErrors(route)) {
     responses[String(status)] = {
       description: ERROR_DESCRIPTIONS[status] ?? "Error",
+      headers: status === 429 || status === 409 ? { "Retry-After": RETRY_AFTER } : {},
       content: { [PROBLEM_CONTENT_TYPE]: { schema: ProblemResponse } },
     };
   }

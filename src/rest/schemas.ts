@@ -4,11 +4,27 @@ import { UnprocessableError } from "../domain/errors.js";
 /** Contract building blocks shared by every route file. */
 export const Uuid = z.uuid();
 /** ISO-8601 with an explicit offset on input (`2026-11-25T09:00:00Z`); read as a Date. */
-export const TimestampInput = z.iso.datetime({ offset: true }).transform((s) => new Date(s));
+export const TimestampInput = z.iso
+  .datetime({ offset: true })
+  .transform((s) => new Date(s))
+  .refine(inStorableRange, "must be between years 1 and 9999 (UTC)");
+
+/** PostgreSQL's TIMESTAMP refuses year 0 and would accept dates no client means; keep to years 1–9999. */
+function inStorableRange(d: Date): boolean {
+  const year = d.getUTCFullYear();
+  return !Number.isNaN(d.getTime()) && year >= 1 && year <= 9999;
+}
 /** ISO-8601 UTC on output. */
 export const Timestamp = z.iso.datetime().meta({ example: "2026-11-25T09:00:00.000Z" });
 export const NullableTimestamp = Timestamp.nullable();
-export const HttpUrl = z.url({ protocol: /^https?$/, error: "must be an http(s) URL" }).max(2048);
+/**
+ * An http(s) URL, stored in its WHATWG-normalised form (`new URL(u).href`): non-ASCII and spaces percent-encoded,
+ * so it is a valid RFC 3986 URI for the event schemas and a legal Location header for click redirects.
+ */
+export const HttpUrl = z
+  .url({ protocol: /^https?$/, error: "must be an http(s) URL" })
+  .max(2048)
+  .transform((u) => new URL(u).href);
 export const ModelName = z.string().trim().min(1).max(50);
 /** Arbitrary JSON object documents (qa reports, lighthouse reports…). */
 export const JsonObject = z.record(z.string(), z.unknown());
@@ -40,8 +56,7 @@ export function decodeCursor(raw: string | undefined): Cursor | null {
   try {
     const [at, id] = JSON.parse(Buffer.from(raw, "base64url").toString("utf8")) as [unknown, unknown];
     const date = new Date(String(at));
-    if (typeof at !== "string" || Number.isNaN(date.getTime()) || !Uuid.safeParse(id).success)
-      throw new Error();
+    if (typeof at !== "string" || !inStorableRange(date) || !Uuid.safeParse(id).success) throw new Error();
     return { at: date, id: String(id) };
   } catch {
     throw new UnprocessableError("The cursor is not one this API issued.", [

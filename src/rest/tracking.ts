@@ -3,7 +3,7 @@ import type pg from "pg";
 import { z } from "zod";
 import type { ZodOpenApiPathsObject } from "zod-openapi";
 import { HttpError } from "../domain/errors.js";
-import { PROBLEM_CONTENT_TYPE } from "../http/problem.js";
+import { loggableError, PROBLEM_CONTENT_TYPE } from "../http/problem.js";
 import type { Logger } from "../logger.js";
 import { ProblemResponse } from "./openapi.js";
 
@@ -21,6 +21,17 @@ import { ProblemResponse } from "./openapi.js";
 /** The classic 43-byte transparent 1×1 GIF. */
 const PIXEL = Buffer.from("R0lGODlhAQABAIAAAP///wAAACH5BAEAAAAALAAAAAABAAEAAAICRAEAOw==", "base64");
 const TOKEN = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/** Links are stored normalised (see HttpUrl); a click's `u` is compared in the same form. */
+function normalisedUrl(raw: unknown): string | null {
+  if (typeof raw !== "string" || raw.length === 0 || raw.length > 2048) return null;
+  try {
+    const url = new URL(raw);
+    return url.protocol === "http:" || url.protocol === "https:" ? url.href : null;
+  } catch {
+    return null;
+  }
+}
 
 const linkUnavailable = () => new HttpError(404, "not-found", "Not Found", "This link is not available.");
 
@@ -40,7 +51,7 @@ export function trackingRouter(deps: { primary: pg.Pool; clock: () => Date; logg
         );
       } catch (err) {
         // The recipient's mail client gets its pixel regardless; a lost open is logged, not shown.
-        deps.logger.error({ err }, "recording an email open failed");
+        deps.logger.error({ err: loggableError(err) }, "recording an email open failed");
       }
     }
     res
@@ -56,8 +67,8 @@ export function trackingRouter(deps: { primary: pg.Pool; clock: () => Date; logg
   router.get("/t/:token/c", async (req, res, next) => {
     res.locals.routePattern = "/t/{token}/c";
     const token = req.params.token;
-    const url = req.query.u;
-    if (!TOKEN.test(token) || typeof url !== "string" || url.length === 0 || url.length > 2048) {
+    const url = normalisedUrl(req.query.u);
+    if (!TOKEN.test(token) || url === null) {
       next(linkUnavailable());
       return;
     }
@@ -73,7 +84,8 @@ export function trackingRouter(deps: { primary: pg.Pool; clock: () => Date; logg
            UPDATE email_sends e
               SET clicked_at = $3, opened_at = COALESCE(e.opened_at, $3)
              FROM hit
-            WHERE e.id = hit.id AND e.created_at = hit.created_at AND hit.clicked_at IS NULL
+            -- Re-checked on the locked row: of two simultaneous first clicks only one sets clicked_at.
+            WHERE e.id = hit.id AND e.created_at = hit.created_at AND e.clicked_at IS NULL
          )
          SELECT 1 FROM hit`,
         [token, url, deps.clock().toISOString()],
@@ -114,6 +126,10 @@ export const trackingOpenApiPaths: ZodOpenApiPathsObject = {
           headers: { "Cache-Control": { schema: { type: "string", example: "no-store, max-age=0" } } },
           content: { "image/gif": { schema: { type: "string", format: "binary" } } },
         },
+        "400": {
+          description: "The URL cannot be read (e.g. bad percent-encoding).",
+          content: { [PROBLEM_CONTENT_TYPE]: { schema: ProblemResponse } },
+        },
       },
     },
   },
@@ -137,6 +153,10 @@ export const trackingOpenApiPaths: ZodOpenApiPathsObject = {
         "302": {
           description: "Redirect to the link.",
           headers: { Location: { schema: { type: "string", format: "uri" } } },
+        },
+        "400": {
+          description: "The URL cannot be read (e.g. bad percent-encoding).",
+          content: { [PROBLEM_CONTENT_TYPE]: { schema: ProblemResponse } },
         },
         "404": {
           description: "Unknown token or a URL that does not belong to the email.",

@@ -66,6 +66,7 @@ describe("POST /api/v2/ai-gym/records", () => {
       [{ records: [] }, "/records"],
       [{ records: [good, { ...good, quality_score: 101 }] }, "/records/1/quality_score"],
       [{ records: [good, { ...good, cost: "cheap" }] }, "/records/1/cost"],
+      [{ records: [{ ...good, cost: 0.00005 }] }, "/records/0/cost"],
       [{ records: [{ ...good, prompt_hash: "xyz" }] }, "/records/0/prompt_hash"],
       [{ records: [{ ...good, task_type: undefined }] }, "/records/0/task_type"],
       [{ records: [{ ...good, tokens: 12 }] }, "/records/0"],

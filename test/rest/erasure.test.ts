@@ -43,6 +43,28 @@ describe("DELETE /api/v2/leads/{id} (GDPR erasure)", () => {
       [leadId],
     );
 
+    // A stored idempotent response that quotes the lead, one that quotes its address, and a bounce text.
+    const email = String(
+      (await q("SELECT contact_email FROM leads WHERE id = $1", [leadId]))[0]?.contact_email,
+    );
+    const replayKey = `erase-${leadId}`;
+    await api.request("POST", "/api/v2/conversations", {
+      body: { lead_id: leadId },
+      headers: { "idempotency-key": replayKey },
+    });
+    await q(
+      `INSERT INTO idempotency_keys (api_key_id, idempotency_key, request_method, request_path, request_hash, status,
+                                     response_status, response_body, expires_at)
+       SELECT id, $1, 'POST', '/api/v2/email/claim', repeat('0', 64), 'completed', 200, convert_to($2, 'UTF8'),
+              NOW() + interval '1 day'
+         FROM api_keys LIMIT 1`,
+      [`claim-${leadId}`, `{"to_email":"${email}"}`],
+    );
+    await q("UPDATE email_sends SET last_error = $2 WHERE lead_id = $1", [
+      leadId,
+      `550 ${email}: no such user`,
+    ]);
+
     const res = await api.request("DELETE", `/api/v2/leads/${leadId}`, {
       headers: { "x-correlation-id": `erase-${leadId}` },
     });
@@ -50,7 +72,7 @@ describe("DELETE /api/v2/leads/{id} (GDPR erasure)", () => {
     expectDocumented(res, "DELETE", "/api/v2/leads/{id}");
     expect(res.body.erased).toMatchObject({
       conversation_messages: 1,
-      conversations: 1,
+      conversations: 2,
       videos: 1,
       demo_sites: 1,
       website_analyses: 1,
@@ -63,10 +85,15 @@ describe("DELETE /api/v2/leads/{id} (GDPR erasure)", () => {
     expect(await q("SELECT 1 FROM leads WHERE id = $1", [leadId])).toEqual([]);
     expect(await q("SELECT 1 FROM conversations WHERE id = $1", [conversation?.id])).toEqual([]);
     const [send] = await q(
-      "SELECT lead_id, body, subject_variant, opened_at FROM email_sends WHERE campaign_id = $1",
+      "SELECT lead_id, body, subject_variant, last_error, opened_at FROM email_sends WHERE campaign_id = $1",
       [campaign?.id],
     );
-    expect(send).toMatchObject({ lead_id: null, body: null, subject_variant: null });
+    expect(send).toMatchObject({ lead_id: null, body: null, subject_variant: null, last_error: null });
+    expect(
+      await q("SELECT 1 FROM idempotency_keys WHERE idempotency_key = ANY($1)", [
+        [replayKey, `claim-${leadId}`],
+      ]),
+    ).toEqual([]);
     expect(send?.opened_at).toBeInstanceOf(Date);
     const [deal] = await q("SELECT lead_id, amount::text FROM deals WHERE campaign_id = $1", [campaign?.id]);
     expect(deal).toEqual({ lead_id: null, amount: "1250.00" });

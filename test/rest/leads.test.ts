@@ -42,3 +42,62 @@ describe("POST /api/v2/leads", () => {
     expect(rowCount).toBe(0);
   });
 });
+
+describe("values PostgreSQL cannot store are the client's mistake, not a 500", () => {
+  it.each([
+    ["a NUL byte in a string", { company_name: "Acme\u0000Dental" }, "validation-failed"],
+    ["year 0", { consent_timestamp: "0000-01-01T00:00:00Z" }, "validation-failed"],
+    ["year 10000 after the offset", { consent_timestamp: "9999-12-31T23:30:00-01:00" }, "validation-failed"],
+  ])("%s → 422", async (_name, override, type) => {
+    const lead = leadInput(override);
+    const res = await api.request("POST", "/api/v2/leads", { body: { leads: [lead] } });
+    expect(res.status).toBe(422);
+    expect(res.body.type).toBe(`https://reachgraph.dev/problems/${type}`);
+    const { rowCount } = await api.db.primary.query("SELECT 1 FROM leads WHERE domain = $1", [
+      new URL(String(lead.website)).hostname.replace(/^www\./, ""),
+    ]);
+    expect(rowCount).toBe(0);
+  });
+
+  it("a forged cursor with an impossible date → 422", async () => {
+    const cursor = Buffer.from(JSON.stringify(["0000-01-01T00:00:00.000Z", crypto.randomUUID()])).toString(
+      "base64url",
+    );
+    const res = await api.request("GET", `/api/v2/leads?cursor=${cursor}`);
+    expect(res.status).toBe(422);
+  });
+
+  it("an unknown scraping job is a 422 naming the field", async () => {
+    const res = await api.request("POST", "/api/v2/leads", {
+      body: { scraping_job_id: crypto.randomUUID(), leads: [leadInput()] },
+    });
+    expect(res.status).toBe(422);
+    expect(res.body.errors).toEqual([
+      { location: "body", path: "/scraping_job_id", message: expect.stringMatching(/^no scraping job/) },
+    ]);
+  });
+
+  it("a malformed path encoding or a corrupt gzip body is a 400, not a 500", async () => {
+    const path = await api.request("GET", "/api/v2/leads/%E0%A4%A");
+    expect(path.status).toBe(400);
+    const gzip = await api.request("POST", "/api/v2/leads", {
+      raw: "not gzip at all",
+      headers: { "content-encoding": "gzip" },
+    });
+    expect(gzip.status).toBe(400);
+    expect(gzip.headers.get("content-type")).toMatch(/^application\/problem\+json/);
+  });
+});
+
+describe("overlapping batches", () => {
+  it("upsert the same leads in any order concurrently without deadlocking", async () => {
+    const leads = Array.from({ length: 200 }, () => leadInput());
+    const reversed = [...leads].reverse();
+    const results = await Promise.all(
+      Array.from({ length: 6 }, (_, i) =>
+        api.request("POST", "/api/v2/leads", { body: { leads: i % 2 ? reversed : leads } }),
+      ),
+    );
+    expect(results.map((r) => r.status)).toEqual([200, 200, 200, 200, 200, 200]);
+  });
+});

@@ -8,7 +8,7 @@ import { describe, expect, inject, it } from "vitest";
 import { z } from "zod";
 import { connectDatabases } from "../../src/db/databases.js";
 import { createApiKey } from "../../src/domain/api-keys.js";
-import { ConflictError } from "../../src/domain/errors.js";
+import { ConflictError, UnprocessableError } from "../../src/domain/errors.js";
 import { EventValidator } from "../../src/events/schemas.js";
 import { createApp } from "../../src/http/app.js";
 import { errorHandler } from "../../src/http/problem.js";
@@ -69,6 +69,39 @@ describe("the route wrapper on routes built for this test", async () => {
     }),
     defineRoute({
       method: "post",
+      path: "/t/invalid",
+      operationId: "invalid",
+      summary: "writes, then finds the request invalid",
+      tags: [],
+      scope: "ingest",
+      body: Body,
+      response: { status: 200, description: "", schema: Ok },
+      handler: async ({ body }, uow) => {
+        calls++;
+        await insertLead(uow.tx, body.name);
+        uow.audit({ action: "test.invalid", resourceType: "lead", resourceId: null });
+        throw new UnprocessableError("no such thing", [
+          { location: "body", path: "/name", message: "unknown" },
+        ]);
+      },
+    }),
+    defineRoute({
+      method: "post",
+      path: "/t/pg-error",
+      operationId: "pgError",
+      summary: "a PostgreSQL error whose message quotes personal data",
+      tags: [],
+      scope: "ingest",
+      body: Body,
+      response: { status: 200, description: "", schema: Ok },
+      handler: async ({ body }, uow) => {
+        // An invalid jsonpath: PostgreSQL's message quotes the input (code 42601, not a client-error mapping).
+        await uow.tx.query("SELECT $1::jsonpath", [`$.email ? (@ == "${body.name}"`]);
+        return { ok: true };
+      },
+    }),
+    defineRoute({
+      method: "post",
       path: "/t/crash",
       operationId: "crash",
       summary: "fails unexpectedly",
@@ -95,7 +128,17 @@ describe("the route wrapper on routes built for this test", async () => {
     defaultRateLimitPerMinute: 1000,
   });
   app.use(router);
-  app.use(errorHandler(logger));
+  const errorLines: string[] = [];
+  const errorLog = pino(
+    { level: "error" },
+    new Writable({
+      write(chunk, _enc, done) {
+        errorLines.push(String(chunk));
+        done();
+      },
+    }),
+  );
+  app.use(errorHandler(errorLog));
   const server = await new Promise<Server>((resolve) => {
     const s = app.listen(0, "127.0.0.1", () => resolve(s));
   });
@@ -118,7 +161,22 @@ describe("the route wrapper on routes built for this test", async () => {
     server.unref();
   });
 
-  it("rolls back a write whose handler throws a domain error, and replays that answer for the same key", async () => {
+  it("rolls back a write whose handler finds the request invalid, and replays that answer for the same key", async () => {
+    const name = `invalid ${randomUUID()}`;
+    const key = randomUUID();
+    calls = 0;
+    const first = await post("/t/invalid", { name }, { "idempotency-key": key });
+    expect(first.status).toBe(422);
+    expect(JSON.parse(first.text).errors).toEqual([{ location: "body", path: "/name", message: "unknown" }]);
+    const again = await post("/t/invalid", { name }, { "idempotency-key": key });
+    expect(again.status).toBe(422);
+    expect(again.text).toBe(first.text);
+    expect(again.headers.get("idempotent-replayed")).toBe("true");
+    expect(calls).toBe(1);
+    expect(await leadsNamed(name)).toBe(0);
+  });
+
+  it("rolls back a conflict and releases the key: a conflict depends on the moment, so a retry runs again", async () => {
     const name = `conflict ${randomUUID()}`;
     const key = randomUUID();
     calls = 0;
@@ -127,10 +185,18 @@ describe("the route wrapper on routes built for this test", async () => {
     expect(JSON.parse(first.text).type).toBe("https://reachgraph.dev/problems/conflict");
     const again = await post("/t/conflict", { name }, { "idempotency-key": key });
     expect(again.status).toBe(409);
-    expect(again.text).toBe(first.text);
-    expect(again.headers.get("idempotent-replayed")).toBe("true");
-    expect(calls).toBe(1);
+    expect(again.headers.get("idempotent-replayed")).toBeNull();
+    expect(calls).toBe(2);
     expect(await leadsNamed(name)).toBe(0);
+  });
+
+  it("logs a database error by code and location, never by its message (which quotes the request's data)", async () => {
+    const res = await post("/t/pg-error", { name: "jane.secret@private.example" });
+    expect(res.status).toBe(500);
+    const log = errorLines.join("");
+    expect(log).toContain('"code":"42601"');
+    expect(log).not.toContain("jane.secret");
+    expect(res.text).not.toContain("jane.secret");
   });
 
   it("answers an unexpected error with a bare 500 and a request id, and releases the idempotency key", async () => {

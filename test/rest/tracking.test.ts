@@ -150,6 +150,6 @@ describe("OpenAPI", () => {
     expect(pixel?.security).toEqual([]);
     expect(pixel?.responses["200"]?.content).toHaveProperty("image/gif");
     expect(click?.security).toEqual([]);
-    expect(Object.keys(click?.responses ?? {}).sort()).toEqual(["302", "404"]);
+    expect(Object.keys(click?.responses ?? {}).sort()).toEqual(["302", "400", "404"]);
   });
 });

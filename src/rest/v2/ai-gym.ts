@@ -4,8 +4,15 @@ import { defineRoute } from "../route.js";
 import { JsonObject, ModelName, TimestampInput, Uuid } from "../schemas.js";
 
 const Sha256Hex = z.string().regex(/^[0-9a-fA-F]{64}$/, "must be a SHA-256 as 64 hex characters");
-/** NUMERIC(10,4). */
-const Numeric10_4 = z.number().min(0).max(999_999.9999);
+/**
+ * NUMERIC(10,4): at most 4 decimals, checked on the number's shortest decimal form, so a cost PostgreSQL would
+ * round (0.00005) is refused rather than silently changed.
+ */
+const Numeric10_4 = z
+  .number()
+  .min(0)
+  .max(999_999.9999)
+  .refine((n) => /^\d+(\.\d{1,4})?$/.test(String(n)), "at most 4 decimal places");
 
 const metricsShape = {
   model_name: ModelName,
