@@ -41,9 +41,13 @@ export type TestApi = {
 };
 
 /** The app on an ephemeral port, against the run's migrated database, closed after the file's tests. */
-export async function startApi(options: { now?: Date; rateLimitPerMinute?: number } = {}): Promise<TestApi> {
+export async function startApi(
+  options: { now?: Date; rateLimitPerMinute?: number; databaseUrl?: string } = {},
+): Promise<TestApi> {
   const db = connectDatabases(
-    { primaryUrl: inject("primaryUrl"), replicaUrl: inject("replicaUrl") },
+    options.databaseUrl
+      ? { primaryUrl: options.databaseUrl, replicaUrl: undefined }
+      : { primaryUrl: inject("primaryUrl"), replicaUrl: inject("replicaUrl") },
     { max: 6, connectTimeoutMs: 10_000, logger },
   );
   let now = options.now;
