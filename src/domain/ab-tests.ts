@@ -163,11 +163,12 @@ export async function listAbTests(
 ): Promise<AbTestRow[]> {
   const { rows } = await db.query<AbTestRow>(
     `SELECT ${COLUMNS} FROM ab_tests
-      WHERE ($1::timestamp IS NULL OR (created_at, id) > ($1::timestamp, $2::uuid))
+      WHERE ($1::timestamp IS NULL OR (COALESCE(created_at, 'epoch'), id) > ($1::timestamp, $2::uuid))
         AND ($3::text IS NULL OR status = $3)
         AND ($4::uuid IS NULL OR campaign_id = $4)
         AND ($5::text IS NULL OR element_type = $5)
-      ORDER BY created_at, id
+      -- created_at is nullable in the contract's table: a row without one sorts (and pages) as the epoch.
+      ORDER BY COALESCE(created_at, 'epoch'), id
       LIMIT $6`,
     [
       q.after?.at.toISOString() ?? null,

@@ -125,9 +125,10 @@ export async function listCampaigns(
 ): Promise<CampaignRow[]> {
   const { rows } = await db.query<CampaignRow>(
     `SELECT ${CAMPAIGN_COLUMNS} FROM campaigns
-      WHERE ($1::timestamp IS NULL OR (created_at, id) > ($1::timestamp, $2::uuid))
+      WHERE ($1::timestamp IS NULL OR (COALESCE(created_at, 'epoch'), id) > ($1::timestamp, $2::uuid))
         AND ($3::text IS NULL OR status = $3)
-      ORDER BY created_at, id
+      -- created_at is nullable in the contract's table: a row without one sorts (and pages) as the epoch.
+      ORDER BY COALESCE(created_at, 'epoch'), id
       LIMIT $4`,
     [q.after?.at.toISOString() ?? null, q.after?.id ?? null, q.status ?? null, q.limit + 1],
   );

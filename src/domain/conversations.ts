@@ -165,9 +165,14 @@ async function lockConversation(tx: pg.ClientBase, id: string): Promise<Conversa
   return row;
 }
 
+/**
+ * A thread with one page of its messages (oldest first, keyset on (sent_at, id); `limit + 1` rows are read so the
+ * caller can tell whether there is a next page) and all its meetings and deals (a handful per thread).
+ */
 export async function getConversationThread(
   db: pg.Pool | pg.ClientBase,
   id: string,
+  page: { after: { at: Date; id: string } | null; limit: number } = { after: null, limit: 1000 },
 ): Promise<ConversationThread> {
   const { rows } = await db.query<ConversationRow>(
     `SELECT ${CONVERSATION_COLUMNS} FROM conversations WHERE id = $1`,
@@ -177,8 +182,12 @@ export async function getConversationThread(
   if (!conversation) throw new NotFoundError("Conversation", id);
   const [messages, meetings, deals] = await Promise.all([
     db.query<MessageRow>(
-      `SELECT ${MESSAGE_COLUMNS} FROM conversation_messages WHERE conversation_id = $1 ORDER BY sent_at, id`,
-      [id],
+      `SELECT ${MESSAGE_COLUMNS} FROM conversation_messages
+        WHERE conversation_id = $1
+          AND ($2::timestamp IS NULL OR (COALESCE(sent_at, 'epoch'), id) > ($2::timestamp, $3::uuid))
+        ORDER BY COALESCE(sent_at, 'epoch'), id
+        LIMIT $4`,
+      [id, page.after?.at.toISOString() ?? null, page.after?.id ?? null, page.limit + 1],
     ),
     db.query<MeetingRow>(
       `SELECT ${MEETING_COLUMNS} FROM meetings WHERE conversation_id = $1 ORDER BY booked_at, id`,

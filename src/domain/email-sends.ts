@@ -220,7 +220,7 @@ export async function claimEmails(
   // Unlocked first pass: which active campaigns have something to claim and an open window right now.
   const { rows: candidates } = await uow.tx.query<Pick<CampaignRow, "id" | "send_window">>(
     `SELECT c.id, c.send_window FROM campaigns c
-      WHERE c.status = 'active'
+      WHERE COALESCE(c.status, 'active') = 'active'
         AND ($2::uuid[] IS NULL OR c.id = ANY($2::uuid[]))
         AND EXISTS (SELECT 1 FROM email_sends e WHERE e.campaign_id = c.id AND ${claimableSql("$1", "e")})`,
     [nowIso, input.campaign_ids ?? null],
@@ -232,7 +232,7 @@ export async function claimEmails(
     // Re-read under the lock: a PATCH may have paused the campaign or moved its window since the first pass.
     const { rows: locked } = await uow.tx.query<CampaignRow>(
       `SELECT id, daily_limit, send_window, status FROM campaigns
-        WHERE id = ANY($1::uuid[]) AND status = 'active'
+        WHERE id = ANY($1::uuid[]) AND COALESCE(status, 'active') = 'active'
         ORDER BY id
         FOR NO KEY UPDATE`,
       [openIds],

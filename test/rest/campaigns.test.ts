@@ -225,3 +225,23 @@ describe("DELETE /api/v2/campaigns/{id}", () => {
     expect(res.body).toEqual({ id: c.id, outcome: "archived" });
   });
 });
+
+describe("rows the contract allows but the API never writes", () => {
+  it("a campaign without created_at still pages: listed once, and the listing ends", async () => {
+    const { rows } = await api.db.primary.query<{ id: string }>(
+      "INSERT INTO campaigns (name, created_at, status) VALUES ('no created_at', NULL, 'draft') RETURNING id",
+    );
+    const id = rows[0]?.id;
+    const seen: string[] = [];
+    let cursor: string | null = null;
+    for (let page = 0; page < 10_000; page++) {
+      const res = await api.request("GET", `/api/v2/campaigns?limit=5${cursor ? `&cursor=${cursor}` : ""}`);
+      expect(res.status).toBe(200);
+      seen.push(...res.body.data.map((c: { id: string }) => c.id));
+      cursor = res.body.page.next_cursor;
+      if (!cursor) break;
+    }
+    expect(cursor).toBeNull();
+    expect(seen.filter((s) => s === id)).toHaveLength(1);
+  }, 60_000);
+});

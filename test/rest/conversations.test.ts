@@ -132,6 +132,28 @@ describe("GET /api/v2/conversations/{id}", () => {
     expect(res.body.deals.map((d: { id: string }) => d.id)).toEqual([deal.body.id]);
   });
 
+  it("pages through a long thread's messages with a cursor", async () => {
+    const id = await openConversation({ lead_id: await insertLead(db) });
+    for (const h of [5, 4, 3, 2, 1]) {
+      await api.request("POST", `/api/v2/conversations/${id}`, {
+        body: inbound({ body: `${h}h ago`, sent_at: hoursAgo(h).toISOString() }),
+      });
+    }
+    const bodies: string[] = [];
+    let cursor: string | null = null;
+    do {
+      const res = await api.request(
+        "GET",
+        `/api/v2/conversations/${id}?messages_limit=2${cursor ? `&messages_cursor=${cursor}` : ""}`,
+      );
+      expectDocumented(res, "GET", "/api/v2/conversations/{id}");
+      expect(res.body.messages.length).toBeLessThanOrEqual(2);
+      bodies.push(...res.body.messages.map((m: { body: string }) => m.body));
+      cursor = res.body.messages_page.next_cursor;
+    } while (cursor);
+    expect(bodies).toEqual(["5h ago", "4h ago", "3h ago", "2h ago", "1h ago"]);
+  });
+
   it("answers 404 for an unknown conversation", async () => {
     const res = await api.request("GET", "/api/v2/conversations/7d0c9a7e-59c1-4d7e-8a8e-1b9f5f0d6b12");
     expect(res.status).toBe(404);

@@ -13,6 +13,7 @@ import {
 } from "../../domain/conversations.js";
 import { defineRoute } from "../route.js";
 import {
+  decodeCursor,
   IdParams,
   iso,
   JsonObject,
@@ -20,6 +21,7 @@ import {
   NullableTimestamp,
   Timestamp,
   TimestampInput,
+  toPage,
   Uuid,
 } from "../schemas.js";
 
@@ -170,8 +172,18 @@ export const DealResponse = z
   })
   .meta({ id: "Deal" });
 
+export const ThreadQuery = z.strictObject({
+  messages_cursor: z
+    .string()
+    .max(500)
+    .optional()
+    .meta({ description: "`messages_page.next_cursor` of the previous page." }),
+  messages_limit: z.coerce.number().int().min(1).max(500).default(100),
+});
+
 export const ConversationThreadResponse = ConversationResponse.extend({
-  messages: z.array(MessageResponse).meta({ description: "Oldest first." }),
+  messages: z.array(MessageResponse).meta({ description: "One page of messages, oldest first." }),
+  messages_page: z.object({ next_cursor: z.string().nullable(), limit: z.number().int() }),
   meetings: z.array(MeetingResponse),
   deals: z.array(DealResponse),
 }).meta({ id: "ConversationThread" });
@@ -223,13 +235,25 @@ export const getConversationRoute = defineRoute({
   tags: ["Conversations"],
   scope: "ingest",
   params: IdParams,
+  query: ThreadQuery,
   response: { status: 200, description: "The thread.", schema: ConversationThreadResponse },
   errors: [404],
-  handler: async ({ params }, { db }) => {
-    const t = await getConversationThread(db, params.id);
+  handler: async ({ params, query }, { db }) => {
+    const limit = query.messages_limit;
+    const t = await getConversationThread(db, params.id, {
+      after: decodeCursor(query.messages_cursor),
+      limit,
+    });
+    const page = toPage(
+      t.messages,
+      limit,
+      (m) => ({ at: m.sent_at ?? new Date(0), id: m.id }),
+      messageResponse,
+    );
     return {
       ...conversationResponse(t),
-      messages: t.messages.map(messageResponse),
+      messages: page.data,
+      messages_page: page.page,
       meetings: t.meetings.map(meetingResponse),
       deals: t.deals.map(dealResponse),
     };
