@@ -9,6 +9,7 @@ import { z } from "zod";
 import { connectDatabases } from "../../src/db/databases.js";
 import { createApiKey } from "../../src/domain/api-keys.js";
 import { ConflictError, UnprocessableError } from "../../src/domain/errors.js";
+import type { UnitOfWork } from "../../src/domain/unit-of-work.js";
 import { EventValidator } from "../../src/events/schemas.js";
 import { createApp } from "../../src/http/app.js";
 import { errorHandler } from "../../src/http/problem.js";
@@ -36,85 +37,44 @@ describe("the route wrapper on routes built for this test", async () => {
   const Ok = z.object({ ok: z.boolean() });
   const insertLead = (tx: { query: (sql: string, values: unknown[]) => Promise<unknown> }, name: string) =>
     tx.query("INSERT INTO leads (company_name) VALUES ($1)", [name]);
+  /** A POST /t/<name> route taking `{ name }`; `handler` is the behaviour under test. */
+  const testRoute = (name: string, handler: (name: string, uow: UnitOfWork) => Promise<void>) =>
+    defineRoute({
+      method: "post",
+      path: `/t/${name}`,
+      operationId: name,
+      summary: name,
+      tags: [],
+      scope: "ingest",
+      body: Body,
+      response: { status: 200, description: "", schema: Ok },
+      handler: async ({ body }, uow) => {
+        await handler(body.name, uow);
+        return { ok: true };
+      },
+    });
+  /** Writes a lead and audits it, then fails with `err`: the write must not survive. */
+  const writeThenThrow = (name: string, err: () => Error) =>
+    testRoute(name, async (leadName, uow) => {
+      calls++;
+      await insertLead(uow.tx, leadName);
+      uow.audit({ action: `test.${name}`, resourceType: "lead", resourceId: null });
+      throw err();
+    });
   const routes = [
-    defineRoute({
-      method: "post",
-      path: "/t/no-audit",
-      operationId: "noAudit",
-      summary: "writes without an audit entry",
-      tags: [],
-      scope: "ingest",
-      body: Body,
-      response: { status: 200, description: "", schema: Ok },
-      handler: async ({ body }, uow) => {
-        await insertLead(uow.tx, body.name);
-        return { ok: true };
-      },
+    testRoute("no-audit", async (name, uow) => {
+      await insertLead(uow.tx, name);
     }),
-    defineRoute({
-      method: "post",
-      path: "/t/conflict",
-      operationId: "conflict",
-      summary: "writes, then refuses",
-      tags: [],
-      scope: "ingest",
-      body: Body,
-      response: { status: 200, description: "", schema: Ok },
-      handler: async ({ body }, uow) => {
-        calls++;
-        await insertLead(uow.tx, body.name);
-        uow.audit({ action: "test.conflict", resourceType: "lead", resourceId: null });
-        throw new ConflictError("not today");
-      },
-    }),
-    defineRoute({
-      method: "post",
-      path: "/t/invalid",
-      operationId: "invalid",
-      summary: "writes, then finds the request invalid",
-      tags: [],
-      scope: "ingest",
-      body: Body,
-      response: { status: 200, description: "", schema: Ok },
-      handler: async ({ body }, uow) => {
-        calls++;
-        await insertLead(uow.tx, body.name);
-        uow.audit({ action: "test.invalid", resourceType: "lead", resourceId: null });
-        throw new UnprocessableError("no such thing", [
-          { location: "body", path: "/name", message: "unknown" },
-        ]);
-      },
-    }),
-    defineRoute({
-      method: "post",
-      path: "/t/pg-error",
-      operationId: "pgError",
-      summary: "a PostgreSQL error whose message quotes personal data",
-      tags: [],
-      scope: "ingest",
-      body: Body,
-      response: { status: 200, description: "", schema: Ok },
-      handler: async ({ body }, uow) => {
-        // An invalid jsonpath: PostgreSQL's message quotes the input (code 42601, not a client-error mapping).
-        await uow.tx.query("SELECT $1::jsonpath", [`$.email ? (@ == "${body.name}"`]);
-        return { ok: true };
-      },
-    }),
-    defineRoute({
-      method: "post",
-      path: "/t/crash",
-      operationId: "crash",
-      summary: "fails unexpectedly",
-      tags: [],
-      scope: "ingest",
-      body: Body,
-      response: { status: 200, description: "", schema: Ok },
-      handler: async ({ body }, uow) => {
-        calls++;
-        await insertLead(uow.tx, body.name);
-        uow.audit({ action: "test.crash", resourceType: "lead", resourceId: null });
-        throw new Error("secret internals at /srv/reachgraph/db.ts:42");
-      },
+    writeThenThrow("conflict", () => new ConflictError("not today")),
+    writeThenThrow(
+      "invalid",
+      () =>
+        new UnprocessableError("no such thing", [{ location: "body", path: "/name", message: "unknown" }]),
+    ),
+    writeThenThrow("crash", () => new Error("secret internals at /srv/reachgraph/db.ts:42")),
+    testRoute("pg-error", async (name, uow) => {
+      // An invalid jsonpath: PostgreSQL's message quotes the input (code 42601, not a client-error mapping).
+      await uow.tx.query("SELECT $1::jsonpath", [`$.email ? (@ == "${name}"`]);
     }),
   ];
   const app = express();
