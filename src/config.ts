@@ -34,7 +34,6 @@ const EnvSchema = z.object({
   SEED_ON_FIRST_START: flag.default(true),
   SEED_DEMO_LEADS: positiveInt.default(500),
   PARTITION_MONTHS_AHEAD: z.coerce.number().int().min(1).max(36).default(3),
-  PARTITION_MAINTENANCE_INTERVAL_MINUTES: positiveInt.default(360),
   RATE_LIMIT_PER_MINUTE: positiveInt.default(6000),
 });
 
@@ -51,7 +50,7 @@ export type Config = {
   };
   embedded: { dataDir: string; primaryPort: number; replicaPort: number };
   seed: { onFirstStart: boolean; demoLeads: number };
-  partitions: { monthsAhead: number; maintenanceIntervalMinutes: number };
+  partitions: { monthsAhead: number };
   /** Requests per minute per API key, unless the key sets its own. */
   rateLimitPerMinute: number;
 };
@@ -91,10 +90,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       replicaPort: e.EMBEDDED_PG_REPLICA_PORT,
     },
     seed: { onFirstStart: e.SEED_ON_FIRST_START, demoLeads: e.SEED_DEMO_LEADS },
-    partitions: {
-      monthsAhead: e.PARTITION_MONTHS_AHEAD,
-      maintenanceIntervalMinutes: e.PARTITION_MAINTENANCE_INTERVAL_MINUTES,
-    },
+    partitions: { monthsAhead: e.PARTITION_MONTHS_AHEAD },
     rateLimitPerMinute: e.RATE_LIMIT_PER_MINUTE,
   };
 }

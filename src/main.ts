@@ -5,6 +5,7 @@
  * HTTP. SIGINT/SIGTERM stop the HTTP server, the pools, the replica and the primary, in that order.
  */
 import type { Server } from "node:http";
+import type { Runner } from "graphile-worker";
 import { ConfigError, loadConfig } from "./config.js";
 import { connectDatabases, type Databases } from "./db/databases.js";
 import { type EmbeddedCluster, startEmbeddedCluster } from "./db/embedded/cluster.js";
@@ -13,8 +14,8 @@ import { ensurePartitions } from "./db/partitions.js";
 import { waitForReplica } from "./db/replication.js";
 import { anyApiKeyExists, createApiKey } from "./domain/api-keys.js";
 import { createApp } from "./http/app.js";
+import { startScheduler } from "./jobs/scheduler.js";
 import { createLogger, redactUrl } from "./logger.js";
-import { purgeExpiredIdempotencyKeys } from "./rest/idempotency.js";
 import { seedDemoData } from "./seed/seed-demo-data.js";
 
 /** The first-start demo dataset uses its own seed so `npm run db:seed` (seed 42) can add the larger one beside it. */
@@ -33,7 +34,7 @@ const logger = createLogger(config.logLevel);
 let cluster: EmbeddedCluster | undefined;
 let db: Databases | undefined;
 let server: Server | undefined;
-let maintenance: NodeJS.Timeout | undefined;
+let scheduler: Runner | undefined;
 let stopping = false;
 
 async function shutdown(reason: string, exitCode = 0): Promise<never> {
@@ -48,7 +49,7 @@ async function shutdown(reason: string, exitCode = 0): Promise<never> {
     process.exit(1);
   }, SHUTDOWN_GRACE_MS);
   force.unref();
-  clearInterval(maintenance);
+  await scheduler?.stop().catch((err) => logger.warn({ err }, "stopping the job scheduler failed"));
   if (server) {
     const s = server;
     await new Promise<void>((resolve) => {
@@ -89,18 +90,15 @@ async function main(): Promise<void> {
   });
   const database = db;
 
-  const maintain = async () => {
-    const created = await ensurePartitions(database.primary, 1, config.partitions.monthsAhead);
-    if (created > 0) logger.info({ created }, "monthly partitions created");
-    const purged = await purgeExpiredIdempotencyKeys(database.primary, new Date());
-    if (purged > 0) logger.info({ purged }, "expired idempotency keys purged");
-  };
-  await maintain();
-  maintenance = setInterval(
-    () => void maintain().catch((err) => logger.warn({ err }, "maintenance failed")),
-    config.partitions.maintenanceIntervalMinutes * 60_000,
-  );
-  maintenance.unref();
+  // Partitions must exist before the first write; afterwards the job scheduler keeps them ahead.
+  const created = await ensurePartitions(database.primary, 1, config.partitions.monthsAhead);
+  if (created > 0) logger.info({ created }, "monthly partitions created");
+  scheduler = await startScheduler({
+    url: urls.primaryUrl,
+    primary: database.primary,
+    logger,
+    partitionMonthsAhead: config.partitions.monthsAhead,
+  });
 
   if (cluster && !cluster.demoSeeded) {
     const empty = (await database.primary.query("SELECT NOT EXISTS (SELECT 1 FROM leads) AS empty")).rows[0]

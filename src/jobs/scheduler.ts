@@ -1,0 +1,64 @@
+import graphileWorker, { type Runner, type TaskList } from "graphile-worker";
+import type pg from "pg";
+import { ensurePartitions } from "../db/partitions.js";
+import type { Logger } from "../logger.js";
+import { purgeExpiredIdempotencyKeys } from "../rest/idempotency.js";
+
+const { run, Logger: WorkerLogger } = graphileWorker;
+
+/**
+ * Periodic maintenance as graphile-worker jobs (a PostgreSQL-backed queue and cron: one run per period across any
+ * number of server processes, retried on failure, with its history in the `graphile_worker` schema). The
+ * read side's materialized-view refreshes are meant to join this list.
+ */
+export const CRONTAB = [
+  // Monthly partitions of email_sends / ai_gym_performance kept ready ahead (spec §6).
+  "0 */6 * * * maintain_partitions ?max=3",
+  // Idempotency-Key responses are kept 24 h.
+  "15 * * * * purge_idempotency_keys ?max=3",
+].join("\n");
+
+export type SchedulerOptions = {
+  url: string;
+  primary: pg.Pool;
+  logger: Logger;
+  partitionMonthsAhead: number;
+  /** Request clock for the purge; tests move it. */
+  clock?: () => Date;
+  /** Tests poll fast; the server relies on LISTEN/NOTIFY and polls rarely. */
+  pollIntervalMs?: number;
+};
+
+export function maintenanceTasks(options: SchedulerOptions): TaskList {
+  const clock = options.clock ?? (() => new Date());
+  return {
+    maintain_partitions: async () => {
+      const created = await ensurePartitions(options.primary, 1, options.partitionMonthsAhead);
+      if (created > 0) options.logger.info({ created }, "monthly partitions created");
+    },
+    purge_idempotency_keys: async () => {
+      const purged = await purgeExpiredIdempotencyKeys(options.primary, clock());
+      if (purged > 0) options.logger.info({ purged }, "expired idempotency keys purged");
+    },
+  };
+}
+
+/** Starts the job runner (its own small pool); stop it with `runner.stop()`. */
+export async function startScheduler(options: SchedulerOptions): Promise<Runner> {
+  const log = options.logger.child({ component: "jobs" });
+  return run({
+    connectionString: options.url,
+    maxPoolSize: 3,
+    concurrency: 1,
+    noHandleSignals: true,
+    pollInterval: options.pollIntervalMs ?? 60_000,
+    taskList: maintenanceTasks(options),
+    crontab: CRONTAB,
+    logger: new WorkerLogger(() => (level, message, meta) => {
+      const fields = { ...meta };
+      if (level === "error") log.error(fields, message);
+      else if (level === "warning") log.warn(fields, message);
+      else log.debug(fields, message);
+    }),
+  });
+}
