@@ -67,6 +67,7 @@ export function createApp({
   app.use(
     restRouter({
       primary: db.primary,
+      reader: db.reader,
       logger,
       authenticator: new ApiKeyAuthenticator(db.primary, logger),
       events: new EventValidator(),

@@ -35,6 +35,8 @@ import { type AnyRoute, expressPath, isWrite, type ReadContext } from "./route.j
 
 export type RestDependencies = {
   primary: pg.Pool;
+  /** Analytics reads: the replica when one is configured, else the primary. */
+  reader: pg.Pool;
   logger: Logger;
   authenticator: ApiKeyAuthenticator;
   events: EventValidator;
@@ -188,7 +190,14 @@ async function handle(
   };
 
   if (!isWrite(route)) {
-    const ctx: ReadContext = { db: deps.primary, now, principal, requestId, correlationId };
+    const ctx: ReadContext = {
+      db: deps.primary,
+      reader: deps.reader,
+      now,
+      principal,
+      requestId,
+      correlationId,
+    };
     const body = await route.handler(input, ctx);
     sendJson(res, route.response.status, body);
     return;

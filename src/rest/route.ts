@@ -15,7 +15,10 @@ export type HttpMethod = "get" | "post" | "patch" | "put" | "delete";
 type ZodObjectLike = z.ZodType<Record<string, unknown>, Record<string, unknown>>;
 
 export type ReadContext = {
+  /** The primary: reads that must see the latest writes (a resource just created). */
   db: pg.Pool;
+  /** The replica (or the primary when there is none): analytics reads. */
+  reader: pg.Pool;
   now: Date;
   principal: Principal;
   requestId: string;

@@ -4,6 +4,7 @@ import { leadV1Routes } from "./v1/leads.js";
 import { abTestRoutes } from "./v2/ab-tests.js";
 import { aiGymRoutes } from "./v2/ai-gym.js";
 import { analysisRoutes } from "./v2/analysis.js";
+import { analyticsRoutes } from "./v2/analytics.js";
 import { campaignRoutes } from "./v2/campaigns.js";
 import { conversationRoutes } from "./v2/conversations.js";
 import { demoRoutes } from "./v2/demos.js";
@@ -28,6 +29,7 @@ export const routes: readonly AnyRoute[] = [
   ...abTestRoutes,
   ...scrapingJobRoutes,
   ...eventRoutes,
+  ...analyticsRoutes,
   ...leadV1Routes,
   ...analysisV1Routes,
 ];

@@ -81,6 +81,7 @@ describe("the route wrapper on routes built for this test", async () => {
   const router = express.Router();
   mountRoutes(router, routes, {
     primary: pool,
+    reader: pool,
     logger,
     authenticator: new ApiKeyAuthenticator(pool, logger),
     events: new EventValidator(),
