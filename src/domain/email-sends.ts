@@ -360,7 +360,8 @@ export type ReportResult = {
 /**
  * A sender's report on a send it holds. Only the sender that holds the claim may report (a send whose lease ran out
  * and was claimed by another sender belongs to that one now); a late report from the holder is still accepted.
- * `sent` stamps sent_at with the request clock and emits `email.sent`.
+ * `sent` and `bounced` stamp sent_at with the request clock (a bounce was sent and not delivered: the read side's
+ * `delivered = sent − bounced`); only `sent` emits `email.sent`. A `failed` send never left, so it has no sent_at.
  */
 export async function reportEmail(
   uow: UnitOfWork,
@@ -399,7 +400,7 @@ export async function reportEmail(
   if (send.lease_owner !== input.sender_id) {
     throw new ConflictError(`Email send ${id} is claimed by another sender.`);
   }
-  const sentAt = input.outcome === "sent" ? uow.now : null;
+  const sentAt = input.outcome === "failed" ? null : uow.now;
   await uow.tx.query(
     `UPDATE email_sends
         SET status = $3, sent_at = COALESCE($4, sent_at), last_error = $5, lease_expires_at = NULL
@@ -415,7 +416,7 @@ export async function reportEmail(
       ...(input.provider_message_id ? { provider_message_id: input.provider_message_id } : {}),
     },
   });
-  if (sentAt) {
+  if (input.outcome === "sent" && sentAt) {
     uow.emit("email.sent", {
       email_send_id: id,
       campaign_id: send.campaign_id,

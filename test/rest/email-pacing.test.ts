@@ -434,14 +434,18 @@ describe("POST /api/v2/email/{id}/report", () => {
     expect(twice.body).toMatchObject({ from: "sent", to: "bounced" });
   });
 
-  it("records a bounce or failure with its error and no sent_at", async () => {
+  it("records a bounce (sent, not delivered: it has a sent_at) or a failure (never sent: none) with its error", async () => {
     for (const outcome of ["bounced", "failed"]) {
       const { id } = await claimedEmail();
       const res = await api.request("POST", `/api/v2/email/${id}/report`, {
         key: sender,
         body: { sender_id: "sender-1", outcome, error: "550 mailbox unavailable" },
       });
-      expect(res.body).toEqual({ email_send_id: id, status: outcome, sent_at: null });
+      expect(res.body).toEqual({
+        email_send_id: id,
+        status: outcome,
+        sent_at: outcome === "bounced" ? expect.any(String) : null,
+      });
       const { rows } = await api.db.primary.query(
         "SELECT status, last_error FROM email_sends WHERE id = $1",
         [id],
