@@ -143,7 +143,8 @@ export const reportEmailRoute = defineRoute({
   operationId: "reportEmail",
   summary: "Report a claimed email as sent, bounced or failed (sender)",
   description:
-    "Only a claimed email (status sending) held by this sender can be reported. `sent` emits `email.sent`.",
+    "Only a claimed email (status sending) held by this sender can be reported. `sent` and `bounced` stamp " +
+    "`sent_at` (a bounce was sent, not delivered); `failed` means it never left. `sent` emits `email.sent`.",
   tags: ["Email"],
   scope: "sender",
   params: IdParams,
