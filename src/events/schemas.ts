@@ -41,10 +41,6 @@ export class EventValidator {
     for (const f of files) this.validators.set(`${f.type}@${f.version}`, ajv.compile(f.schema));
   }
 
-  has(type: string, version: number): boolean {
-    return this.validators.has(`${type}@${version}`);
-  }
-
   /** Throws when the envelope breaks its schema: emitting an invalid event is a bug in reachgraph, not the client. */
   assertValid(envelope: EventEnvelope): void {
     const name = `${envelope.type} v${envelope.version}`;

@@ -52,11 +52,6 @@ export class ApiKeyAuthenticator {
     return principal;
   }
 
-  /** Forget cached keys, e.g. after revoking one in the same process. */
-  clear(): void {
-    this.cache.clear();
-  }
-
   private async lookup(key: string): Promise<Principal | null> {
     // Malformed keys never reach the database or the cache, so junk cannot evict real keys.
     if (!isWellFormedApiKey(key)) return null;

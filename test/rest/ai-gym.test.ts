@@ -1,7 +1,8 @@
 import { randomBytes, randomUUID } from "node:crypto";
 import { describe, expect, it } from "vitest";
 import { expectDocumented, expectIdempotentReplay, startApi } from "../support/api.js";
-import { aiGymRecord, createLead } from "../support/factories-work.js";
+import { createLead } from "../support/factories.js";
+import { aiGymRecord } from "../support/factories-work.js";
 
 const api = await startApi();
 const key = await api.keyWith("ingest");

@@ -1,7 +1,8 @@
 import { randomUUID } from "node:crypto";
 import { describe, expect, it } from "vitest";
 import { expectDocumented, expectIdempotentReplay, startApi } from "../support/api.js";
-import { campaignInput, createCampaign, createLeads, queueEmails } from "../support/factories-outreach.js";
+import { createLeads } from "../support/factories.js";
+import { campaignInput, createCampaign, queueEmails } from "../support/factories-outreach.js";
 
 const api = await startApi();
 

@@ -2,8 +2,8 @@ import { randomUUID } from "node:crypto";
 import { describe, expect, it } from "vitest";
 import { assignVariant } from "../../src/domain/ab-assignment.js";
 import { expectDocumented, expectIdempotentReplay, startApi } from "../support/api.js";
-import { leadInput } from "../support/factories.js";
-import { createCampaign, createLeads, emailInput, queueEmails } from "../support/factories-outreach.js";
+import { createLeads, leadInput } from "../support/factories.js";
+import { createCampaign, emailInput, queueEmails } from "../support/factories-outreach.js";
 
 // Monday 2030-03-04, Europe/Berlin is UTC+1 (DST starts 2030-03-31).
 const MON_10_BERLIN = new Date("2030-03-04T09:00:00Z");

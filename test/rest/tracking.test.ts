@@ -2,7 +2,8 @@ import { randomUUID } from "node:crypto";
 import { describe, expect, it } from "vitest";
 import { restOpenApiDocument } from "../../src/rest/index.js";
 import { expectDocumented, startApi } from "../support/api.js";
-import { createCampaign, createLeads, emailInput } from "../support/factories-outreach.js";
+import { createLeads } from "../support/factories.js";
+import { createCampaign, emailInput } from "../support/factories-outreach.js";
 
 const T0 = new Date("2030-05-06T10:00:00Z");
 const api = await startApi({ now: T0 });

@@ -2,7 +2,8 @@ import { randomUUID } from "node:crypto";
 import { describe, expect, it } from "vitest";
 import { getMedianTaskDuration } from "../../src/domain/get-median-task-duration.js";
 import { type ApiResponse, expectDocumented, expectIdempotentReplay, startApi } from "../support/api.js";
-import { aiGymMetrics, createLead, epochs, plusSeconds, sampleDemoBody } from "../support/factories-work.js";
+import { createLead } from "../support/factories.js";
+import { aiGymMetrics, epochs, plusSeconds, sampleDemoBody } from "../support/factories-work.js";
 
 const api = await startApi({ now: new Date("2000-01-01T00:00:00Z") });
 const workerKey = await api.keyWith("worker");

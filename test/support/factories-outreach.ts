@@ -28,19 +28,6 @@ export async function createCampaign(api: TestApi, overrides: Record<string, unk
   return res.body;
 }
 
-/** Leads through the public ingest endpoint; returns their ids in order. */
-export async function createLeads(
-  api: TestApi,
-  count: number,
-  overrides: Record<string, unknown> = {},
-): Promise<string[]> {
-  const res = await api.request("POST", "/api/v2/leads", {
-    body: { leads: Array.from({ length: count }, () => leadInput(overrides)) },
-  });
-  expect(res.status, res.text).toBe(200);
-  return res.body.data.map((d: { id: string }) => d.id);
-}
-
 /** One email of a POST /api/v2/email/send body. */
 export function emailInput(leadId: string, overrides: Record<string, unknown> = {}): Record<string, unknown> {
   const slug = randomBytes(3).toString("hex");

@@ -3,13 +3,6 @@ import { expect } from "vitest";
 import type { TestApi } from "./api.js";
 import { leadInput } from "./factories.js";
 
-/** A new lead through the API; returns its id. */
-export async function createLead(api: TestApi, overrides: Record<string, unknown> = {}): Promise<string> {
-  const res = await api.request("POST", "/api/v2/leads", { body: { leads: [leadInput(overrides)] } });
-  expect(res.status).toBe(200);
-  return res.body.data[0].id as string;
-}
-
 /** The spec §3.3 sample body of POST /api/v2/demos. */
 export function sampleDemoBody(leadId: string, analysisId: string): Record<string, unknown> {
   return {

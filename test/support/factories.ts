@@ -1,4 +1,6 @@
 import { randomBytes } from "node:crypto";
+import { expect } from "vitest";
+import type { TestApi } from "./api.js";
 
 /** A valid lead for POST /api/v2/leads; override only what the test is about. */
 export function leadInput(overrides: Record<string, unknown> = {}): Record<string, unknown> {
@@ -16,4 +18,24 @@ export function leadInput(overrides: Record<string, unknown> = {}): Record<strin
     consent_proof_url: `https://proofs.example/${slug}`,
     ...overrides,
   };
+}
+
+/** `count` new leads through POST /api/v2/leads; returns their ids in order. */
+export async function createLeads(
+  api: TestApi,
+  count: number,
+  overrides: Record<string, unknown> = {},
+): Promise<string[]> {
+  const res = await api.request("POST", "/api/v2/leads", {
+    body: { leads: Array.from({ length: count }, () => leadInput(overrides)) },
+  });
+  expect(res.status, res.text).toBe(200);
+  return res.body.data.map((d: { id: string }) => d.id);
+}
+
+/** One new lead through the API; returns its id. */
+export async function createLead(api: TestApi, overrides: Record<string, unknown> = {}): Promise<string> {
+  const [id] = await createLeads(api, 1, overrides);
+  if (!id) throw new Error("lead ingest returned no id");
+  return id;
 }
