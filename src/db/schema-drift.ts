@@ -9,6 +9,7 @@ export type DmmfField = {
   isList: boolean;
   isRequired: boolean;
   isId: boolean;
+  isUnique?: boolean;
   nativeType?: [string, string[]] | null;
   default?: unknown;
   relationFromFields?: string[];
@@ -19,6 +20,7 @@ export type DmmfModel = {
   dbName: string | null;
   fields: DmmfField[];
   primaryKey: { fields: string[] } | null;
+  uniqueFields?: string[][];
 };
 export type DmmfDatamodel = { models: DmmfModel[] };
 
@@ -26,7 +28,18 @@ type ColumnShape = { type: string; nullable: boolean | null; default: string | n
 export type SchemaShape = {
   tables: Record<
     string,
-    { columns: Record<string, ColumnShape>; primaryKey: string[]; foreignKeys: string[] }
+    {
+      /** Set on the database side: views (plain or materialized) carry no nullability and no keys of their own. */
+      kind?: "table" | "view";
+      columns: Record<string, ColumnShape>;
+      primaryKey: string[];
+      foreignKeys: string[];
+      /**
+       * Unique column sets, as "a,b" (sorted). Compared for materialized views, where they are the index REFRESH …
+       * CONCURRENTLY needs; null for plain views, which have no indexes.
+       */
+      unique: string[] | null;
+    }
   >;
 };
 
@@ -56,7 +69,12 @@ function prismaColumnType(f: DmmfField): string {
       t = "boolean";
       break;
     case "DateTime":
-      t = native === "Timestamptz" ? "timestamp with time zone" : "timestamp without time zone";
+      t =
+        native === "Date"
+          ? "date"
+          : native === "Timestamptz"
+            ? "timestamp with time zone"
+            : "timestamp without time zone";
       break;
     case "Decimal":
       t = args.length ? `numeric(${args.join(",")})` : "numeric";
@@ -122,12 +140,28 @@ export function shapeFromDmmf(datamodel: DmmfDatamodel): SchemaShape {
         return `(${from}) -> ${target?.dbName ?? f.type}(${to})`;
       })
       .sort();
-    tables[m.dbName ?? m.name] = { columns, primaryKey: pk.map((n) => column(m, n)).sort(), foreignKeys };
+    const unique = [...(m.uniqueFields ?? []), ...m.fields.filter((f) => f.isUnique).map((f) => [f.name])]
+      .map((fields) =>
+        fields
+          .map((n) => column(m, n))
+          .sort()
+          .join(","),
+      )
+      .sort();
+    tables[m.dbName ?? m.name] = {
+      columns,
+      primaryKey: pk.map((n) => column(m, n)).sort(),
+      foreignKeys,
+      unique,
+    };
   }
   return { tables };
 }
 
-/** The schema as the migrated database has it: ordinary and partitioned tables (not partitions) of one schema. */
+/**
+ * The schema as the migrated database has it: ordinary and partitioned tables (not partitions), views and
+ * materialized views of one schema.
+ */
 export async function shapeFromDatabase(db: pg.Pool | pg.Client, schema = "public"): Promise<SchemaShape> {
   const cols = await db.query<{
     table: string;
@@ -136,14 +170,16 @@ export async function shapeFromDatabase(db: pg.Pool | pg.Client, schema = "publi
     nullable: boolean;
     def: string | null;
     identity: string;
+    relkind: string;
   }>(
-    `SELECT c.relname AS table, a.attname AS column, format_type(a.atttypid, a.atttypmod) AS type,
+    `SELECT c.relname AS table, c.relkind AS relkind, a.attname AS column, format_type(a.atttypid, a.atttypmod) AS type,
             NOT a.attnotnull AS nullable, pg_get_expr(d.adbin, d.adrelid) AS def, a.attidentity AS identity
      FROM pg_class c
      JOIN pg_namespace n ON n.oid = c.relnamespace
      JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped
      LEFT JOIN pg_attrdef d ON d.adrelid = c.oid AND d.adnum = a.attnum
-     WHERE n.nspname = $1 AND c.relkind IN ('r', 'p') AND NOT c.relispartition AND c.relname <> 'pgmigrations'
+     WHERE n.nspname = $1 AND c.relkind IN ('r', 'p', 'v', 'm') AND NOT c.relispartition
+       AND c.relname <> 'pgmigrations'
      ORDER BY c.relname, a.attnum`,
     [schema],
   );
@@ -168,11 +204,18 @@ export async function shapeFromDatabase(db: pg.Pool | pg.Client, schema = "publi
   );
   const tables: SchemaShape["tables"] = {};
   for (const r of cols.rows) {
-    const t = tables[r.table] ?? { columns: {}, primaryKey: [], foreignKeys: [] };
+    const view = r.relkind === "v" || r.relkind === "m";
+    const t = tables[r.table] ?? {
+      kind: view ? "view" : "table",
+      columns: {},
+      primaryKey: [],
+      foreignKeys: [],
+      unique: r.relkind === "v" ? null : [],
+    };
     tables[r.table] = t;
     t.columns[r.column] = {
       type: r.type,
-      nullable: r.nullable,
+      nullable: view ? null : r.nullable,
       default: r.identity ? "identity" : normaliseDbDefault(r.def),
     };
   }
@@ -185,7 +228,22 @@ export async function shapeFromDatabase(db: pg.Pool | pg.Client, schema = "publi
         `(${(k.columns ?? []).join(",")}) -> ${k.ref_table}(${(k.ref_columns ?? []).join(",")})`,
       );
   }
-  for (const t of Object.values(tables)) t.foreignKeys.sort();
+  const uniques = await db.query<{ table: string; columns: string }>(
+    `SELECT c.relname AS table,
+            array_to_string(ARRAY(SELECT a.attname FROM unnest(i.indkey) AS u(n)
+                                    JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum = u.n
+                                   ORDER BY a.attname), ',') AS columns
+       FROM pg_index i
+       JOIN pg_class c ON c.oid = i.indrelid
+       JOIN pg_namespace n ON n.oid = c.relnamespace
+      WHERE n.nspname = $1 AND c.relkind = 'm' AND i.indisunique AND i.indpred IS NULL AND i.indexprs IS NULL`,
+    [schema],
+  );
+  for (const u of uniques.rows) tables[u.table]?.unique?.push(u.columns);
+  for (const t of Object.values(tables)) {
+    t.foreignKeys.sort();
+    t.unique?.sort();
+  }
   return { tables };
 }
 
@@ -213,7 +271,7 @@ export function diffShapes(prisma: SchemaShape, database: SchemaShape): string[]
       else {
         if (pc.type !== dc.type)
           out.push(`${table}.${column}: type ${pc.type} in schema.prisma, ${dc.type} in the database`);
-        if (pc.nullable !== null && pc.nullable !== dc.nullable)
+        if (pc.nullable !== null && dc.nullable !== null && pc.nullable !== dc.nullable)
           out.push(
             `${table}.${column}: ${pc.nullable ? "nullable" : "NOT NULL"} in schema.prisma, ${dc.nullable ? "nullable" : "NOT NULL"} in the database`,
           );
@@ -223,6 +281,11 @@ export function diffShapes(prisma: SchemaShape, database: SchemaShape): string[]
           );
       }
     }
+    const pUnique = p.unique ?? [];
+    if (d.kind === "view" && d.unique && pUnique.join(" ") !== d.unique.join(" "))
+      out.push(
+        `${table}: unique (${pUnique.join(") (")}) in schema.prisma, (${d.unique.join(") (")}) in the database`,
+      );
     if (p.primaryKey.join(",") !== d.primaryKey.join(","))
       out.push(`${table}: primary key (${p.primaryKey}) in schema.prisma, (${d.primaryKey}) in the database`);
     for (const fk of p.foreignKeys)
