@@ -1,13 +1,14 @@
 import type pg from "pg";
 
 /**
- * AI-GYM model leaderboard (spec §3.3 sample, issue 4 definitions) for one task type over `[now − days, now)`:
- * usage_count = rows; avg_cost = mean(cost); avg_quality = mean(quality_score) over rows that have one;
- * conversion_rate = mean(conversion_metric) over rows that have one; duration percentiles over rows with a duration.
- * Means of no rows are null, never 0.
+ * AI-GYM model leaderboard (spec §3.3 sample, README "KPI definitions") for one task type over the rolling period
+ * `[asOf − N days, asOf)`: usage_count = rows; avg_cost = mean(cost); avg_quality = mean(quality_score) and
+ * conversion_rate = mean(conversion_metric), each over the rows that have the value; duration p50/p95 =
+ * percentile_cont over the rows that have a duration. Means of no rows are null, never 0.
  *
- * Reads the base table (partition-pruned on created_at, indexed on task_type + model_name), so answers are exact
- * and current. Issue 4's daily materialized view is meant to take over the full days of long periods.
+ * The whole UTC days in between come from the daily views (sums, counts and a duration histogram); the partial
+ * first day and asOf's own day come from the base table (indexed on task_type, created_at), cut at the period's
+ * ends. So every number equals the same aggregate over the base rows.
  */
 export type ModelLeaderboardRow = {
   model_name: string;
@@ -15,6 +16,11 @@ export type ModelLeaderboardRow = {
   avg_cost: number | null;
   avg_quality: number | null;
   conversion_rate: number | null;
+  /** Rows with a conversion_metric (the trials behind conversion_rate). */
+  conversion_samples: number;
+  /** Sum of conversion_metric: conversions when the metric is a 0/1 outcome. */
+  conversions: number;
+  quality_samples: number;
   p50_duration_seconds: number | null;
   p95_duration_seconds: number | null;
   total_cost: number | null;
@@ -31,25 +37,89 @@ const ORDER_SQL: Record<LeaderboardOrder, string> = {
   usage_count: "usage_count DESC",
 };
 
+const DAY_MS = 86_400_000;
+
+export type LeaderboardPeriod = { from: Date; to: Date; days: number };
+
+export function leaderboardPeriod(days: number, asOf: Date): LeaderboardPeriod {
+  return { from: new Date(asOf.getTime() - days * DAY_MS), to: asOf, days };
+}
+
+/** percentile_cont(p) over a histogram (value v, count n) per model, with PostgreSQL's own interpolation. */
+const percentile = (p: number) => `
+  min(v) FILTER (WHERE below <= floor(${p} * (total - 1)) AND floor(${p} * (total - 1)) < through)::float8
+  + (min(v) FILTER (WHERE below <= ceil(${p} * (total - 1)) AND ceil(${p} * (total - 1)) < through)::float8
+     - min(v) FILTER (WHERE below <= floor(${p} * (total - 1)) AND floor(${p} * (total - 1)) < through)::float8)
+    * (${p} * (total - 1) - floor(${p} * (total - 1)))`;
+
 export async function getModelLeaderboard(
   db: pg.Pool,
-  q: { taskType: string; days: number; now: Date; orderBy: LeaderboardOrder },
+  q: { taskType: string; days: number; asOf: Date; orderBy: LeaderboardOrder },
 ): Promise<ModelLeaderboardRow[]> {
-  const from = new Date(q.now.getTime() - q.days * 86_400_000);
+  const period = leaderboardPeriod(q.days, q.asOf);
+  // Whole UTC days [firstDay, lastDay) come from the views; [from, firstDay) and [lastDay, asOf) from the table.
+  const firstDay = new Date(Math.ceil(period.from.getTime() / DAY_MS) * DAY_MS);
+  const lastDay = new Date(Math.max(firstDay.getTime(), Math.floor(q.asOf.getTime() / DAY_MS) * DAY_MS));
   const { rows } = await db.query<ModelLeaderboardRow>(
-    `SELECT model_name,
-            count(*)::int AS usage_count,
-            avg(cost)::float8 AS avg_cost,
-            avg(quality_score)::float8 AS avg_quality,
-            avg(conversion_metric)::float8 AS conversion_rate,
-            percentile_cont(0.5) WITHIN GROUP (ORDER BY duration_seconds)::float8 AS p50_duration_seconds,
-            percentile_cont(0.95) WITHIN GROUP (ORDER BY duration_seconds)::float8 AS p95_duration_seconds,
-            sum(cost)::float8 AS total_cost
-       FROM ai_gym_performance
-      WHERE task_type = $1 AND created_at >= $2 AND created_at < $3 AND model_name IS NOT NULL
-      GROUP BY model_name
-      ORDER BY ${ORDER_SQL[q.orderBy]}, model_name`,
-    [q.taskType, from.toISOString(), q.now.toISOString()],
+    `WITH sums AS (
+        SELECT model_name, usage_count, cost_sum, cost_count, quality_sum, quality_count,
+               conversion_sum, conversion_count
+          FROM ai_gym_daily
+         WHERE task_type = $1 AND day >= $2::date AND day < $3::date
+        UNION ALL
+        SELECT model_name, 1, cost, (cost IS NOT NULL)::int, quality_score, (quality_score IS NOT NULL)::int,
+               conversion_metric, (conversion_metric IS NOT NULL)::int
+          FROM ai_gym_performance
+         WHERE task_type = $1 AND model_name IS NOT NULL AND ((created_at >= $4 AND created_at < $2::date) OR (created_at >= $3::date AND created_at < $5))
+     ), totals AS (
+        SELECT model_name,
+               sum(usage_count)::int AS usage_count,
+               sum(cost_sum) AS cost_sum, sum(cost_count) AS cost_count,
+               sum(quality_sum) AS quality_sum, sum(quality_count) AS quality_count,
+               sum(conversion_sum) AS conversion_sum, sum(conversion_count) AS conversion_count
+          FROM sums GROUP BY model_name
+     ), histogram AS (
+        SELECT model_name, v, sum(n) AS n
+          FROM (SELECT model_name, duration_seconds AS v, n
+                  FROM ai_gym_durations_daily
+                 WHERE task_type = $1 AND day >= $2::date AND day < $3::date
+                UNION ALL
+                SELECT model_name, duration_seconds, 1
+                  FROM ai_gym_performance
+                 WHERE task_type = $1 AND model_name IS NOT NULL AND duration_seconds IS NOT NULL
+                   AND ((created_at >= $4 AND created_at < $2::date) OR (created_at >= $3::date AND created_at < $5))) AS d
+         GROUP BY model_name, v
+     ), ranked AS (
+        SELECT model_name, v,
+               (sum(n) OVER w - n)::float8 AS below,
+               (sum(n) OVER w)::float8 AS through,
+               (sum(n) OVER (PARTITION BY model_name))::float8 AS total
+          FROM histogram
+        WINDOW w AS (PARTITION BY model_name ORDER BY v)
+     ), percentiles AS (
+        SELECT model_name, ${percentile(0.5)} AS p50, ${percentile(0.95)} AS p95
+          FROM ranked GROUP BY model_name, total
+     )
+     SELECT t.model_name,
+            t.usage_count,
+            (t.cost_sum / NULLIF(t.cost_count, 0))::float8 AS avg_cost,
+            (t.quality_sum / NULLIF(t.quality_count, 0))::float8 AS avg_quality,
+            (t.conversion_sum / NULLIF(t.conversion_count, 0))::float8 AS conversion_rate,
+            t.conversion_count::int AS conversion_samples,
+            COALESCE(t.conversion_sum, 0)::float8 AS conversions,
+            t.quality_count::int AS quality_samples,
+            p.p50 AS p50_duration_seconds,
+            p.p95 AS p95_duration_seconds,
+            t.cost_sum::float8 AS total_cost
+       FROM totals t LEFT JOIN percentiles p USING (model_name)
+      ORDER BY ${ORDER_SQL[q.orderBy]}, t.model_name`,
+    [
+      q.taskType,
+      firstDay.toISOString().slice(0, 10),
+      lastDay.toISOString().slice(0, 10),
+      period.from.toISOString(),
+      q.asOf.toISOString(),
+    ],
   );
   return rows;
 }

@@ -28,6 +28,8 @@ export class UnitOfWork {
     readonly requestId: string,
     readonly correlationId: string,
     private readonly validator: EventValidator,
+    /** The primary pool, for work that needs transactions of its own (refreshing the materialized views). */
+    readonly primary: pg.Pool,
   ) {}
 
   audit(entry: AuditEntry): void {

@@ -230,7 +230,7 @@ async function handle(
   let response: StoredResponse;
   try {
     await client.query("BEGIN");
-    const uow = new UnitOfWork(client, now, principal, requestId, correlationId, deps.events);
+    const uow = new UnitOfWork(client, now, principal, requestId, correlationId, deps.events, deps.primary);
     const body = await route.handler(input, uow);
     if (!uow.accountedFor) throw new Error(`${route.operationId} wrote without an audit entry`);
     await uow.flush();

@@ -1,19 +1,45 @@
 import { z } from "zod";
-import { getModelLeaderboard, LEADERBOARD_ORDER } from "../../analytics/get-model-leaderboard.js";
+import { FUNNEL_METRICS } from "../../analytics/get-campaign-kpis.js";
+import {
+  getModelLeaderboard,
+  LEADERBOARD_ORDER,
+  leaderboardPeriod,
+} from "../../analytics/get-model-leaderboard.js";
+import { getOverview } from "../../analytics/get-overview.js";
+import { PLATFORM_METRICS } from "../../analytics/get-platform-activity.js";
+import { getViewsAsOf } from "../../analytics/get-views-as-of.js";
+import { canonicalTimeZone, GRANULARITIES, isIsoDate } from "../../analytics/period.js";
+import { MATERIALIZED_VIEWS, refreshViews } from "../../analytics/refresh-views.js";
 import { defineRoute } from "../route.js";
 import { Timestamp } from "../schemas.js";
+
+const DaysPeriod = z
+  .string()
+  .regex(/^([1-9]\d{0,3})d$/, "must be a number of days such as 30d (1d–3660d)")
+  .transform((p) => Number.parseInt(p, 10))
+  .refine((n) => n <= 3660, "at most 3660d");
+const LocalDate = z.string().refine(isIsoDate, "must be a date YYYY-MM-DD").meta({ example: "2026-11-01" });
+const TimeZone = z
+  .string()
+  .refine(
+    (tz) => canonicalTimeZone(tz) !== undefined,
+    "must be an IANA time zone such as Europe/Berlin or UTC",
+  )
+  .default("UTC")
+  .meta({ example: "Europe/Berlin" });
+const AsOf = Timestamp.meta({
+  description:
+    "When the materialized views behind this answer were last refreshed: the data is current to then.",
+});
 
 export const ModelLeaderboardQuery = z.strictObject({
   task_type: z
     .string()
     .regex(/^[a-z][a-z0-9_]{0,49}$/, "must be a task type such as website_analysis")
     .meta({ example: "website_analysis" }),
-  period: z
-    .string()
-    .regex(/^([1-9]\d{0,2})d$/, "must be a number of days such as 30d (1d–999d)")
-    .default("30d")
-    .transform((p) => Number.parseInt(p, 10))
-    .meta({ description: "`Nd`: rows with created_at in [now − N days, now)." }),
+  period: DaysPeriod.default(30).meta({
+    description: "`Nd`: rows with created_at in [as_of − N days, as_of).",
+  }),
   order_by: z.enum(LEADERBOARD_ORDER).default("avg_quality"),
 });
 
@@ -24,9 +50,12 @@ export const ModelLeaderboardResponse = z
       z.object({
         model_name: z.string(),
         avg_quality: Nullable.meta({ description: "Mean quality_score (0–100) over rows that have one." }),
-        avg_cost: Nullable.meta({ description: "Mean cost in USD." }),
+        avg_cost: Nullable.meta({ description: "Mean cost in USD over rows that have one." }),
         conversion_rate: Nullable.meta({ description: "Mean conversion_metric over rows that have one." }),
         usage_count: z.number().int(),
+        conversion_samples: z.number().int().meta({ description: "Rows with a conversion_metric." }),
+        conversions: z.number().meta({ description: "Sum of conversion_metric." }),
+        quality_samples: z.number().int(),
         p50_duration_seconds: Nullable,
         p95_duration_seconds: Nullable,
         total_cost: Nullable,
@@ -34,6 +63,7 @@ export const ModelLeaderboardResponse = z
     ),
     meta: z.object({
       generated_at: Timestamp,
+      as_of: AsOf,
       task_type: z.string(),
       period: z.object({ from: Timestamp, to: Timestamp, days: z.number().int() }),
     }),
@@ -46,8 +76,9 @@ export const modelLeaderboardRoute = defineRoute({
   operationId: "getModelLeaderboard",
   summary: "AI-GYM model leaderboard for a task type (spec §3.3)",
   description:
-    "Per model over `[now − N days, now)`: usage_count, avg_cost, avg_quality, conversion_rate (means over the rows " +
-    "that have the value; null when none do), duration percentiles. Read from the replica when one is configured.",
+    "Per model over `[as_of − N days, as_of)`: usage_count, avg_cost, avg_quality, conversion_rate (means over the " +
+    "rows that have the value; null when none do), duration percentiles. Built on the daily AI-GYM views, read " +
+    "from the replica when one is configured; `meta.as_of` is their last refresh.",
   tags: ["Analytics"],
   scope: "analytics:read",
   query: ModelLeaderboardQuery,
@@ -57,25 +88,148 @@ export const modelLeaderboardRoute = defineRoute({
     schema: ModelLeaderboardResponse,
   },
   handler: async ({ query }, { reader, now }) => {
+    const asOf = await getViewsAsOf(reader);
     const data = await getModelLeaderboard(reader, {
       taskType: query.task_type,
       days: query.period,
-      now,
+      asOf,
       orderBy: query.order_by,
     });
+    const period = leaderboardPeriod(query.period, asOf);
     return {
       data,
       meta: {
         generated_at: now.toISOString(),
+        as_of: asOf.toISOString(),
         task_type: query.task_type,
-        period: {
-          from: new Date(now.getTime() - query.period * 86_400_000).toISOString(),
-          to: now.toISOString(),
-          days: query.period,
-        },
+        period: { from: period.from.toISOString(), to: period.to.toISOString(), days: period.days },
       },
     };
   },
 });
 
-export const analyticsRoutes = [modelLeaderboardRoute];
+export const OverviewQuery = z.strictObject({
+  period: DaysPeriod.optional().meta({
+    description: "`Nd`: the N local days ending with the day of `as_of` (today included). Default 30d.",
+  }),
+  from: LocalDate.optional().meta({ description: "First local day (with `to`, instead of `period`)." }),
+  to: LocalDate.optional().meta({ description: "Last local day, inclusive." }),
+  granularity: z.enum(GRANULARITIES).default("day"),
+  timezone: TimeZone,
+});
+
+const Counts = <const K extends readonly string[]>(keys: K) =>
+  z.object(Object.fromEntries(keys.map((k) => [k, z.number().int()])) as { [P in K[number]]: z.ZodNumber });
+const Money = z.object({ currency: z.string().length(3), amount: z.string().meta({ example: "12500.00" }) });
+const OutreachSlice = z.object({
+  funnel: Counts(FUNNEL_METRICS),
+  deals_won: z.number().int(),
+  revenue: z.array(Money),
+});
+const PlatformSlice = Counts(PLATFORM_METRICS).extend({ ai_spend: z.number().meta({ description: "USD." }) });
+const Start = z.object({
+  start: LocalDate.meta({ description: "Local start date of the day, ISO week or month." }),
+});
+
+export const OverviewResponse = z
+  .object({
+    data: z.object({
+      platform: z.object({ totals: PlatformSlice, series: z.array(PlatformSlice.extend(Start.shape)) }),
+      outreach: z.object({ totals: OutreachSlice, series: z.array(OutreachSlice.extend(Start.shape)) }),
+      rates: z.object(
+        Object.fromEntries(
+          [
+            "delivery_rate",
+            "bounce_rate",
+            "open_rate",
+            "click_rate",
+            "reply_rate",
+            "positive_reply_rate",
+            "meeting_booking_rate",
+          ].map((k) => [k, Nullable]),
+        ),
+      ),
+    }),
+    meta: z.object({
+      generated_at: Timestamp,
+      as_of: AsOf,
+      period: z.object({ from: LocalDate, to: LocalDate, timezone: z.string() }),
+      granularity: z.enum(GRANULARITIES),
+    }),
+  })
+  .meta({ id: "AnalyticsOverview" });
+
+export const overviewRoute = defineRoute({
+  method: "get",
+  path: "/api/v2/analytics/overview",
+  operationId: "getAnalyticsOverview",
+  summary: "Platform KPIs and the outreach funnel for a period (spec §3.2)",
+  description:
+    "Totals and a series per local day, ISO week or month in `timezone`. Emails count in the local day they were " +
+    "sent; delivered = sent − bounced; rates are over delivered and null when nothing was delivered; revenue is " +
+    "per currency, on the day deals were won. See the README's KPI definitions. Aggregates only: no PII.",
+  tags: ["Analytics"],
+  scope: "analytics:read",
+  query: OverviewQuery,
+  response: { status: 200, description: "The overview.", schema: OverviewResponse },
+  errors: [422],
+  handler: async ({ query }, { reader, now }) => {
+    const o = await getOverview(reader, {
+      days: query.period,
+      from: query.from,
+      to: query.to,
+      timezone: query.timezone,
+      granularity: query.granularity,
+    });
+    return {
+      data: { platform: o.platform, outreach: o.outreach, rates: o.rates },
+      meta: {
+        generated_at: now.toISOString(),
+        as_of: o.as_of.toISOString(),
+        period: o.period,
+        granularity: o.granularity,
+      },
+    };
+  },
+});
+
+const ViewRefreshResponse = z
+  .object({
+    as_of: AsOf,
+    duration_ms: z.number().int(),
+    views: z.array(
+      z.object({
+        view_name: z.enum(MATERIALIZED_VIEWS),
+        duration_ms: z.number().int(),
+        row_count: z.number().int(),
+      }),
+    ),
+  })
+  .meta({ id: "ViewRefresh" });
+
+export const refreshViewsRoute = defineRoute({
+  method: "post",
+  path: "/api/v2/analytics/refreshes",
+  operationId: "refreshAnalyticsViews",
+  summary: "Refresh the analytics views now (admin)",
+  description:
+    "Refreshes every materialized view in one snapshot (REFRESH … CONCURRENTLY: writers are not blocked and " +
+    "readers keep the previous contents until it commits) and answers with the new `as_of` and each view's " +
+    "duration. Runs after any refresh already in progress. The scheduler also refreshes every " +
+    "VIEW_REFRESH_INTERVAL_MINUTES.",
+  tags: ["Analytics"],
+  scope: "admin",
+  response: { status: 200, description: "The refresh that ran.", schema: ViewRefreshResponse },
+  handler: async (_input, uow) => {
+    const refresh = await refreshViews(uow.primary, "admin");
+    uow.audit({
+      action: "analytics.views_refreshed",
+      resourceType: "analytics_views",
+      resourceId: null,
+      details: { as_of: refresh.as_of.toISOString(), duration_ms: refresh.duration_ms },
+    });
+    return { ...refresh, as_of: refresh.as_of.toISOString() };
+  },
+});
+
+export const analyticsRoutes = [modelLeaderboardRoute, overviewRoute, refreshViewsRoute];

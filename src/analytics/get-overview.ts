@@ -1,0 +1,38 @@
+import type pg from "pg";
+import { type CampaignKpis, type FunnelRates, funnelRates, getCampaignKpis } from "./get-campaign-kpis.js";
+import { getPlatformActivity, type PlatformActivitySeries } from "./get-platform-activity.js";
+import { getViewsAsOf } from "./get-views-as-of.js";
+import { type CalendarPeriod, type Granularity, type PeriodInput, resolveCalendarPeriod } from "./period.js";
+
+export type Overview = {
+  as_of: Date;
+  period: CalendarPeriod;
+  granularity: Granularity;
+  platform: PlatformActivitySeries;
+  /** The funnel summed over all campaigns. */
+  outreach: CampaignKpis;
+  rates: FunnelRates;
+};
+
+/** Platform KPIs and the all-campaign funnel for a calendar period, with a series at the granularity. */
+export async function getOverview(
+  db: pg.Pool,
+  q: PeriodInput & { granularity: Granularity },
+): Promise<Overview> {
+  const asOf = await getViewsAsOf(db);
+  const period = resolveCalendarPeriod(q, asOf);
+  const [platform, outreach] = await Promise.all([
+    getPlatformActivity(db, { period, granularity: q.granularity }),
+    getCampaignKpis(db, { period, granularity: q.granularity, byCampaign: false, campaignIds: null }),
+  ]);
+  const all = outreach.get("*");
+  if (!all) throw new Error("getCampaignKpis returned no all-campaign entry");
+  return {
+    as_of: asOf,
+    period,
+    granularity: q.granularity,
+    platform,
+    outreach: all,
+    rates: funnelRates(all.totals.funnel),
+  };
+}
