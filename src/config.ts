@@ -35,6 +35,13 @@ const EnvSchema = z.object({
   SEED_DEMO_LEADS: positiveInt.default(500),
   PARTITION_MONTHS_AHEAD: z.coerce.number().int().min(1).max(36).default(3),
   RATE_LIMIT_PER_MINUTE: positiveInt.default(6000),
+  REPLICA_MAX_LAG_SECONDS: z.coerce.number().min(0).default(30),
+  VIEW_REFRESH_INTERVAL_MINUTES: z.coerce.number().int().min(1).max(60).default(5),
+  GRAPHQL_INTROSPECTION: flag.optional(),
+  GRAPHQL_MAX_DEPTH: positiveInt.default(12),
+  GRAPHQL_MAX_ALIASES: positiveInt.default(15),
+  GRAPHQL_MAX_TOKENS: positiveInt.default(2000),
+  GRAPHQL_MAX_COST: positiveInt.default(5000),
 });
 
 export type Config = {
@@ -53,6 +60,20 @@ export type Config = {
   partitions: { monthsAhead: number };
   /** Requests per minute per API key, unless the key sets its own. */
   rateLimitPerMinute: number;
+  /** Analytics reads leave the replica while it is further behind than this. */
+  replicaMaxLagSeconds: number;
+  /** How often the scheduler refreshes the materialized views. */
+  viewRefreshIntervalMinutes: number;
+  graphql: GraphQLConfig;
+};
+
+export type GraphQLConfig = {
+  /** Introspection (and field suggestions in errors); on by default except in production. */
+  introspection: boolean;
+  maxDepth: number;
+  maxAliases: number;
+  maxTokens: number;
+  maxCost: number;
 };
 
 export class ConfigError extends Error {
@@ -92,5 +113,14 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     seed: { onFirstStart: e.SEED_ON_FIRST_START, demoLeads: e.SEED_DEMO_LEADS },
     partitions: { monthsAhead: e.PARTITION_MONTHS_AHEAD },
     rateLimitPerMinute: e.RATE_LIMIT_PER_MINUTE,
+    replicaMaxLagSeconds: e.REPLICA_MAX_LAG_SECONDS,
+    viewRefreshIntervalMinutes: e.VIEW_REFRESH_INTERVAL_MINUTES,
+    graphql: {
+      introspection: e.GRAPHQL_INTROSPECTION ?? e.NODE_ENV !== "production",
+      maxDepth: e.GRAPHQL_MAX_DEPTH,
+      maxAliases: e.GRAPHQL_MAX_ALIASES,
+      maxTokens: e.GRAPHQL_MAX_TOKENS,
+      maxCost: e.GRAPHQL_MAX_COST,
+    },
   };
 }

@@ -6,6 +6,7 @@
  */
 import type { Server } from "node:http";
 import type { Runner } from "graphile-worker";
+import { refreshViews } from "./analytics/refresh-views.js";
 import { ConfigError, loadConfig } from "./config.js";
 import { connectDatabases, type Databases } from "./db/databases.js";
 import { type EmbeddedCluster, startEmbeddedCluster } from "./db/embedded/cluster.js";
@@ -87,6 +88,7 @@ async function main(): Promise<void> {
     max: config.database.poolMax,
     connectTimeoutMs: config.database.connectTimeoutMs,
     logger,
+    replicaMaxLagSeconds: config.replicaMaxLagSeconds,
   });
   const database = db;
 
@@ -98,7 +100,9 @@ async function main(): Promise<void> {
     primary: database.primary,
     logger,
     partitionMonthsAhead: config.partitions.monthsAhead,
+    viewRefreshIntervalMinutes: config.viewRefreshIntervalMinutes,
   });
+  let seeded = false;
 
   if (cluster && !cluster.demoSeeded) {
     const empty = (await database.primary.query("SELECT NOT EXISTS (SELECT 1 FROM leads) AS empty")).rows[0]
@@ -110,6 +114,7 @@ async function main(): Promise<void> {
         seed: FIRST_START_SEED,
       });
       logger.info({ rows: report.totalRows, seconds: Number(report.seconds.toFixed(2)) }, "demo data seeded");
+      seeded = true;
     }
     await cluster.markDemoSeeded();
   }
@@ -118,6 +123,9 @@ async function main(): Promise<void> {
   if (cluster && !(await anyApiKeyExists(database.primary))) {
     bootstrapKey = (await createApiKey(database.primary, { name: "bootstrap admin", scopes: ["admin"] })).key;
   }
+  // Fresh demo data is shown at once; otherwise the views are refreshed in the background now and on schedule.
+  if (seeded) await refreshViews(database.primary, "startup");
+  else await scheduler.addJob("refresh_views", {}, { jobKey: "refresh_views" });
   if (database.replica) {
     await waitForReplica(database.primary, database.replica, 30_000).catch((err) =>
       logger.warn({ err: { message: (err as Error).message } }, "replica is behind"),
@@ -125,7 +133,12 @@ async function main(): Promise<void> {
   }
   if (stopping) return;
 
-  const app = createApp({ db: database, logger, rateLimitPerMinute: config.rateLimitPerMinute });
+  const app = createApp({
+    db: database,
+    logger,
+    rateLimitPerMinute: config.rateLimitPerMinute,
+    graphql: config.graphql,
+  });
   server = await new Promise<Server>((resolve, reject) => {
     const s = app.listen(config.http.port, config.http.host, () => resolve(s));
     s.once("error", reject);
@@ -145,6 +158,7 @@ async function main(): Promise<void> {
     `  health     ${base}/healthz`,
     `  readiness  ${base}/readyz`,
     `  REST docs  ${base}/docs   (OpenAPI: ${base}/openapi.json)`,
+    `  GraphQL    ${base}/graphql   (GraphiQL in a browser; needs an analytics:read key)`,
     `  primary    ${redactUrl(urls.primaryUrl)}`,
     `  replica    ${urls.replicaUrl ? redactUrl(urls.replicaUrl) : "(none: reads use the primary)"}`,
     ...(cluster ? [`  data       ${cluster.dataDir}   (password in cluster.json there)`] : []),

@@ -1,6 +1,7 @@
 import graphileWorker from "graphile-worker";
 import { describe, expect, inject, it } from "vitest";
-import { CRONTAB, maintenanceTasks, startScheduler } from "../src/jobs/scheduler.js";
+import { getViewsAsOf } from "../src/analytics/get-views-as-of.js";
+import { crontab, maintenanceTasks, startScheduler } from "../src/jobs/scheduler.js";
 import { logger, primaryPool } from "./support/db.js";
 
 const { parseCrontab, quickAddJob } = graphileWorker;
@@ -22,11 +23,12 @@ describe("job scheduler (graphile-worker)", () => {
     primary: pool,
     logger,
     partitionMonthsAhead: 3,
+    viewRefreshIntervalMinutes: 5,
     pollIntervalMs: 100,
   };
 
   it("has a task for every crontab entry, and the crontab parses", () => {
-    const items = parseCrontab(CRONTAB);
+    const items = parseCrontab(crontab(5));
     expect(items.map((i) => i.task).sort()).toEqual(Object.keys(maintenanceTasks(options)).sort());
   });
 
@@ -52,6 +54,26 @@ describe("job scheduler (graphile-worker)", () => {
         return r.rows.length === 1 ? r.rows.map((x) => x.idempotency_key) : undefined;
       });
       expect(left).toEqual(["live"]);
+    } finally {
+      await runner.stop();
+    }
+  });
+
+  it("refreshes the analytics views as a job, and the views' as-of moves forward", async () => {
+    const before = await getViewsAsOf(pool);
+    const runner = await startScheduler(options);
+    try {
+      await quickAddJob({ connectionString: options.url }, "refresh_views", {}, { jobKey: "refresh_views" });
+      const after = await until(async () => {
+        const asOf = await getViewsAsOf(pool);
+        return asOf > before ? asOf : undefined;
+      });
+      const { rows } = await pool.query<{ view_name: string; trigger: string; duration_ms: number }>(
+        "SELECT view_name, trigger, duration_ms FROM view_refreshes WHERE as_of = $1 ORDER BY view_name",
+        [after.toISOString()],
+      );
+      expect(rows.map((r) => r.view_name)).toHaveLength(6);
+      expect(new Set(rows.map((r) => r.trigger))).toEqual(new Set(["schedule"]));
     } finally {
       await runner.stop();
     }

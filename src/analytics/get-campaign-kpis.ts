@@ -56,8 +56,8 @@ const emptyFunnel = (): Funnel => Object.fromEntries(FUNNEL_METRICS.map((m) => [
 const emptySlice = (): KpiSlice => ({ funnel: emptyFunnel(), deals_won: 0, revenue: [] });
 
 /**
- * Funnel, deals won and revenue over a calendar period: per campaign (`campaignIds`, or all campaigns when null)
- * or summed over campaigns (`byCampaign: false`), with a zero-filled series when a granularity is given. Two
+ * Funnel, deals won and revenue over a calendar period for `campaignIds` (all campaigns when null): per campaign,
+ * or summed over them (`byCampaign: false`), with a zero-filled series when a granularity is given. Two
  * statements on the views, whatever the number of campaigns. The map is keyed by campaign id ("*" when summed).
  */
 export async function getCampaignKpis(

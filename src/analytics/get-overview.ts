@@ -18,8 +18,9 @@ export type Overview = {
 export async function getOverview(
   db: pg.Pool,
   q: PeriodInput & { granularity: Granularity },
+  knownAsOf?: Date,
 ): Promise<Overview> {
-  const asOf = await getViewsAsOf(db);
+  const asOf = knownAsOf ?? (await getViewsAsOf(db));
   const period = resolveCalendarPeriod(q, asOf);
   const [platform, outreach] = await Promise.all([
     getPlatformActivity(db, { period, granularity: q.granularity }),

@@ -30,10 +30,15 @@ export type PeriodInput = {
 const DAY_MS = 86_400_000;
 const ISO_DATE = /^\d{4}-\d{2}-\d{2}$/;
 
-/** A valid IANA zone name (as Intl knows it, which is the same tz database PostgreSQL ships), or undefined. */
+/**
+ * The zone name as given when it is a valid IANA zone (Intl and PostgreSQL ship the same tz database), else
+ * undefined. The caller's spelling is kept: Intl would turn Asia/Kolkata into its older alias Asia/Calcutta.
+ */
 export function canonicalTimeZone(name: string): string | undefined {
+  if (name.length > 64 || !/^[A-Za-z0-9_+\-/]+$/.test(name)) return undefined;
   try {
-    return new Intl.DateTimeFormat("en-US", { timeZone: name }).resolvedOptions().timeZone;
+    new Intl.DateTimeFormat("en-US", { timeZone: name });
+    return name;
   } catch {
     return undefined;
   }

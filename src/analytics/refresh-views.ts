@@ -44,7 +44,9 @@ export async function refreshViews(primary: pg.Pool, trigger: RefreshTrigger): P
     await client.query("BEGIN ISOLATION LEVEL REPEATABLE READ");
     try {
       // The first statement takes the snapshot; now() is the transaction's start, just before it.
-      const asOf = (await client.query<{ as_of: Date }>("SELECT now()::timestamp AS as_of")).rows[0]?.as_of;
+      const asOf = (
+        await client.query<{ as_of: Date }>("SELECT date_trunc('milliseconds', now())::timestamp AS as_of")
+      ).rows[0]?.as_of;
       if (!asOf) throw new Error("refresh: no transaction time");
       const views: ViewsRefresh["views"] = [];
       for (const view of MATERIALIZED_VIEWS) {
@@ -56,7 +58,7 @@ export async function refreshViews(primary: pg.Pool, trigger: RefreshTrigger): P
       }
       await client.query(
         `INSERT INTO view_refreshes (view_name, as_of, duration_ms, row_count, trigger)
-         SELECT v.view_name, now(), v.duration_ms, v.row_count, $1
+         SELECT v.view_name, date_trunc('milliseconds', now()), v.duration_ms, v.row_count, $1
            FROM unnest($2::text[], $3::int[], $4::bigint[]) AS v(view_name, duration_ms, row_count)`,
         [
           trigger,

@@ -16,7 +16,7 @@ export type RollupQuery = {
   granularity: Granularity | null;
   /** Group per campaign (the view must have campaign_id). */
   byCampaign: boolean;
-  /** Only these campaigns; all when null. */
+  /** Only these campaigns (per campaign, or summed over them); all when null. */
   campaignIds: readonly string[] | null;
   /** An extra key column to group by, e.g. currency. */
   key?: "currency";
@@ -40,7 +40,9 @@ export async function sumRollup(db: pg.Pool, q: RollupQuery): Promise<RollupRow[
     ? `to_char(date_trunc(${param(q.granularity)}, ${local}), 'YYYY-MM-DD')`
     : "NULL::text";
   const campaignFilter =
-    q.byCampaign && q.campaignIds ? `AND v.campaign_id = ANY(${param(q.campaignIds)}::uuid[])` : "";
+    q.campaignIds && q.view !== "platform_kpis_15m"
+      ? `AND v.campaign_id = ANY(${param(q.campaignIds)}::uuid[])`
+      : "";
   const key = q.key ? `, ${q.key}` : "";
   const groups = [`(g_campaign, g_period${key})`, ...(q.granularity ? [`(g_campaign${key})`] : [])];
   const { rows } = await db.query<RollupRow>(

@@ -3,6 +3,7 @@ import type pg from "pg";
 import { PrismaClient } from "../generated/prisma/client.js";
 import type { Logger } from "../logger.js";
 import { createPool } from "./pool.js";
+import { ReadRouter } from "./read-router.js";
 
 export type DatabaseUrls = { primaryUrl: string; replicaUrl: string | undefined };
 
@@ -16,6 +17,8 @@ export type Databases = {
   reader: pg.Pool;
   prisma: PrismaClient;
   prismaReader: PrismaClient;
+  /** Analytics reads: the replica while it is healthy and not lagging, else the primary (with the reason). */
+  readRouter: ReadRouter;
   close(): Promise<void>;
 };
 
@@ -25,19 +28,31 @@ export function createPrismaClient(pool: pg.Pool): PrismaClient {
 
 export function connectDatabases(
   urls: DatabaseUrls,
-  options: { max: number; connectTimeoutMs: number; logger: Logger },
+  options: {
+    max: number;
+    connectTimeoutMs: number;
+    logger: Logger;
+    /** Reads fall back to the primary while the replica is further behind than this. */
+    replicaMaxLagSeconds?: number;
+  },
 ): Databases {
   const primary = createPool(urls.primaryUrl, { name: "primary", ...options });
   const replica = urls.replicaUrl ? createPool(urls.replicaUrl, { name: "replica", ...options }) : undefined;
   const reader = replica ?? primary;
   const prisma = createPrismaClient(primary);
   const prismaReader = replica ? createPrismaClient(replica) : prisma;
+  const readRouter = new ReadRouter(
+    { pool: primary, prisma },
+    replica ? { pool: replica, prisma: prismaReader } : undefined,
+    options.replicaMaxLagSeconds ?? 30,
+  );
   return {
     primary,
     replica,
     reader,
     prisma,
     prismaReader,
+    readRouter,
     async close() {
       await prisma.$disconnect();
       if (prismaReader !== prisma) await prismaReader.$disconnect();

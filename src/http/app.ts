@@ -1,8 +1,10 @@
 import { randomUUID } from "node:crypto";
 import express, { type Express, type RequestHandler } from "express";
 import { pinoHttp } from "pino-http";
+import type { GraphQLConfig } from "../config.js";
 import type { Databases } from "../db/databases.js";
 import { EventValidator } from "../events/schemas.js";
+import { graphqlRouter } from "../graphql/server.js";
 import type { Logger } from "../logger.js";
 import { ApiKeyAuthenticator } from "../rest/auth.js";
 import { restRouter } from "../rest/index.js";
@@ -16,6 +18,15 @@ export type AppDependencies = {
   clock?: () => Date;
   /** Requests per minute per API key unless the key sets its own. */
   rateLimitPerMinute?: number;
+  graphql?: GraphQLConfig;
+};
+
+export const DEFAULT_GRAPHQL_CONFIG: GraphQLConfig = {
+  introspection: true,
+  maxDepth: 12,
+  maxAliases: 15,
+  maxTokens: 2000,
+  maxCost: 5000,
 };
 
 const REQUEST_ID = /^[\w.:-]{1,100}$/;
@@ -57,19 +68,29 @@ export function createApp({
   logger,
   clock = () => new Date(),
   rateLimitPerMinute = 6000,
+  graphql = DEFAULT_GRAPHQL_CONFIG,
 }: AppDependencies): Express {
+  const authenticator = new ApiKeyAuthenticator(db.primary, logger);
   const app = express();
   app.disable("x-powered-by");
   app.set("trust proxy", false);
   app.use(requestId);
   app.use(requestLogger(logger));
-  app.use(healthRouter({ primary: db.primary, replica: db.replica }));
+  app.use(healthRouter({ primary: db.primary, replica: db.replica, readRouter: db.readRouter }));
+  app.use(
+    graphqlRouter({
+      readRouter: db.readRouter,
+      authenticate: (req, scope) => authenticator.authenticate(req, scope),
+      logger,
+      config: graphql,
+    }),
+  );
   app.use(
     restRouter({
       primary: db.primary,
-      reader: db.reader,
+      readRouter: db.readRouter,
       logger,
-      authenticator: new ApiKeyAuthenticator(db.primary, logger),
+      authenticator,
       events: new EventValidator(),
       clock,
       defaultRateLimitPerMinute: rateLimitPerMinute,

@@ -1,6 +1,6 @@
 import { Router } from "express";
 import type pg from "pg";
-import { getReplicaStatus } from "../db/replication.js";
+import type { ReadRouter } from "../db/read-router.js";
 
 const PRIMARY_PROBE_TIMEOUT_MS = 2_000;
 
@@ -24,27 +24,38 @@ async function probePrimary(
 /**
  * GET /healthz: the process is alive (no dependency checked).
  * GET /readyz: the primary answers (503 otherwise) and how the replica is doing: reachable, in recovery, replay lag
- * in bytes and seconds. A missing or unreachable replica degrades reads to the primary but does not fail readiness.
+ * in bytes and seconds, and where analytics reads go now (`readSource`). A missing, unreachable or lagging replica
+ * degrades reads to the primary ("degraded") but does not fail readiness.
  */
-export function healthRouter(deps: { primary: pg.Pool; replica: pg.Pool | undefined }): Router {
+export function healthRouter(deps: {
+  primary: pg.Pool;
+  replica: pg.Pool | undefined;
+  readRouter: ReadRouter;
+}): Router {
   const router = Router();
   router.get("/healthz", (_req, res) => {
     res.json({ status: "ok" });
   });
   router.get("/readyz", async (_req, res) => {
-    const [primary, replica] = await Promise.all([
+    deps.readRouter.replicaFailed(); // readiness always looks afresh
+    const [primary, { status: replica, target }] = await Promise.all([
       probePrimary(deps.primary),
-      getReplicaStatus(deps.primary, deps.replica),
+      deps.readRouter.status(),
     ]);
-    const replicaHealthy = replica.configured && replica.reachable && replica.inRecovery;
-    const status = !primary.reachable ? "unavailable" : replicaHealthy ? "ok" : "degraded";
+    const status = !primary.reachable
+      ? "unavailable"
+      : target.source.database === "replica"
+        ? "ok"
+        : "degraded";
     res.status(primary.reachable ? 200 : 503).json({
       status,
       primary,
       replica: replica.configured
         ? replica
         : { ...replica, note: "no replica configured: reads use the primary" },
-      readsFrom: replicaHealthy ? "replica" : "primary",
+      readsFrom: target.source.database,
+      readSource: target.source,
+      replicaMaxLagSeconds: deps.readRouter.maxLagSeconds,
     });
   });
   return router;

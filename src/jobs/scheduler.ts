@@ -1,5 +1,6 @@
 import graphileWorker, { type Runner, type TaskList } from "graphile-worker";
 import type pg from "pg";
+import { refreshViews } from "../analytics/refresh-views.js";
 import { ensurePartitions } from "../db/partitions.js";
 import type { Logger } from "../logger.js";
 import { purgeExpiredIdempotencyKeys } from "../rest/idempotency.js";
@@ -7,22 +8,26 @@ import { purgeExpiredIdempotencyKeys } from "../rest/idempotency.js";
 const { run, Logger: WorkerLogger } = graphileWorker;
 
 /**
- * Periodic maintenance as graphile-worker jobs (a PostgreSQL-backed queue and cron: one run per period across any
- * number of server processes, retried on failure, with its history in the `graphile_worker` schema). The
- * read side's materialized-view refreshes are meant to join this list.
+ * Periodic work as graphile-worker jobs (a PostgreSQL-backed queue and cron: one run per period across any number
+ * of server processes, retried on failure, with its history in the `graphile_worker` schema).
  */
-export const CRONTAB = [
-  // Monthly partitions of email_sends / ai_gym_performance kept ready ahead (spec §6).
-  "0 */6 * * * maintain_partitions ?max=3",
-  // Idempotency-Key responses are kept 24 h.
-  "15 * * * * purge_idempotency_keys ?max=3",
-].join("\n");
+export function crontab(viewRefreshIntervalMinutes: number): string {
+  return [
+    // Monthly partitions of email_sends / ai_gym_performance kept ready ahead (spec §6).
+    "0 */6 * * * maintain_partitions ?max=3",
+    // Idempotency-Key responses are kept 24 h.
+    "15 * * * * purge_idempotency_keys ?max=3",
+    // The read side's materialized views; the job key keeps at most one refresh queued.
+    `*/${viewRefreshIntervalMinutes} * * * * refresh_views ?max=1&jobKey=refresh_views&jobKeyMode=preserve_run_at`,
+  ].join("\n");
+}
 
 export type SchedulerOptions = {
   url: string;
   primary: pg.Pool;
   logger: Logger;
   partitionMonthsAhead: number;
+  viewRefreshIntervalMinutes: number;
   /** Request clock for the purge; tests move it. */
   clock?: () => Date;
   /** Tests poll fast; the server relies on LISTEN/NOTIFY and polls rarely. */
@@ -35,6 +40,17 @@ export function maintenanceTasks(options: SchedulerOptions): TaskList {
     maintain_partitions: async () => {
       const created = await ensurePartitions(options.primary, 1, options.partitionMonthsAhead);
       if (created > 0) options.logger.info({ created }, "monthly partitions created");
+    },
+    refresh_views: async () => {
+      const r = await refreshViews(options.primary, "schedule");
+      options.logger.info(
+        {
+          asOf: r.as_of.toISOString(),
+          ms: r.duration_ms,
+          views: Object.fromEntries(r.views.map((v) => [v.view_name, v.duration_ms])),
+        },
+        "analytics views refreshed",
+      );
     },
     purge_idempotency_keys: async () => {
       const purged = await purgeExpiredIdempotencyKeys(options.primary, clock());
@@ -53,7 +69,7 @@ export async function startScheduler(options: SchedulerOptions): Promise<Runner>
     noHandleSignals: true,
     pollInterval: options.pollIntervalMs ?? 60_000,
     taskList: maintenanceTasks(options),
-    crontab: CRONTAB,
+    crontab: crontab(options.viewRefreshIntervalMinutes),
     logger: new WorkerLogger(() => (level, message, meta) => {
       const fields = { ...meta };
       if (level === "error") log.error(fields, message);

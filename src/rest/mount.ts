@@ -9,6 +9,7 @@ import express, {
 import { rateLimit } from "express-rate-limit";
 import type pg from "pg";
 import { z } from "zod";
+import type { ReadRouter } from "../db/read-router.js";
 import {
   ConflictError,
   DomainError,
@@ -35,8 +36,8 @@ import { type AnyRoute, expressPath, isWrite, type ReadContext } from "./route.j
 
 export type RestDependencies = {
   primary: pg.Pool;
-  /** Analytics reads: the replica when one is configured, else the primary. */
-  reader: pg.Pool;
+  /** Analytics reads: the replica while it is healthy, else the primary. */
+  readRouter: ReadRouter;
   logger: Logger;
   authenticator: ApiKeyAuthenticator;
   events: EventValidator;
@@ -190,9 +191,11 @@ async function handle(
   };
 
   if (!isWrite(route)) {
+    const target = route.scope === "analytics:read" ? await deps.readRouter.target() : undefined;
+    if (target) res.set("X-Read-Source", target.source.database);
     const ctx: ReadContext = {
       db: deps.primary,
-      reader: deps.reader,
+      reader: target?.pool ?? deps.primary,
       now,
       principal,
       requestId,

@@ -6,7 +6,8 @@ import express from "express";
 import { pino } from "pino";
 import { describe, expect, inject, it } from "vitest";
 import { z } from "zod";
-import { connectDatabases } from "../../src/db/databases.js";
+import { connectDatabases, createPrismaClient } from "../../src/db/databases.js";
+import { ReadRouter } from "../../src/db/read-router.js";
 import { createApiKey } from "../../src/domain/api-keys.js";
 import { ConflictError, UnprocessableError } from "../../src/domain/errors.js";
 import type { UnitOfWork } from "../../src/domain/unit-of-work.js";
@@ -81,7 +82,7 @@ describe("the route wrapper on routes built for this test", async () => {
   const router = express.Router();
   mountRoutes(router, routes, {
     primary: pool,
-    reader: pool,
+    readRouter: new ReadRouter({ pool, prisma: createPrismaClient(pool) }, undefined, 30),
     logger,
     authenticator: new ApiKeyAuthenticator(pool, logger),
     events: new EventValidator(),

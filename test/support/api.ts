@@ -4,10 +4,11 @@ import type { AddressInfo } from "node:net";
 import { Ajv2020, type ValidateFunction } from "ajv/dist/2020.js";
 import addFormats from "ajv-formats";
 import { afterAll, expect, inject } from "vitest";
+import type { GraphQLConfig } from "../../src/config.js";
 import { connectDatabases, type Databases } from "../../src/db/databases.js";
 import { createApiKey } from "../../src/domain/api-keys.js";
 import type { Scope } from "../../src/domain/principal.js";
-import { createApp } from "../../src/http/app.js";
+import { createApp, DEFAULT_GRAPHQL_CONFIG } from "../../src/http/app.js";
 import { restOpenApiDocument } from "../../src/rest/index.js";
 import { logger } from "./db.js";
 
@@ -38,17 +39,27 @@ export type TestApi = {
   request(method: string, path: string, options?: RequestOptions): Promise<ApiResponse>;
   /** Moves the app's clock (only when started with a settable clock). */
   setNow(date: Date): void;
+  /** POST /graphql with a key that has analytics:read (or the given one). */
+  graphql(query: string, variables?: Record<string, unknown>, key?: string | null): Promise<ApiResponse>;
 };
 
 /** The app on an ephemeral port, against the run's migrated database, closed after the file's tests. */
 export async function startApi(
-  options: { now?: Date; rateLimitPerMinute?: number; databaseUrl?: string } = {},
+  options: {
+    now?: Date;
+    rateLimitPerMinute?: number;
+    databaseUrl?: string;
+    /** With databaseUrl: the replica's URL of that database (none by default). */
+    replicaUrl?: string;
+    graphql?: Partial<GraphQLConfig>;
+    replicaMaxLagSeconds?: number;
+  } = {},
 ): Promise<TestApi> {
   const db = connectDatabases(
     options.databaseUrl
-      ? { primaryUrl: options.databaseUrl, replicaUrl: undefined }
+      ? { primaryUrl: options.databaseUrl, replicaUrl: options.replicaUrl }
       : { primaryUrl: inject("primaryUrl"), replicaUrl: inject("replicaUrl") },
-    { max: 6, connectTimeoutMs: 10_000, logger },
+    { max: 6, connectTimeoutMs: 10_000, logger, replicaMaxLagSeconds: options.replicaMaxLagSeconds },
   );
   let now = options.now;
   const app = createApp({
@@ -56,6 +67,7 @@ export async function startApi(
     logger,
     clock: () => (now ? new Date(now) : new Date()),
     rateLimitPerMinute: options.rateLimitPerMinute ?? 100_000,
+    graphql: { ...DEFAULT_GRAPHQL_CONFIG, ...options.graphql },
   });
   const server = await new Promise<Server>((resolve) => {
     const s = app.listen(0, "127.0.0.1", () => resolve(s));
@@ -95,12 +107,22 @@ export async function startApi(
     };
   }
 
+  let analyticsKey: string | undefined;
+  async function graphql(query: string, variables?: Record<string, unknown>, key?: string | null) {
+    analyticsKey ??= await keyWith("analytics:read");
+    return request("POST", "/graphql", {
+      key: key === undefined ? analyticsKey : key,
+      body: { query, variables },
+    });
+  }
+
   return {
     url,
     db,
     adminKey,
     keyWith,
     request,
+    graphql,
     setNow: (d) => {
       if (!now) throw new Error("startApi({ now }) to get a settable clock");
       now = d;

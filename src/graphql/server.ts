@@ -1,0 +1,177 @@
+import { ApolloServer, type ApolloServerPlugin } from "@apollo/server";
+import { unwrapResolverError } from "@apollo/server/errors";
+import { ApolloServerPluginLandingPageDisabled } from "@apollo/server/plugin/disabled";
+import { expressMiddleware } from "@as-integrations/express5";
+import { ApolloArmor } from "@escape.tech/graphql-armor";
+import { renderGraphiQL } from "@graphql-yoga/render-graphiql";
+import express, { type Request, type RequestHandler, Router } from "express";
+import type { GraphQLFormattedError } from "graphql";
+import type { GraphQLConfig } from "../config.js";
+import type { ReadRouter } from "../db/read-router.js";
+import { DomainError } from "../domain/errors.js";
+import type { Principal, Scope } from "../domain/principal.js";
+import type { Logger } from "../logger.js";
+import { createContext, type GraphQLContext } from "./context.js";
+import { schema } from "./schema/index.js";
+
+export type GraphQLDependencies = {
+  readRouter: ReadRouter;
+  /** The API-key check the REST API uses; GraphQL needs the `analytics:read` scope. */
+  authenticate: (req: Request, scope: Scope) => Promise<Principal>;
+  logger: Logger;
+  config: GraphQLConfig;
+};
+
+export const GRAPHQL_PATH = "/graphql";
+
+export const DEFAULT_GRAPHIQL_QUERY = `# reachgraph analytics: read-only, aggregated, no PII.
+# Put an API key with the analytics:read scope in the Headers tab:
+#   {"Authorization": "Bearer rg_…"}
+query Leaderboard {
+  modelLeaderboard(taskType: "website_analysis", period: "30d", orderBy: AVG_QUALITY) {
+    asOf
+    period { from to }
+    entries {
+      rank
+      modelName
+      usageCount
+      avgQuality
+      avgCostUsd
+      conversionRate
+      conversionRateInterval { low high }
+      p95DurationSeconds
+      belowMinSamples
+    }
+  }
+}
+`;
+
+/** Errors the client caused keep their message; anything else is logged and answered without internals. */
+function formatError(logger: Logger) {
+  return (formatted: GraphQLFormattedError, error: unknown): GraphQLFormattedError => {
+    const original = unwrapResolverError(error);
+    if (original instanceof DomainError) {
+      return {
+        message: original.message,
+        locations: formatted.locations,
+        path: formatted.path,
+        extensions: {
+          code:
+            original.status === 401
+              ? "UNAUTHENTICATED"
+              : original.status === 403
+                ? "FORBIDDEN"
+                : "BAD_USER_INPUT",
+          ...original.extensions,
+        },
+      };
+    }
+    const code = formatted.extensions?.code;
+    if (typeof code === "string" && code !== "INTERNAL_SERVER_ERROR") {
+      const { stacktrace: _omit, ...extensions } = formatted.extensions ?? {};
+      return { ...formatted, extensions };
+    }
+    logger.error(
+      {
+        err:
+          original instanceof Error ? { name: original.name, message: original.message } : String(original),
+      },
+      "graphql resolver failed",
+    );
+    return {
+      message: "Internal server error. Quote the request id when reporting it.",
+      path: formatted.path,
+      extensions: { code: "INTERNAL_SERVER_ERROR" },
+    };
+  };
+}
+
+/** Says in every response where it was read: `extensions.readSource` (replica, or primary and why). */
+const readSourcePlugin: ApolloServerPlugin<GraphQLContext> = {
+  async requestDidStart() {
+    return {
+      async willSendResponse({ response, contextValue }) {
+        if (response.body.kind === "single") {
+          response.body.singleResult.extensions = {
+            ...response.body.singleResult.extensions,
+            readSource: contextValue.read.source,
+          };
+        }
+      },
+    };
+  },
+};
+
+export function createApolloServer(deps: Pick<GraphQLDependencies, "logger" | "config">) {
+  const { config } = deps;
+  const armor = new ApolloArmor({
+    maxDepth: { n: config.maxDepth },
+    maxAliases: { n: config.maxAliases },
+    maxTokens: { n: config.maxTokens },
+    maxDirectives: { n: 10 },
+    costLimit: { maxCost: config.maxCost },
+    blockFieldSuggestion: { enabled: !config.introspection },
+  });
+  const protection = armor.protect();
+  return new ApolloServer<GraphQLContext>({
+    schema,
+    introspection: config.introspection,
+    hideSchemaDetailsFromClientErrors: !config.introspection,
+    includeStacktraceInErrorResponses: false,
+    allowBatchedHttpRequests: false,
+    formatError: formatError(deps.logger),
+    plugins: [
+      // graphql-armor's typings point at Apollo's CommonJS build; the plugins are plain objects either way.
+      ...(protection.plugins as unknown as ApolloServerPlugin<GraphQLContext>[]),
+      ApolloServerPluginLandingPageDisabled(),
+      readSourcePlugin,
+    ],
+    validationRules: protection.validationRules,
+  });
+}
+
+/**
+ * `/graphql`: POST (and GET) queries for API clients with an `analytics:read` key; a browser's GET gets GraphiQL,
+ * served from node_modules with no outside request (Apollo's landing page needs a CDN and is disabled).
+ */
+export function graphqlRouter(deps: GraphQLDependencies): Router {
+  const server = createApolloServer(deps);
+  server.startInBackgroundHandlingStartupErrorsByLoggingAndFailingAllRequests();
+  let graphiql: string | undefined;
+  const router = Router();
+
+  const page: RequestHandler = (req, res, next) => {
+    if (req.method !== "GET" || !req.accepts("text/html") || req.query.query !== undefined) return next();
+    graphiql ??= renderGraphiQL({
+      title: "reachgraph analytics — GraphiQL",
+      endpoint: GRAPHQL_PATH,
+      defaultQuery: DEFAULT_GRAPHIQL_QUERY,
+      headers: JSON.stringify({ Authorization: "Bearer " }, null, 2),
+      shouldPersistHeaders: true,
+    });
+    res.locals.routePattern = GRAPHQL_PATH;
+    res.type("html").set("Cache-Control", "no-cache").send(graphiql);
+  };
+
+  const authenticate: RequestHandler = async (req, res, next) => {
+    res.locals.routePattern = GRAPHQL_PATH;
+    try {
+      res.locals.principal = await deps.authenticate(req, "analytics:read");
+      next();
+    } catch (err) {
+      next(err);
+    }
+  };
+
+  router.get(GRAPHQL_PATH, page);
+  router.use(
+    GRAPHQL_PATH,
+    authenticate,
+    express.json({ limit: "100kb" }),
+    expressMiddleware(server, {
+      context: async ({ res }) =>
+        createContext(await deps.readRouter.target(), res.locals.principal as Principal),
+    }),
+  );
+  return router;
+}
