@@ -41,7 +41,7 @@ const EnvSchema = z.object({
   GRAPHQL_MAX_DEPTH: positiveInt.default(12),
   GRAPHQL_MAX_ALIASES: positiveInt.default(15),
   GRAPHQL_MAX_TOKENS: positiveInt.default(2000),
-  GRAPHQL_MAX_COST: positiveInt.default(5000),
+  GRAPHQL_MAX_COST: positiveInt.default(50_000),
 });
 
 export type Config = {

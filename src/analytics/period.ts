@@ -35,7 +35,7 @@ const ISO_DATE = /^\d{4}-\d{2}-\d{2}$/;
  * undefined. The caller's spelling is kept: Intl would turn Asia/Kolkata into its older alias Asia/Calcutta.
  */
 export function canonicalTimeZone(name: string): string | undefined {
-  if (name.length > 64 || !/^[A-Za-z0-9_+\-/]+$/.test(name)) return undefined;
+  if (name.length > 64 || !/^[A-Za-z][A-Za-z0-9_+\-/]*$/.test(name)) return undefined;
   try {
     new Intl.DateTimeFormat("en-US", { timeZone: name });
     return name;

@@ -26,7 +26,7 @@ export const DEFAULT_GRAPHQL_CONFIG: GraphQLConfig = {
   maxDepth: 12,
   maxAliases: 15,
   maxTokens: 2000,
-  maxCost: 5000,
+  maxCost: 50_000,
 };
 
 const REQUEST_ID = /^[\w.:-]{1,100}$/;

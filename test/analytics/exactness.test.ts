@@ -1,0 +1,322 @@
+import { describe, expect, inject, it } from "vitest";
+import { refreshViews } from "../../src/analytics/refresh-views.js";
+import { migrate } from "../../src/db/migrate.js";
+import { waitForReplica } from "../../src/db/replication.js";
+import { seedDemoData } from "../../src/seed/seed-demo-data.js";
+import { expectDocumented, startApi } from "../support/api.js";
+import { logger, scratchDatabase } from "../support/db.js";
+import {
+  type FunnelFacts,
+  type OraclePeriod,
+  oracleAbTests,
+  oracleFunnel,
+  oracleLeaderboard,
+  oraclePlatform,
+  oracleRevenue,
+} from "../support/kpi-oracle.js";
+import { withDatabase } from "../support/urls.js";
+
+// A seeded database of its own (nobody else writes there), refreshed once: every number the REST analytics and
+// GraphQL return must equal the oracle's aggregation over the base tables.
+const { url, pool } = await scratchDatabase();
+await migrate(url, { logger });
+await seedDemoData(pool, { leads: 400, seed: 11, spanDays: 150 });
+const refresh = await refreshViews(pool, "test");
+const replicaUrl = inject("replicaUrl")
+  ? withDatabase(inject("replicaUrl") as string, new URL(url).pathname.slice(1))
+  : undefined;
+const api = await startApi({ databaseUrl: url, replicaUrl });
+if (api.db.replica) await waitForReplica(api.db.primary, api.db.replica);
+const asOf = refresh.as_of;
+
+const FUNNEL = [
+  "queued",
+  "sent",
+  "bounced",
+  "delivered",
+  "opened",
+  "clicked",
+  "replied",
+  "positive_replies",
+  "meetings_booked",
+] as const;
+const camel = (s: string) => s.replace(/_(\w)/g, (_, c: string) => c.toUpperCase());
+const cents = (amount: string) => Math.round(Number(amount) * 100);
+
+function sumFunnel(rows: FunnelFacts[]): Record<(typeof FUNNEL)[number], number> {
+  return Object.fromEntries(FUNNEL.map((m) => [m, rows.reduce((n, r) => n + r[m], 0)])) as Record<
+    (typeof FUNNEL)[number],
+    number
+  >;
+}
+function revenueOf(rows: { currency: string; cents: number; deals_won: number }[]) {
+  const byCurrency = new Map<string, number>();
+  for (const r of rows) byCurrency.set(r.currency, (byCurrency.get(r.currency) ?? 0) + r.cents);
+  return {
+    deals_won: rows.reduce((n, r) => n + r.deals_won, 0),
+    revenue: [...byCurrency.entries()].sort().map(([currency, c]) => ({ currency, cents: c })),
+  };
+}
+const rateOf = (n: number, d: number) => (d === 0 ? null : n / d);
+
+const OUTREACH = `funnel { queued sent bounced delivered opened clicked replied positiveReplies meetingsBooked }
+  rates { deliveryRate bounceRate openRate clickRate replyRate positiveReplyRate meetingBookingRate }
+  dealsWon revenue { currency amount }`;
+
+type GqlOutreach = {
+  funnel: Record<string, number>;
+  rates: Record<string, number | null>;
+  dealsWon: number;
+  revenue: { currency: string; amount: string }[];
+};
+
+function expectOutreach(
+  got: GqlOutreach,
+  funnelRows: FunnelFacts[],
+  revenueRows: { currency: string; cents: number; deals_won: number }[],
+  label: string,
+) {
+  const f = sumFunnel(funnelRows);
+  for (const m of FUNNEL) expect(got.funnel[camel(m)], `${label} ${m}`).toBe(f[m]);
+  const r = revenueOf(revenueRows);
+  expect(got.dealsWon, `${label} dealsWon`).toBe(r.deals_won);
+  expect(
+    got.revenue.map((x) => ({ currency: x.currency, cents: cents(x.amount) })),
+    `${label} revenue`,
+  ).toEqual(r.revenue);
+  const rates: Record<string, number | null> = {
+    deliveryRate: rateOf(f.delivered, f.sent),
+    bounceRate: rateOf(f.bounced, f.sent),
+    openRate: rateOf(f.opened, f.delivered),
+    clickRate: rateOf(f.clicked, f.delivered),
+    replyRate: rateOf(f.replied, f.delivered),
+    positiveReplyRate: rateOf(f.positive_replies, f.delivered),
+    meetingBookingRate: rateOf(f.meetings_booked, f.delivered),
+  };
+  for (const [k, v] of Object.entries(rates))
+    if (v === null) expect(got.rates[k], `${label} ${k}`).toBeNull();
+    else expect(got.rates[k], `${label} ${k}`).toBeCloseTo(v, 12);
+}
+
+const CASES: (OraclePeriod & { args: string })[] = [
+  // The week holding the US DST change (Sun 1 Nov 2026) and ISO weeks cut by the period's ends.
+  {
+    from: "2026-09-15",
+    to: "2026-11-20",
+    timezone: "America/New_York",
+    granularity: "week",
+    args: `from: "2026-09-15", to: "2026-11-20", timeZone: "America/New_York", granularity: WEEK`,
+  },
+  // +05:30: local midnights fall on half hours.
+  {
+    from: "2026-07-01",
+    to: "2026-11-24",
+    timezone: "Asia/Kolkata",
+    granularity: "month",
+    args: `from: "2026-07-01", to: "2026-11-24", timeZone: "Asia/Kolkata", granularity: MONTH`,
+  },
+  // +05:45, by day.
+  {
+    from: "2026-10-20",
+    to: "2026-11-24",
+    timezone: "Asia/Kathmandu",
+    granularity: "day",
+    args: `from: "2026-10-20", to: "2026-11-24", timeZone: "Asia/Kathmandu", granularity: DAY`,
+  },
+];
+
+describe("analytics numbers equal an independent aggregation over the base tables", () => {
+  it("seeded enough to mean something", async () => {
+    const f = sumFunnel(await oracleFunnel(pool, { ...CASES[0], granularity: "week" } as OraclePeriod));
+    expect(f.sent).toBeGreaterThan(200);
+    expect(f.replied).toBeGreaterThan(5);
+  });
+
+  for (const c of CASES) {
+    it(`GraphQL overview, ${c.timezone} by ${c.granularity}`, async () => {
+      const res = await api.graphql(`{ overview(${c.args}) {
+        asOf period { from to timeZone } granularity
+        platform { leadsScraped analysesCompleted demosDeployed videosReady emailsSent aiRuns aiSpendUsd }
+        platformSeries { start activity { leadsScraped analysesCompleted demosDeployed videosReady emailsSent aiRuns aiSpendUsd } }
+        outreach { ${OUTREACH} }
+        outreachSeries { start kpis { ${OUTREACH} } } } }`);
+      expect(res.status).toBe(200);
+      expect(res.body.errors).toBeUndefined();
+      const o = res.body.data.overview;
+      expect(o.asOf).toBe(asOf.toISOString());
+      expect(o.period).toEqual({ from: c.from, to: c.to, timeZone: c.timezone });
+
+      const [funnel, revenue, platform] = await Promise.all([
+        oracleFunnel(pool, c),
+        oracleRevenue(pool, c),
+        oraclePlatform(pool, c),
+      ]);
+      const starts: string[] = o.outreachSeries.map((p: { start: string }) => p.start);
+      for (const r of [...funnel, ...revenue])
+        expect(starts, "every step with data is in the series").toContain(r.start);
+      expectOutreach(o.outreach, funnel, revenue, "total");
+      for (const p of o.outreachSeries)
+        expectOutreach(
+          p.kpis,
+          funnel.filter((r) => r.start === p.start),
+          revenue.filter((r) => r.start === p.start),
+          p.start,
+        );
+
+      const metrics = [
+        "leads_scraped",
+        "analyses_completed",
+        "demos_deployed",
+        "videos_ready",
+        "emails_sent",
+        "ai_runs",
+      ] as const;
+      for (const [i, p] of o.platformSeries.entries()) {
+        expect(p.start).toBe(starts[i]);
+        const want = platform.get(p.start);
+        for (const m of metrics) expect(p.activity[camel(m)], `${p.start} ${m}`).toBe(want?.[m] ?? 0);
+        expect(p.activity.aiSpendUsd).toBeCloseTo(want?.ai_spend ?? 0, 6);
+      }
+      for (const m of metrics)
+        expect(o.platform[camel(m)], m).toBe([...platform.values()].reduce((n, x) => n + x[m], 0));
+      for (const start of platform.keys()) expect(starts).toContain(start);
+    });
+  }
+
+  it("GraphQL campaigns: each campaign's performance and the connection's totals", async () => {
+    const c = CASES[2] as (typeof CASES)[number];
+    const res = await api.graphql(`{ campaigns(first: 50) { totalCount
+      totals(${c.args}) { totals { ${OUTREACH} } }
+      nodes { id performance(${c.args}) { asOf totals { ${OUTREACH} } series { start kpis { ${OUTREACH} } } } } } }`);
+    expect(res.body.errors).toBeUndefined();
+    const conn = res.body.data.campaigns;
+    const ids = (await pool.query<{ id: string }>("SELECT id FROM campaigns")).rows.map((r) => r.id);
+    expect(conn.totalCount).toBe(ids.length);
+    const [funnel, revenue] = await Promise.all([oracleFunnel(pool, c), oracleRevenue(pool, c)]);
+    expectOutreach(conn.totals.totals, funnel, revenue, "all campaigns");
+    for (const node of conn.nodes) {
+      const mine = funnel.filter((r) => r.campaign_id === node.id);
+      const mineRevenue = revenue.filter((r) => r.campaign_id === node.id);
+      expect(node.performance.asOf).toBe(asOf.toISOString());
+      expectOutreach(node.performance.totals, mine, mineRevenue, node.id);
+      for (const p of node.performance.series)
+        expectOutreach(
+          p.kpis,
+          mine.filter((r) => r.start === p.start),
+          mineRevenue.filter((r) => r.start === p.start),
+          `${node.id} ${p.start}`,
+        );
+    }
+  });
+
+  it("REST overview: 30 days ending with asOf's local day, by day", async () => {
+    const res = await api.request("GET", "/api/v2/analytics/overview?period=30d&timezone=Europe/Berlin", {
+      key: await api.keyWith("analytics:read"),
+    });
+    expect(res.status).toBe(200);
+    expectDocumented(res, "GET", "/api/v2/analytics/overview");
+    const to = new Intl.DateTimeFormat("en-CA", { timeZone: "Europe/Berlin" }).format(asOf);
+    const from = new Date(Date.parse(`${to}T00:00:00Z`) - 29 * 86_400_000).toISOString().slice(0, 10);
+    expect(res.body.meta).toMatchObject({
+      as_of: asOf.toISOString(),
+      period: { from, to, timezone: "Europe/Berlin" },
+      granularity: "day",
+    });
+    expect(res.body.data.outreach.series).toHaveLength(30);
+    const p: OraclePeriod = { from, to, timezone: "Europe/Berlin", granularity: "day" };
+    const f = sumFunnel(await oracleFunnel(pool, p));
+    for (const m of FUNNEL) expect(res.body.data.outreach.totals.funnel[m], m).toBe(f[m]);
+    expect(res.body.data.rates.reply_rate).toBe(rateOf(f.replied, f.delivered));
+    const platform = await oraclePlatform(pool, p);
+    expect(res.body.data.platform.totals.emails_sent).toBe(
+      [...platform.values()].reduce((n, x) => n + x.emails_sent, 0),
+    );
+  });
+
+  it("the model leaderboard (REST and GraphQL) for every task type and several periods", async () => {
+    const taskTypes = (
+      await pool.query<{ t: string }>("SELECT DISTINCT task_type AS t FROM ai_gym_performance ORDER BY 1")
+    ).rows.map((r) => r.t);
+    expect(taskTypes.length).toBeGreaterThanOrEqual(4);
+    const key = await api.keyWith("analytics:read");
+    for (const taskType of taskTypes)
+      for (const days of [1, 7, 30, 120]) {
+        const want = await oracleLeaderboard(pool, taskType, days, asOf);
+        const rest = await api.request(
+          "GET",
+          `/api/v2/analytics/models?task_type=${taskType}&period=${days}d&order_by=usage_count`,
+          { key },
+        );
+        const gql =
+          await api.graphql(`{ modelLeaderboard(taskType: "${taskType}", period: "${days}d", minSamples: 50) {
+          asOf period { from to days } entries { modelName usageCount avgCostUsd avgQuality conversionRate conversionSamples conversions
+          p50DurationSeconds p95DurationSeconds totalCostUsd belowMinSamples costPerConversionUsd } } }`);
+        expect(gql.body.errors).toBeUndefined();
+        const board = gql.body.data.modelLeaderboard;
+        expect(board.asOf).toBe(asOf.toISOString());
+        expect(board.period.from).toBe(new Date(asOf.getTime() - days * 86_400_000).toISOString());
+        const label = `${taskType} ${days}d`;
+        expect(rest.body.data.map((d: { model_name: string }) => d.model_name).sort(), label).toEqual(
+          want.map((w) => w.model_name),
+        );
+        expect(board.entries.map((e: { modelName: string }) => e.modelName).sort(), label).toEqual(
+          want.map((w) => w.model_name),
+        );
+        for (const w of want) {
+          const r = rest.body.data.find((d: { model_name: string }) => d.model_name === w.model_name);
+          const g = board.entries.find((e: { modelName: string }) => e.modelName === w.model_name);
+          expect(r.usage_count).toBe(w.usage_count);
+          expect(g.usageCount).toBe(w.usage_count);
+          expect(g.belowMinSamples).toBe(w.usage_count < 50);
+          expect(r.conversion_samples).toBe(w.conversion_samples);
+          const pairs: [string, string, number | null][] = [
+            ["avg_cost", "avgCostUsd", w.avg_cost],
+            ["avg_quality", "avgQuality", w.avg_quality],
+            ["conversion_rate", "conversionRate", w.conversion_rate],
+            ["p50_duration_seconds", "p50DurationSeconds", w.p50_duration_seconds],
+            ["p95_duration_seconds", "p95DurationSeconds", w.p95_duration_seconds],
+            ["total_cost", "totalCostUsd", w.total_cost],
+          ];
+          for (const [rk, gk, v] of pairs) {
+            if (v === null) {
+              expect(r[rk], `${label} ${w.model_name} ${rk}`).toBeNull();
+              expect(g[gk]).toBeNull();
+            } else {
+              expect(r[rk], `${label} ${w.model_name} ${rk}`).toBeCloseTo(v, 9);
+              expect(g[gk], `${label} ${w.model_name} ${gk}`).toBeCloseTo(v, 9);
+            }
+          }
+          if (w.conversions > 0 && w.total_cost !== null)
+            expect(g.costPerConversionUsd).toBeCloseTo(w.total_cost / w.conversions, 9);
+          else expect(g.costPerConversionUsd).toBeNull();
+        }
+      }
+  });
+
+  it("A/B results per variant", async () => {
+    const res = await api.graphql(
+      `{ abTests { id variantIds results { asOf variants { variant isControl exposures opens clicks replies replyRate replyRateLift significance { method z pValue significant } } } } }`,
+    );
+    expect(res.body.errors).toBeUndefined();
+    const want = await oracleAbTests(pool);
+    expect(want.length).toBeGreaterThanOrEqual(4);
+    for (const w of want) {
+      const test = res.body.data.abTests.find((t: { id: string }) => t.id === w.ab_test_id);
+      const v = test.results.variants.find((x: { variant: string }) => x.variant === w.variant);
+      expect({ exposures: v.exposures, opens: v.opens, clicks: v.clicks, replies: v.replies }).toEqual({
+        exposures: w.exposures,
+        opens: w.opens,
+        clicks: w.clicks,
+        replies: w.replies,
+      });
+      expect(v.replyRate).toBeCloseTo(w.replies / w.exposures, 12);
+      const control = test.results.variants[0];
+      expect(control.variant).toBe(test.variantIds[0]);
+      expect(control.isControl).toBe(true);
+      if (!v.isControl) {
+        expect(v.significance.method).toMatch(/two-proportion z-test/);
+        expect(v.replyRateLift).toBeCloseTo((v.replyRate - control.replyRate) / control.replyRate, 12);
+      }
+    }
+  });
+});
