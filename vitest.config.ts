@@ -1,6 +1,11 @@
 import { defineConfig } from "vitest/config";
 
 export default defineConfig({
+  resolve: {
+    // graphql 16 ships CommonJS (main) and ESM (module) builds. Node, and so Pothos and Apollo, load the CommonJS one;
+    // Vite would pick the ESM one for our sources, and graphql refuses types from "another module or realm".
+    alias: [{ find: /^graphql$/, replacement: "graphql/index.js" }],
+  },
   test: {
     include: ["test/**/*.test.ts"],
     globalSetup: ["test/global-setup.ts"],

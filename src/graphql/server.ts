@@ -5,7 +5,7 @@ import { expressMiddleware } from "@as-integrations/express5";
 import { ApolloArmor } from "@escape.tech/graphql-armor";
 import { renderGraphiQL } from "@graphql-yoga/render-graphiql";
 import express, { type Request, type RequestHandler, Router } from "express";
-import type { GraphQLFormattedError } from "graphql";
+import { GraphQLError, type GraphQLFormattedError, type ValidationRule } from "graphql";
 import type { GraphQLConfig } from "../config.js";
 import type { ReadRouter } from "../db/read-router.js";
 import { DomainError } from "../domain/errors.js";
@@ -67,9 +67,14 @@ function formatError(logger: Logger) {
       };
     }
     const code = formatted.extensions?.code;
-    if (typeof code === "string" && code !== "INTERNAL_SERVER_ERROR") {
+    // graphql-js's own errors (syntax, validation, "not configured to execute …") carry no original error.
+    const fromGraphql = original instanceof GraphQLError && !original.originalError;
+    if ((typeof code === "string" && code !== "INTERNAL_SERVER_ERROR") || fromGraphql) {
       const { stacktrace: _omit, ...extensions } = formatted.extensions ?? {};
-      return { ...formatted, extensions };
+      return {
+        ...formatted,
+        extensions: { ...extensions, code: code === "INTERNAL_SERVER_ERROR" || !code ? "BAD_REQUEST" : code },
+      };
     }
     logger.error(
       {
@@ -85,6 +90,18 @@ function formatError(logger: Logger) {
     };
   };
 }
+
+/** The API is read-only: a mutation or subscription is refused at validation (HTTP 400), before execution. */
+const readOnly: ValidationRule = (context) => ({
+  OperationDefinition(node) {
+    if (node.operation !== "query")
+      context.reportError(
+        new GraphQLError(`This API is read-only: ${node.operation} operations are not supported.`, {
+          nodes: node,
+        }),
+      );
+  },
+});
 
 /** Says in every response where it was read: `extensions.readSource` (replica, or primary and why). */
 const readSourcePlugin: ApolloServerPlugin<GraphQLContext> = {
@@ -107,7 +124,9 @@ export function createApolloServer(deps: Pick<GraphQLDependencies, "logger" | "c
   const armor = new ApolloArmor({
     maxDepth: { n: config.maxDepth },
     maxAliases: { n: config.maxAliases },
-    maxTokens: { n: config.maxTokens },
+    // The token limit is graphql-js's own parse option (below): armor's token plugin re-parses inside an Apollo
+    // hook, where a syntax error turns into an HTTP 500.
+    maxTokens: { enabled: false },
     maxDirectives: { n: 10 },
     costLimit: { maxCost: config.maxCost },
     blockFieldSuggestion: { enabled: !config.introspection },
@@ -119,6 +138,7 @@ export function createApolloServer(deps: Pick<GraphQLDependencies, "logger" | "c
     hideSchemaDetailsFromClientErrors: !config.introspection,
     includeStacktraceInErrorResponses: false,
     allowBatchedHttpRequests: false,
+    parseOptions: { maxTokens: config.maxTokens },
     formatError: formatError(deps.logger),
     plugins: [
       // graphql-armor's typings point at Apollo's CommonJS build; the plugins are plain objects either way.
@@ -126,7 +146,7 @@ export function createApolloServer(deps: Pick<GraphQLDependencies, "logger" | "c
       ApolloServerPluginLandingPageDisabled(),
       readSourcePlugin,
     ],
-    validationRules: protection.validationRules,
+    validationRules: [readOnly, ...protection.validationRules],
   });
 }
 

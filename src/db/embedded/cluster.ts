@@ -36,6 +36,8 @@ export type EmbeddedCluster = {
   created: boolean;
   demoSeeded: boolean;
   markDemoSeeded(): Promise<void>;
+  /** Stops only the replica: analytics reads fall back to the primary. */
+  stopReplica(): Promise<void>;
   /** Stops the replica, then the primary. */
   stop(): Promise<void>;
 };
@@ -320,6 +322,9 @@ export async function startEmbeddedCluster(options: EmbeddedClusterOptions): Pro
     async markDemoSeeded() {
       const current = (await readState(dataDir)) ?? (state as ClusterState);
       await writeState(dataDir, { ...current, demoSeededAt: new Date().toISOString() });
+    },
+    async stopReplica() {
+      await replica.stop();
     },
     async stop() {
       await replica.stop();
