@@ -1,8 +1,11 @@
 /**
- * npm run bench [-- --duration SECONDS] [--connections N] [--update-baselines] [--strict]
+ * npm run bench [-- --duration SECONDS] [--connections N] [--read-connections N] [--email-sends N]
+ *                  [--no-writes] [--no-reads] [--update-baselines] [--strict]
  *
- * Single-event write throughput of the REST API next to a bare `pg` INSERT baseline measured in the same run, on
- * this machine. The server, the load generator (autocannon) and PostgreSQL share the machine's cores, so the
+ * Writes: single-event and batch write throughput of the REST API next to a bare `pg` INSERT baseline measured in
+ * the same run, on this machine. Reads: a dataset of ≥ --email-sends email_sends (default 1M) is seeded, the views
+ * are refreshed (timed, at half and at full size), then the GraphQL leaderboard and overview (and their REST
+ * twins) run next to a bare `node:http` + `pg` server executing the same SQL. The server, the load generator (autocannon) and PostgreSQL share the machine's cores, so the
  * numbers are a floor for a deployment where they do not. Results are compared with bench/baselines.json; with
  * --strict a drop of more than 25 % in requests/s exits non-zero.
  *
@@ -25,6 +28,7 @@ import { createPool } from "../src/db/pool.js";
 import { createApiKey } from "../src/domain/api-keys.js";
 import { createLogger } from "../src/logger.js";
 import { freePort, withDatabase } from "../test/support/urls.js";
+import { readWorkloads, seedForReads, startChild } from "./read.js";
 import { workloads } from "./workloads.js";
 
 const { values } = parseArgs({
@@ -33,8 +37,13 @@ const { values } = parseArgs({
     connections: { type: "string", default: "16" },
     "update-baselines": { type: "boolean", default: false },
     strict: { type: "boolean", default: false },
+    "read-connections": { type: "string", default: "32" },
+    "email-sends": { type: "string", default: "1000000" },
+    "no-writes": { type: "boolean", default: false },
+    "no-reads": { type: "boolean", default: false },
   },
 });
+const readConnections = Number(values["read-connections"]);
 const duration = Number(values.duration);
 const connections = Number(values.connections);
 const POOL_MAX = 10;
@@ -155,9 +164,11 @@ async function main(): Promise<void> {
   const base = `http://127.0.0.1:${port}`;
   const key = (await createApiKey(databases.primary, { name: "bench", scopes: ["admin"] })).key;
   const results: Result[] = [];
+  let reads: Result[] = [];
+  let refreshes: Awaited<ReturnType<typeof seedForReads>>["refreshes"] = [];
   try {
-    results.push(await barePgBaseline(db.url));
-    for (const w of workloads) {
+    if (!values["no-writes"]) results.push(await barePgBaseline(db.url));
+    for (const w of values["no-writes"] ? [] : workloads) {
       const prepared = await w.prepare({ base, key, db: databases.primary });
       const r = await autocannon({
         url: base,
@@ -183,6 +194,28 @@ async function main(): Promise<void> {
         errors: r.errors + r.non2xx,
       });
     }
+    if (!values["no-reads"]) {
+      console.log(
+        `seeding ≥ ${Number(values["email-sends"]).toLocaleString()} email_sends for the read bench…`,
+      );
+      refreshes = (await seedForReads(databases.primary, Number(values["email-sends"]))).refreshes;
+      const env = { BENCH_DATABASE_URL: db.url, BENCH_POOL_MAX: String(POOL_MAX) };
+      const bare = await startChild("bench/bare-read-server.ts", env);
+      const noCache = await startChild("bench/server.ts", { ...env, ANALYTICS_CACHE_ENTRIES: "0" });
+      try {
+        reads = await readWorkloads({
+          apiBase: base,
+          apiNoCacheBase: noCache.base,
+          bareBase: bare.base,
+          key,
+          connections: readConnections,
+          duration,
+        });
+      } finally {
+        await bare.stop();
+        await noCache.stop();
+      }
+    }
   } finally {
     server.removeAllListeners("exit");
     await new Promise((resolve) => {
@@ -192,24 +225,45 @@ async function main(): Promise<void> {
     await databases.close();
     await db.stop();
   }
-  report(results);
+  if (results.length)
+    report(
+      results,
+      `writes: ${connections} connections × ${duration} s, pool ${POOL_MAX}, one transaction per request`,
+    );
+  if (reads.length) {
+    report(
+      reads,
+      `reads: ${readConnections} connections × ${duration} s, pool ${POOL_MAX}, no replica (both sides read the primary)`,
+    );
+    console.log("\nview refresh (REFRESH MATERIALIZED VIEW CONCURRENTLY, all views in one transaction):");
+    for (const { emailSends, refresh } of refreshes)
+      console.log(
+        `  at ${emailSends.toLocaleString().padStart(10)} email_sends: ${String(refresh.duration_ms).padStart(6)} ms total — ` +
+          refresh.views
+            .map((v) => `${v.view_name} ${v.duration_ms} ms (${v.row_count.toLocaleString()} rows)`)
+            .join(", "),
+      );
+  }
+  saveBaselines([...results, ...reads]);
 }
 
-function report(results: Result[]): void {
-  let baselines: Record<string, Result> = {};
-  try {
-    baselines = JSON.parse(readFileSync(BASELINES, "utf8")) as Record<string, Result>;
-  } catch {
-    // no baselines yet
+let regressed = false;
+let savedBaselines: Record<string, Result> | undefined;
+
+function report(results: Result[], title: string): void {
+  if (!savedBaselines) {
+    try {
+      savedBaselines = JSON.parse(readFileSync(BASELINES, "utf8")) as Record<string, Result>;
+    } catch {
+      savedBaselines = {}; // no baselines yet
+    }
   }
+  const baselines = savedBaselines;
   const baseline = results[0]?.requestsPerSecond ?? 0;
+  console.log(`\nreachgraph bench — ${title}\n`);
   console.log(
-    `\nreachgraph bench: ${connections} connections × ${duration} s, pool ${POOL_MAX}, one transaction per request\n`,
+    `${"workload".padEnd(46)} ${"req/s".padStart(8)} ${"rows/s".padStart(8)} ${"p50 ms".padStart(8)} ${"p99 ms".padStart(8)} ${"errors".padStart(7)} ${"vs base".padStart(7)} ${"vs saved".padStart(9)}`,
   );
-  console.log(
-    `${"workload".padEnd(46)} ${"req/s".padStart(8)} ${"rows/s".padStart(8)} ${"p50 ms".padStart(8)} ${"p99 ms".padStart(8)} ${"errors".padStart(7)} ${"vs pg".padStart(7)} ${"vs saved".padStart(9)}`,
-  );
-  let regressed = false;
   for (const r of results) {
     const saved = baselines[r.name];
     const change = saved ? (r.requestsPerSecond / saved.requestsPerSecond - 1) * 100 : undefined;
@@ -218,10 +272,13 @@ function report(results: Result[]): void {
       `${r.name.padEnd(46)} ${r.requestsPerSecond.toFixed(0).padStart(8)} ${r.rowsPerSecond.toFixed(0).padStart(8)} ${r.p50Ms.toFixed(1).padStart(8)} ${r.p99Ms.toFixed(1).padStart(8)} ${String(r.errors).padStart(7)} ${`${((r.requestsPerSecond / baseline) * 100).toFixed(0)}%`.padStart(7)} ${(change === undefined ? "new" : `${change >= 0 ? "+" : ""}${change.toFixed(0)}%`).padStart(9)}`,
     );
   }
+}
+
+function saveBaselines(results: Result[]): void {
   if (values["update-baselines"]) {
     writeFileSync(
       BASELINES,
-      `${JSON.stringify(Object.fromEntries(results.map((r) => [r.name, r])), null, 2)}\n`,
+      `${JSON.stringify({ ...savedBaselines, ...Object.fromEntries(results.map((r) => [r.name, r])) }, null, 2)}\n`,
     );
     console.log("\nbaselines updated: bench/baselines.json");
   }

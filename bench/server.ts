@@ -4,6 +4,7 @@
  */
 import type { Server } from "node:http";
 import type { AddressInfo } from "node:net";
+import { configureAsOfCache } from "../src/analytics/as-of-cache.js";
 import { connectDatabases } from "../src/db/databases.js";
 import { createApp } from "../src/http/app.js";
 import { createLogger } from "../src/logger.js";
@@ -19,7 +20,14 @@ const db = connectDatabases(
     logger,
   },
 );
-const app = createApp({ db, logger, rateLimitPerMinute: 100_000_000 });
+const cacheEntries = Number(process.env.ANALYTICS_CACHE_ENTRIES ?? 1000);
+configureAsOfCache(cacheEntries);
+const app = createApp({
+  analyticsCacheEntries: cacheEntries,
+  db,
+  logger,
+  rateLimitPerMinute: 100_000_000,
+});
 const server = await new Promise<Server>((resolve) => {
   const s = app.listen(0, "127.0.0.1", () => resolve(s));
 });

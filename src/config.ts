@@ -36,6 +36,7 @@ const EnvSchema = z.object({
   PARTITION_MONTHS_AHEAD: z.coerce.number().int().min(1).max(36).default(3),
   RATE_LIMIT_PER_MINUTE: positiveInt.default(6000),
   REPLICA_MAX_LAG_SECONDS: z.coerce.number().min(0).default(30),
+  ANALYTICS_CACHE_ENTRIES: z.coerce.number().int().min(0).default(1000),
   VIEW_REFRESH_INTERVAL_MINUTES: z.coerce.number().int().min(1).max(60).default(5),
   GRAPHQL_INTROSPECTION: flag.optional(),
   GRAPHQL_MAX_DEPTH: positiveInt.default(12),
@@ -64,6 +65,8 @@ export type Config = {
   replicaMaxLagSeconds: number;
   /** How often the scheduler refreshes the materialized views. */
   viewRefreshIntervalMinutes: number;
+  /** Analytics answers cached per views' asOf (0: off). */
+  analyticsCacheEntries: number;
   graphql: GraphQLConfig;
 };
 
@@ -115,6 +118,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     rateLimitPerMinute: e.RATE_LIMIT_PER_MINUTE,
     replicaMaxLagSeconds: e.REPLICA_MAX_LAG_SECONDS,
     viewRefreshIntervalMinutes: e.VIEW_REFRESH_INTERVAL_MINUTES,
+    analyticsCacheEntries: e.ANALYTICS_CACHE_ENTRIES,
     graphql: {
       introspection: e.GRAPHQL_INTROSPECTION ?? e.NODE_ENV !== "production",
       maxDepth: e.GRAPHQL_MAX_DEPTH,

@@ -6,6 +6,7 @@
  */
 import type { Server } from "node:http";
 import type { Runner } from "graphile-worker";
+import { configureAsOfCache } from "./analytics/as-of-cache.js";
 import { refreshViews } from "./analytics/refresh-views.js";
 import { ConfigError, loadConfig } from "./config.js";
 import { connectDatabases, type Databases } from "./db/databases.js";
@@ -133,11 +134,13 @@ async function main(): Promise<void> {
   }
   if (stopping) return;
 
+  configureAsOfCache(config.analyticsCacheEntries);
   const app = createApp({
     db: database,
     logger,
     rateLimitPerMinute: config.rateLimitPerMinute,
     graphql: config.graphql,
+    analyticsCacheEntries: config.analyticsCacheEntries,
   });
   server = await new Promise<Server>((resolve, reject) => {
     const s = app.listen(config.http.port, config.http.host, () => resolve(s));

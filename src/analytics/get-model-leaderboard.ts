@@ -1,4 +1,5 @@
 import type pg from "pg";
+import { cachedByAsOf } from "./as-of-cache.js";
 
 /**
  * AI-GYM model leaderboard (spec §3.3 sample, README "KPI definitions") for one task type over the rolling period
@@ -52,7 +53,16 @@ const percentile = (p: number) => `
      - min(v) FILTER (WHERE below <= floor(${p} * (total - 1)) AND floor(${p} * (total - 1)) < through)::float8)
     * (${p} * (total - 1) - floor(${p} * (total - 1)))`;
 
-export async function getModelLeaderboard(
+export function getModelLeaderboard(
+  db: pg.Pool,
+  q: { taskType: string; days: number; asOf: Date; orderBy: LeaderboardOrder },
+): Promise<ModelLeaderboardRow[]> {
+  return cachedByAsOf(db, q.asOf, `leaderboard|${q.taskType}|${q.days}|${q.orderBy}`, () =>
+    queryLeaderboard(db, q),
+  );
+}
+
+async function queryLeaderboard(
   db: pg.Pool,
   q: { taskType: string; days: number; asOf: Date; orderBy: LeaderboardOrder },
 ): Promise<ModelLeaderboardRow[]> {

@@ -1,4 +1,5 @@
 import type pg from "pg";
+import { cachedByAsOf } from "./as-of-cache.js";
 import { type CampaignKpis, type FunnelRates, funnelRates, getCampaignKpis } from "./get-campaign-kpis.js";
 import { getPlatformActivity, type PlatformActivitySeries } from "./get-platform-activity.js";
 import { getViewsAsOf } from "./get-views-as-of.js";
@@ -22,6 +23,17 @@ export async function getOverview(
 ): Promise<Overview> {
   const asOf = knownAsOf ?? (await getViewsAsOf(db));
   const period = resolveCalendarPeriod(q, asOf);
+  const key = `overview|${period.from}|${period.to}|${period.timezone}|${q.granularity}`;
+  return cachedByAsOf(db, asOf, key, () => queryOverview(db, asOf, period, q.granularity));
+}
+
+async function queryOverview(
+  db: pg.Pool,
+  asOf: Date,
+  period: CalendarPeriod,
+  granularity: Granularity,
+): Promise<Overview> {
+  const q = { granularity };
   const [platform, outreach] = await Promise.all([
     getPlatformActivity(db, { period, granularity: q.granularity }),
     getCampaignKpis(db, { period, granularity: q.granularity, byCampaign: false, campaignIds: null }),

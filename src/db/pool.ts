@@ -11,9 +11,10 @@ export type PoolOptions = {
 
 /**
  * Every connection the application opens runs in UTC: the schema uses TIMESTAMP WITHOUT TIME ZONE (as the contract
- * does) and DEFAULT NOW() must write UTC whatever the server's TimeZone is.
+ * does) and DEFAULT NOW() must write UTC whatever the server's TimeZone is. JIT is off: for these short queries its
+ * compile time is the cost (measured on PG 15: the per-email outcomes view took 1.48 s with JIT, 0.15 s without).
  */
-export const SESSION_OPTIONS = "-c TimeZone=UTC";
+export const SESSION_OPTIONS = "-c TimeZone=UTC -c jit=off";
 
 // TIMESTAMP WITHOUT TIME ZONE values hold UTC; pg would read them in the process' local zone. Parameters are sent
 // as ISO-8601 UTC strings (see src/domain/time.ts), which PostgreSQL stores verbatim in a TIMESTAMP column.

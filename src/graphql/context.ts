@@ -1,4 +1,5 @@
 import DataLoader from "dataloader";
+import { cachedByAsOf } from "../analytics/as-of-cache.js";
 import type { AbVariantCounts } from "../analytics/get-ab-test-results.js";
 import { getAbVariantCounts } from "../analytics/get-ab-test-results.js";
 import { type CampaignKpis, getCampaignKpis } from "../analytics/get-campaign-kpis.js";
@@ -29,14 +30,15 @@ const kpiBatchKey = (k: Omit<CampaignKpiKey, "campaignId">) =>
 
 export function createContext(read: ReadTarget, principal: Principal): GraphQLContext {
   const pool = read.pool;
-  let asOf: Promise<Date> | undefined;
+  let asOfPromise: Promise<Date> | undefined;
+  const asOf = () => {
+    asOfPromise ??= getViewsAsOf(pool);
+    return asOfPromise;
+  };
   return {
     read,
     principal,
-    asOf: () => {
-      asOf ??= getViewsAsOf(pool);
-      return asOf;
-    },
+    asOf,
     loaders: {
       // One statement pair per distinct (period, granularity) in the query, for all campaigns asked for.
       campaignKpis: new DataLoader(
@@ -52,12 +54,19 @@ export function createContext(read: ReadTarget, principal: Principal): GraphQLCo
             [...groups.entries()].map(async ([batch, group]) => {
               const first = group[0];
               if (!first) return;
-              const byId = await getCampaignKpis(pool, {
-                period: first.period,
-                granularity: first.granularity,
-                byCampaign: true,
-                campaignIds: [...new Set(group.map((k) => k.campaignId))],
-              });
+              const campaignIds = [...new Set(group.map((k) => k.campaignId))].sort();
+              const byId = await cachedByAsOf(
+                pool,
+                await asOf(),
+                `kpis|${batch}|${campaignIds.join(",")}`,
+                () =>
+                  getCampaignKpis(pool, {
+                    period: first.period,
+                    granularity: first.granularity,
+                    byCampaign: true,
+                    campaignIds,
+                  }),
+              );
               for (const [id, kpis] of byId) results.set(`${batch}|${id}`, kpis);
             }),
           );

@@ -12,6 +12,7 @@ import { DomainError } from "../domain/errors.js";
 import type { Principal, Scope } from "../domain/principal.js";
 import type { Logger } from "../logger.js";
 import { createContext, type GraphQLContext } from "./context.js";
+import { graphqlResponseCache } from "./response-cache.js";
 import { schema } from "./schema/index.js";
 
 export type GraphQLDependencies = {
@@ -20,6 +21,8 @@ export type GraphQLDependencies = {
   authenticate: (req: Request, scope: Scope) => Promise<Principal>;
   logger: Logger;
   config: GraphQLConfig;
+  /** Entries of the asOf-keyed response cache of view-backed queries (0: off). */
+  responseCacheEntries?: number;
 };
 
 export const GRAPHQL_PATH = "/graphql";
@@ -188,6 +191,7 @@ export function graphqlRouter(deps: GraphQLDependencies): Router {
     GRAPHQL_PATH,
     authenticate,
     express.json({ limit: "100kb" }),
+    graphqlResponseCache(deps.readRouter, deps.responseCacheEntries ?? 1000),
     expressMiddleware(server, {
       context: async ({ res }) =>
         createContext(await deps.readRouter.target(), res.locals.principal as Principal),

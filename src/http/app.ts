@@ -19,6 +19,8 @@ export type AppDependencies = {
   /** Requests per minute per API key unless the key sets its own. */
   rateLimitPerMinute?: number;
   graphql?: GraphQLConfig;
+  /** Entries of the asOf-keyed GraphQL response cache (0: off). */
+  analyticsCacheEntries?: number;
 };
 
 export const DEFAULT_GRAPHQL_CONFIG: GraphQLConfig = {
@@ -69,6 +71,7 @@ export function createApp({
   clock = () => new Date(),
   rateLimitPerMinute = 6000,
   graphql = DEFAULT_GRAPHQL_CONFIG,
+  analyticsCacheEntries = 1000,
 }: AppDependencies): Express {
   const authenticator = new ApiKeyAuthenticator(db.primary, logger);
   const app = express();
@@ -83,6 +86,7 @@ export function createApp({
       authenticate: (req, scope) => authenticator.authenticate(req, scope),
       logger,
       config: graphql,
+      responseCacheEntries: analyticsCacheEntries,
     }),
   );
   app.use(
