@@ -48,7 +48,8 @@ export function graphqlResponseCache(readRouter: ReadRouter, maxEntries: number)
     try {
       const target = await readRouter.target();
       const asOf = await getViewsAsOf(target.pool);
-      const key = `${target.source.database}|${asOf.toISOString()}|${createHash("sha256")
+      // The body carries extensions.readSource, so the source (and any fallback reason) is part of the key.
+      const key = `${JSON.stringify(target.source)}|${asOf.toISOString()}|${createHash("sha256")
         .update(JSON.stringify([body.query, body.variables ?? null, body.operationName ?? null]))
         .digest("base64url")}`;
       const hit = entries.get(key);

@@ -53,6 +53,8 @@ export async function startApi(
     replicaUrl?: string;
     graphql?: Partial<GraphQLConfig>;
     replicaMaxLagSeconds?: number;
+    /** The GraphQL response cache's size (0: off). */
+    analyticsCacheEntries?: number;
   } = {},
 ): Promise<TestApi> {
   const db = connectDatabases(
@@ -68,6 +70,7 @@ export async function startApi(
     clock: () => (now ? new Date(now) : new Date()),
     rateLimitPerMinute: options.rateLimitPerMinute ?? 100_000,
     graphql: { ...DEFAULT_GRAPHQL_CONFIG, ...options.graphql },
+    analyticsCacheEntries: options.analyticsCacheEntries ?? 1000,
   });
   const server = await new Promise<Server>((resolve) => {
     const s = app.listen(0, "127.0.0.1", () => resolve(s));

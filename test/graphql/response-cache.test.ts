@@ -1,0 +1,40 @@
+import { describe, expect, it } from "vitest";
+import { refreshViews } from "../../src/analytics/refresh-views.js";
+import { migrate } from "../../src/db/migrate.js";
+import { waitForReplica } from "../../src/db/replication.js";
+import { startApi } from "../support/api.js";
+import { logger, scratchDatabase } from "../support/db.js";
+
+// A database of its own: no other test file's refresh can move asOf between two requests here.
+const { url } = await scratchDatabase();
+await migrate(url, { logger });
+const api = await startApi({ databaseUrl: url });
+const LEADERBOARD =
+  '{ modelLeaderboard(taskType: "website_analysis", period: "7d") { asOf entries { modelName } } }';
+
+describe("the asOf-keyed GraphQL response cache", () => {
+  it("answers a repeated view-backed query from the cache until a refresh moves asOf", async () => {
+    const first = await api.graphql(LEADERBOARD);
+    const second = await api.graphql(LEADERBOARD);
+    expect(second.headers.get("x-cache")).toBe("hit");
+    expect(second.text).toBe(first.text);
+
+    await refreshViews(api.db.primary, "test");
+    if (api.db.replica) await waitForReplica(api.db.primary, api.db.replica);
+    const after = await api.graphql(LEADERBOARD);
+    expect(after.headers.get("x-cache")).toBe("miss");
+    expect(new Date(after.body.data.modelLeaderboard.asOf).getTime()).toBeGreaterThan(
+      new Date(first.body.data.modelLeaderboard.asOf).getTime(),
+    );
+  });
+
+  it("never caches queries that read base tables (campaign lists), or answers with errors", async () => {
+    const campaigns = await api.graphql("{ campaigns(first: 1) { totalCount } }");
+    expect(campaigns.headers.get("x-cache")).toBeNull();
+    const bad = '{ modelLeaderboard(taskType: "NOT VALID") { asOf } }';
+    await api.graphql(bad);
+    const again = await api.graphql(bad);
+    expect(again.headers.get("x-cache")).toBe("miss");
+    expect(again.body.errors).toBeDefined();
+  });
+});
