@@ -28,6 +28,39 @@ describe("the asOf-keyed GraphQL response cache", () => {
     );
   });
 
+  it("writes through REST show up in GraphQL after a refresh (POST /api/v2/analytics/refreshes), and asOf moves", async () => {
+    const query =
+      '{ modelLeaderboard(taskType: "website_analysis", period: "1d") { asOf entries { modelName usageCount avgQuality } } }';
+    const before = await api.graphql(query);
+    const written = await api.request("POST", "/api/v2/ai-gym/records", {
+      body: {
+        records: [1, 2, 3].map((i) => ({
+          task_type: "website_analysis",
+          model_name: "rest-written-model",
+          cost: 0.01 * i,
+          duration_seconds: 10 * i,
+          quality_score: 80 + i,
+        })),
+      },
+    });
+    expect(written.status).toBe(200);
+    const stale = await api.graphql(query);
+    expect(stale.body.data.modelLeaderboard.entries).toEqual(before.body.data.modelLeaderboard.entries);
+
+    const refresh = await api.request("POST", "/api/v2/analytics/refreshes");
+    expect(refresh.status).toBe(200);
+    const fresh = await api.graphql(query);
+    expect(fresh.body.data.modelLeaderboard.asOf).toBe(refresh.body.as_of);
+    expect(new Date(refresh.body.as_of).getTime()).toBeGreaterThan(
+      new Date(before.body.data.modelLeaderboard.asOf).getTime(),
+    );
+    expect(fresh.body.data.modelLeaderboard.entries).toContainEqual({
+      modelName: "rest-written-model",
+      usageCount: 3,
+      avgQuality: 82,
+    });
+  });
+
   it("never caches queries that read base tables (campaign lists), or answers with errors", async () => {
     const campaigns = await api.graphql("{ campaigns(first: 1) { totalCount } }");
     expect(campaigns.headers.get("x-cache")).toBeNull();
