@@ -30,8 +30,9 @@ export async function seedForReads(
   return { emailSends: await count(), refreshes };
 }
 
-export async function startChild(script: string, env: Record<string, string>) {
-  const child = spawn(process.execPath, ["--import", "tsx", script], {
+/** A bench server in a process of its own (it prints `{"port": N}` once listening); `stop()` sends SIGTERM. */
+export async function startChild(script: string, env: Record<string, string>, nodeArgs: string[] = []) {
+  const child = spawn(process.execPath, [...nodeArgs, "--import", "tsx", script], {
     env: { ...process.env, ...env },
     stdio: ["ignore", "pipe", "inherit"],
   });

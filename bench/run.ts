@@ -12,7 +12,6 @@
  * Database: BENCH_DATABASE_URL (a scratch database is created on that server and dropped afterwards), else an
  * embedded primary + replica under .bench-data/ that is removed afterwards.
  */
-import { spawn } from "node:child_process";
 import { randomBytes, randomUUID } from "node:crypto";
 import { readFileSync, writeFileSync } from "node:fs";
 import { rm } from "node:fs/promises";
@@ -142,26 +141,13 @@ async function main(): Promise<void> {
     },
   );
   await ensurePartitions(databases.primary, 1, 3);
-  const server = spawn(
-    process.execPath,
-    [
-      ...(process.env.BENCH_PROFILE ? ["--cpu-prof", "--cpu-prof-dir=.bench-data/prof"] : []),
-      "--import",
-      "tsx",
-      "bench/server.ts",
-    ],
-    {
-      env: { ...process.env, BENCH_DATABASE_URL: db.url, BENCH_POOL_MAX: String(POOL_MAX) },
-      stdio: ["ignore", "pipe", "inherit"],
-    },
+  const env = { BENCH_DATABASE_URL: db.url, BENCH_POOL_MAX: String(POOL_MAX) };
+  const server = await startChild(
+    "bench/server.ts",
+    env,
+    process.env.BENCH_PROFILE ? ["--cpu-prof", "--cpu-prof-dir=.bench-data/prof"] : [],
   );
-  const port = await new Promise<number>((resolve, reject) => {
-    server.once("exit", (code) => reject(new Error(`bench server exited with ${code}`)));
-    server.stdout.once("data", (chunk: Buffer) =>
-      resolve((JSON.parse(String(chunk)) as { port: number }).port),
-    );
-  });
-  const base = `http://127.0.0.1:${port}`;
+  const base = server.base;
   const key = (await createApiKey(databases.primary, { name: "bench", scopes: ["admin"] })).key;
   const results: Result[] = [];
   let reads: Result[] = [];
@@ -199,7 +185,6 @@ async function main(): Promise<void> {
         `seeding ≥ ${Number(values["email-sends"]).toLocaleString()} email_sends for the read bench…`,
       );
       refreshes = (await seedForReads(databases.primary, Number(values["email-sends"]))).refreshes;
-      const env = { BENCH_DATABASE_URL: db.url, BENCH_POOL_MAX: String(POOL_MAX) };
       const bare = await startChild("bench/bare-read-server.ts", env);
       const noCache = await startChild("bench/server.ts", { ...env, ANALYTICS_CACHE_ENTRIES: "0" });
       try {
@@ -217,11 +202,7 @@ async function main(): Promise<void> {
       }
     }
   } finally {
-    server.removeAllListeners("exit");
-    await new Promise((resolve) => {
-      server.once("exit", resolve);
-      server.kill("SIGTERM");
-    });
+    await server.stop();
     await databases.close();
     await db.stop();
   }

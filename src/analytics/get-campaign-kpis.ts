@@ -1,6 +1,6 @@
 import type pg from "pg";
-import { type CalendarPeriod, type Granularity, periodStarts } from "./period.js";
-import { sumRollup } from "./rollup-15m.js";
+import type { CalendarPeriod, Granularity } from "./period.js";
+import { type SeriesFrame, seriesFrame, sumRollup } from "./rollup-15m.js";
 import { rate } from "./statistics.js";
 
 /**
@@ -27,7 +27,7 @@ export type Money = { currency: string; amount: string };
 
 export type KpiSlice = { funnel: Funnel; deals_won: number; revenue: Money[] };
 export type KpiSeriesPoint = KpiSlice & { start: string };
-export type CampaignKpis = { totals: KpiSlice; series: KpiSeriesPoint[] };
+export type CampaignKpis = SeriesFrame<KpiSlice>;
 
 export type FunnelRates = {
   delivery_rate: number | null;
@@ -82,33 +82,33 @@ export async function getCampaignKpis(
       metrics: ["sum(deals_won)::int AS deals_won", "sum(revenue)::text AS revenue"],
     }),
   ]);
-  const starts = q.granularity ? periodStarts(q.period, q.granularity) : [];
-  const result = new Map<string, CampaignKpis>();
-  const entry = (campaignId: string | null): CampaignKpis => {
+  const frames = new Map<string, ReturnType<typeof seriesFrame<KpiSlice>>>();
+  const entry = (campaignId: string | null) => {
     const id = campaignId ?? "*";
-    let kpis = result.get(id);
-    if (!kpis) {
-      kpis = { totals: emptySlice(), series: starts.map((start) => ({ start, ...emptySlice() })) };
-      result.set(id, kpis);
+    let f = frames.get(id);
+    if (!f) {
+      f = seriesFrame(q.period, q.granularity, emptySlice);
+      frames.set(id, f);
     }
-    return kpis;
+    return f;
   };
-  const slice = (kpis: CampaignKpis, start: string | null): KpiSlice | undefined =>
-    start === null ? kpis.totals : kpis.series.find((p) => p.start === start);
   for (const row of funnels) {
-    const target = slice(entry(row.campaign_id), row.period_start);
+    const target = entry(row.campaign_id).slot(row.period_start);
     if (target) for (const m of FUNNEL_METRICS) target.funnel[m] = Number(row[m]);
   }
   for (const row of revenue) {
-    const target = slice(entry(row.campaign_id), row.period_start);
+    const target = entry(row.campaign_id).slot(row.period_start);
     if (!target) continue;
     target.deals_won += Number(row.deals_won);
     target.revenue.push({ currency: String(row.currency), amount: String(row.revenue) });
   }
-  for (const kpis of result.values())
-    for (const s of [kpis.totals, ...kpis.series])
-      s.revenue.sort((a, b) => a.currency.localeCompare(b.currency));
   if (!q.byCampaign) entry(null);
   for (const id of q.byCampaign ? (q.campaignIds ?? []) : []) entry(id);
+  const result = new Map<string, CampaignKpis>();
+  for (const [id, { frame }] of frames) {
+    for (const s of [frame.totals, ...frame.series])
+      s.revenue.sort((a, b) => a.currency.localeCompare(b.currency));
+    result.set(id, frame);
+  }
   return result;
 }

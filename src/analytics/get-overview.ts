@@ -33,17 +33,16 @@ async function queryOverview(
   period: CalendarPeriod,
   granularity: Granularity,
 ): Promise<Overview> {
-  const q = { granularity };
   const [platform, outreach] = await Promise.all([
-    getPlatformActivity(db, { period, granularity: q.granularity }),
-    getCampaignKpis(db, { period, granularity: q.granularity, byCampaign: false, campaignIds: null }),
+    getPlatformActivity(db, { period, granularity }),
+    getCampaignKpis(db, { period, granularity, byCampaign: false, campaignIds: null }),
   ]);
   const all = outreach.get("*");
   if (!all) throw new Error("getCampaignKpis returned no all-campaign entry");
   return {
     as_of: asOf,
     period,
-    granularity: q.granularity,
+    granularity,
     platform,
     outreach: all,
     rates: funnelRates(all.totals.funnel),

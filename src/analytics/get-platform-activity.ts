@@ -1,6 +1,6 @@
 import type pg from "pg";
-import { type CalendarPeriod, type Granularity, periodStarts } from "./period.js";
-import { sumRollup } from "./rollup-15m.js";
+import type { CalendarPeriod, Granularity } from "./period.js";
+import { type SeriesFrame, seriesFrame, sumRollup } from "./rollup-15m.js";
 
 /**
  * Platform activity over a calendar period: leads scraped, analyses completed, demos deployed, videos ready, emails
@@ -15,10 +15,7 @@ export const PLATFORM_METRICS = [
   "ai_runs",
 ] as const;
 export type PlatformActivity = Record<(typeof PLATFORM_METRICS)[number], number> & { ai_spend: number };
-export type PlatformActivitySeries = {
-  totals: PlatformActivity;
-  series: (PlatformActivity & { start: string })[];
-};
+export type PlatformActivitySeries = SeriesFrame<PlatformActivity>;
 
 const empty = (): PlatformActivity => ({
   ...(Object.fromEntries(PLATFORM_METRICS.map((m) => [m, 0])) as Record<
@@ -42,19 +39,12 @@ export async function getPlatformActivity(
       "COALESCE(sum(ai_spend), 0)::float8 AS ai_spend",
     ],
   });
-  const result: PlatformActivitySeries = {
-    totals: empty(),
-    series: (q.granularity ? periodStarts(q.period, q.granularity) : []).map((start) => ({
-      start,
-      ...empty(),
-    })),
-  };
+  const { frame, slot } = seriesFrame(q.period, q.granularity, empty);
   for (const row of rows) {
-    const target =
-      row.period_start === null ? result.totals : result.series.find((p) => p.start === row.period_start);
+    const target = slot(row.period_start);
     if (!target) continue;
     for (const m of PLATFORM_METRICS) target[m] = Number(row[m]);
     target.ai_spend = Number(row.ai_spend);
   }
-  return result;
+  return frame;
 }

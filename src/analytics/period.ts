@@ -34,7 +34,7 @@ const ISO_DATE = /^\d{4}-\d{2}-\d{2}$/;
  * The zone name as given when it is a valid IANA zone (Intl and PostgreSQL ship the same tz database), else
  * undefined. The caller's spelling is kept: Intl would turn Asia/Kolkata into its older alias Asia/Calcutta.
  */
-export function canonicalTimeZone(name: string): string | undefined {
+export function validTimeZone(name: string): string | undefined {
   if (name.length > 64 || !/^[A-Za-z][A-Za-z0-9_+\-/]*$/.test(name)) return undefined;
   try {
     new Intl.DateTimeFormat("en-US", { timeZone: name });
@@ -75,7 +75,7 @@ function daysBetween(from: string, to: string): number {
  */
 export function resolveCalendarPeriod(input: PeriodInput, asOf: Date): CalendarPeriod {
   const zoneName = input.timezone ?? "UTC";
-  const timezone = canonicalTimeZone(zoneName);
+  const timezone = validTimeZone(zoneName);
   if (!timezone)
     throw new UnprocessableError(`Unknown time zone '${zoneName}'.`, [
       { path: "timezone", message: "must be an IANA time zone such as Europe/Berlin or UTC" },
@@ -130,11 +130,3 @@ export function periodStarts(period: CalendarPeriod, granularity: Granularity): 
   }
   return starts;
 }
-
-/**
- * The SQL that turns the period into UTC bounds: `$from`/`$toExclusive` are local dates, `$tz` the zone. Used as a
- * CTE named `p` with columns `f` and `t`.
- */
-export const PERIOD_BOUNDS_SQL = (from: string, toExclusive: string, tz: string) =>
-  `SELECT (${from}::date::timestamp AT TIME ZONE ${tz}) AT TIME ZONE 'UTC' AS f,
-          (${toExclusive}::date::timestamp AT TIME ZONE ${tz}) AT TIME ZONE 'UTC' AS t`;

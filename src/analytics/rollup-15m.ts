@@ -1,5 +1,5 @@
 import type pg from "pg";
-import { addDays, type CalendarPeriod, type Granularity } from "./period.js";
+import { addDays, type CalendarPeriod, type Granularity, periodStarts } from "./period.js";
 
 /**
  * Sums one of the 15-minute materialized views over a calendar period in a time zone: the totals, and (with a
@@ -28,6 +28,23 @@ export type RollupRow = {
   period_start: string | null;
   currency?: string;
 } & Record<string, unknown>;
+
+/** Totals and one zero-filled point per granularity step: where the rows of `sumRollup` are written into. */
+export type SeriesFrame<T> = { totals: T; series: (T & { start: string })[] };
+
+/** A zero frame and `slot(period_start)` → the totals (null) or the step's point (undefined when outside). */
+export function seriesFrame<T extends object>(
+  period: CalendarPeriod,
+  granularity: Granularity | null,
+  empty: () => T,
+): { frame: SeriesFrame<T>; slot: (start: string | null) => T | undefined } {
+  const frame: SeriesFrame<T> = {
+    totals: empty(),
+    series: (granularity ? periodStarts(period, granularity) : []).map((start) => ({ start, ...empty() })),
+  };
+  const byStart = new Map<string, T>(frame.series.map((p) => [p.start, p]));
+  return { frame, slot: (start) => (start === null ? frame.totals : byStart.get(start)) };
+}
 
 export async function sumRollup(db: pg.Pool, q: RollupQuery): Promise<RollupRow[]> {
   const params: unknown[] = [];

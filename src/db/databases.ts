@@ -8,15 +8,13 @@ import { ReadRouter } from "./read-router.js";
 export type DatabaseUrls = { primaryUrl: string; replicaUrl: string | undefined };
 
 /**
- * The application's connections. Writes use `primary`; analytics reads use `reader`, which is the replica when one
- * is configured and the primary otherwise.
+ * The application's connections. Writes use `primary` (and `prisma` on it); analytics reads go where `readRouter`
+ * says: the replica's pool and Prisma client while the replica is healthy, else the primary's.
  */
 export type Databases = {
   primary: pg.Pool;
   replica: pg.Pool | undefined;
-  reader: pg.Pool;
   prisma: PrismaClient;
-  prismaReader: PrismaClient;
   /** Analytics reads: the replica while it is healthy and not lagging, else the primary (with the reason). */
   readRouter: ReadRouter;
   close(): Promise<void>;
@@ -38,7 +36,6 @@ export function connectDatabases(
 ): Databases {
   const primary = createPool(urls.primaryUrl, { name: "primary", ...options });
   const replica = urls.replicaUrl ? createPool(urls.replicaUrl, { name: "replica", ...options }) : undefined;
-  const reader = replica ?? primary;
   const prisma = createPrismaClient(primary);
   const prismaReader = replica ? createPrismaClient(replica) : prisma;
   const readRouter = new ReadRouter(
@@ -49,9 +46,7 @@ export function connectDatabases(
   return {
     primary,
     replica,
-    reader,
     prisma,
-    prismaReader,
     readRouter,
     async close() {
       await prisma.$disconnect();

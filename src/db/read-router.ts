@@ -17,8 +17,8 @@ const CHECK_TTL_MS = 1_000;
 
 /**
  * Chooses where analytics reads go: the replica while it is reachable, in recovery and no more than
- * `maxLagSeconds` behind; otherwise the primary, saying why. A query that fails on the replica because the
- * connection is gone re-checks at once (`replicaFailed`). Shared by GraphQL, the REST analytics routes and /readyz.
+ * `maxLagSeconds` behind; otherwise the primary, saying why. The check is reused for a second; `recheck()` forgets
+ * it. Shared by GraphQL, the REST analytics routes and /readyz.
  */
 export class ReadRouter {
   private checkedAt = 0;
@@ -46,8 +46,8 @@ export class ReadRouter {
     return { target, status: this.last?.status ?? { configured: false } };
   }
 
-  /** Forget the last check: the next read re-checks (a replica query just failed on a dead connection). */
-  replicaFailed(): void {
+  /** Forgets the last check: the next read checks the replica again. */
+  recheck(): void {
     this.checkedAt = 0;
   }
 

@@ -28,9 +28,10 @@ export type CampaignKpiKey = { campaignId: string; period: CalendarPeriod; granu
 const kpiBatchKey = (k: Omit<CampaignKpiKey, "campaignId">) =>
   `${k.period.from}|${k.period.to}|${k.period.timezone}|${k.granularity ?? ""}`;
 
-export function createContext(read: ReadTarget, principal: Principal): GraphQLContext {
+/** `knownAsOf`: the views' asOf when the request already looked it up (the response cache does). */
+export function createContext(read: ReadTarget, principal: Principal, knownAsOf?: Date): GraphQLContext {
   const pool = read.pool;
-  let asOfPromise: Promise<Date> | undefined;
+  let asOfPromise: Promise<Date> | undefined = knownAsOf ? Promise.resolve(knownAsOf) : undefined;
   const asOf = () => {
     asOfPromise ??= getViewsAsOf(pool);
     return asOfPromise;
@@ -81,5 +82,3 @@ export function createContext(read: ReadTarget, principal: Principal): GraphQLCo
     },
   };
 }
-
-export type { ReadSource };

@@ -10,13 +10,13 @@ const VIEW_BACKED = new Set(["overview", "modelLeaderboard", "__typename"]);
 /** Which documents are cacheable, memoised by their text (dashboards send the same few documents). */
 const verdicts = new Map<string, boolean>();
 
-function cacheable(query: string, operationName: unknown): boolean {
+function cacheable(query: string, operationName: unknown, maxTokens: number): boolean {
   const memoKey = `${typeof operationName === "string" ? operationName : ""}|${query}`;
   const known = verdicts.get(memoKey);
   if (known !== undefined) return known;
   let verdict = false;
   try {
-    const doc = parse(query, { maxTokens: 2000 });
+    const doc = parse(query, { maxTokens });
     const ops = doc.definitions.filter(
       (d): d is OperationDefinitionNode => d.kind === Kind.OPERATION_DEFINITION,
     );
@@ -39,15 +39,22 @@ function cacheable(query: string, operationName: unknown): boolean {
  * asOf and the request (document, variables, operation): a hit costs one `asOf` lookup and no GraphQL execution.
  * Only successful answers without errors are kept; at most `maxEntries`, least recently used first out.
  */
-export function graphqlResponseCache(readRouter: ReadRouter, maxEntries: number): RequestHandler {
+export function graphqlResponseCache(
+  readRouter: ReadRouter,
+  maxEntries: number,
+  maxTokens: number,
+): RequestHandler {
   const entries = new Map<string, string>();
   return async (req, res, next) => {
     const body = req.body as { query?: unknown; variables?: unknown; operationName?: unknown } | undefined;
     if (maxEntries <= 0 || req.method !== "POST" || typeof body?.query !== "string") return next();
-    if (!cacheable(body.query, body.operationName)) return next();
+    if (!cacheable(body.query, body.operationName, maxTokens)) return next();
     try {
       const target = await readRouter.target();
       const asOf = await getViewsAsOf(target.pool);
+      // On a miss, the request executes with this same target and asOf (see createContext).
+      res.locals.readTarget = target;
+      res.locals.asOf = asOf;
       // The body carries extensions.readSource, so the source (and any fallback reason) is part of the key.
       const key = `${JSON.stringify(target.source)}|${asOf.toISOString()}|${createHash("sha256")
         .update(JSON.stringify([body.query, body.variables ?? null, body.operationName ?? null]))

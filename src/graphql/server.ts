@@ -7,7 +7,7 @@ import { renderGraphiQL } from "@graphql-yoga/render-graphiql";
 import express, { type Request, type RequestHandler, Router } from "express";
 import { GraphQLError, type GraphQLFormattedError, type ValidationRule } from "graphql";
 import type { GraphQLConfig } from "../config.js";
-import type { ReadRouter } from "../db/read-router.js";
+import type { ReadRouter, ReadTarget } from "../db/read-router.js";
 import { DomainError } from "../domain/errors.js";
 import type { Principal, Scope } from "../domain/principal.js";
 import type { Logger } from "../logger.js";
@@ -191,10 +191,15 @@ export function graphqlRouter(deps: GraphQLDependencies): Router {
     GRAPHQL_PATH,
     authenticate,
     express.json({ limit: "100kb" }),
-    graphqlResponseCache(deps.readRouter, deps.responseCacheEntries ?? 1000),
+    graphqlResponseCache(deps.readRouter, deps.responseCacheEntries ?? 1000, deps.config.maxTokens),
     expressMiddleware(server, {
+      // The response cache has already chosen the read target and looked up asOf for the queries it handles.
       context: async ({ res }) =>
-        createContext(await deps.readRouter.target(), res.locals.principal as Principal),
+        createContext(
+          (res.locals.readTarget as ReadTarget | undefined) ?? (await deps.readRouter.target()),
+          res.locals.principal as Principal,
+          res.locals.asOf as Date | undefined,
+        ),
     }),
   );
   return router;

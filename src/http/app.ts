@@ -79,7 +79,7 @@ export function createApp({
   app.set("trust proxy", false);
   app.use(requestId);
   app.use(requestLogger(logger));
-  app.use(healthRouter({ primary: db.primary, replica: db.replica, readRouter: db.readRouter }));
+  app.use(healthRouter({ primary: db.primary, readRouter: db.readRouter }));
   app.use(
     graphqlRouter({
       readRouter: db.readRouter,

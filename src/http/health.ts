@@ -27,17 +27,13 @@ async function probePrimary(
  * in bytes and seconds, and where analytics reads go now (`readSource`). A missing, unreachable or lagging replica
  * degrades reads to the primary ("degraded") but does not fail readiness.
  */
-export function healthRouter(deps: {
-  primary: pg.Pool;
-  replica: pg.Pool | undefined;
-  readRouter: ReadRouter;
-}): Router {
+export function healthRouter(deps: { primary: pg.Pool; readRouter: ReadRouter }): Router {
   const router = Router();
   router.get("/healthz", (_req, res) => {
     res.json({ status: "ok" });
   });
   router.get("/readyz", async (_req, res) => {
-    deps.readRouter.replicaFailed(); // readiness always looks afresh
+    deps.readRouter.recheck(); // readiness always looks afresh
     const [primary, { status: replica, target }] = await Promise.all([
       probePrimary(deps.primary),
       deps.readRouter.status(),

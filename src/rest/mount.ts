@@ -191,11 +191,13 @@ async function handle(
   };
 
   if (!isWrite(route)) {
-    const target = route.scope === "analytics:read" ? await deps.readRouter.target() : undefined;
-    if (target) res.set("X-Read-Source", target.source.database);
     const ctx: ReadContext = {
       db: deps.primary,
-      reader: target?.pool ?? deps.primary,
+      reader: async () => {
+        const target = await deps.readRouter.target();
+        res.set("X-Read-Source", target.source.database);
+        return target.pool;
+      },
       now,
       principal,
       requestId,

@@ -17,8 +17,11 @@ type ZodObjectLike = z.ZodType<Record<string, unknown>, Record<string, unknown>>
 export type ReadContext = {
   /** The primary: reads that must see the latest writes (a resource just created). */
   db: pg.Pool;
-  /** The replica (or the primary when there is none): analytics reads. */
-  reader: pg.Pool;
+  /**
+   * Where analytics reads go now: the replica, or the primary when it is down or lagging (ReadRouter). Calling it
+   * also tells the client, in `X-Read-Source`.
+   */
+  reader: () => Promise<pg.Pool>;
   now: Date;
   principal: Principal;
   requestId: string;

@@ -63,7 +63,7 @@ describe("GraphQL reads the replica, and keeps answering when it cannot", () => 
     try {
       await api.db.primary.query("INSERT INTO campaigns (name) VALUES ('lag probe')");
       await new Promise((r) => setTimeout(r, 3_100));
-      api.db.readRouter.replicaFailed();
+      api.db.readRouter.recheck();
       const res = await api.graphql(DASHBOARD);
       expect(res.body.errors).toBeUndefined();
       expect(res.body.extensions.readSource).toMatchObject({
@@ -76,13 +76,13 @@ describe("GraphQL reads the replica, and keeps answering when it cannot", () => 
       await replica.query("SELECT pg_wal_replay_resume()");
     }
     await waitForReplica(api.db.primary, replica);
-    api.db.readRouter.replicaFailed();
+    api.db.readRouter.recheck();
     expect((await api.graphql(DASHBOARD)).body.extensions.readSource).toEqual({ database: "replica" });
   });
 
   it("answers from the primary, flagged, when the replica is stopped; /readyz says degraded", async () => {
     await cluster.stopReplica();
-    api.db.readRouter.replicaFailed();
+    api.db.readRouter.recheck();
     const res = await api.graphql(DASHBOARD);
     expect(res.status).toBe(200);
     expect(res.body.errors).toBeUndefined();

@@ -165,5 +165,3 @@ export function toPeriodInput(args: PeriodArgs) {
     timezone: args.timeZone ?? undefined,
   };
 }
-
-export type { Granularity };

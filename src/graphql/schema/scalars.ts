@@ -1,5 +1,5 @@
 import { GraphQLError, Kind } from "graphql";
-import { canonicalTimeZone, isIsoDate } from "../../analytics/period.js";
+import { isIsoDate, MAX_PERIOD_DAYS, validTimeZone } from "../../analytics/period.js";
 import { builder } from "../builder.js";
 
 const badInput = (message: string) => new GraphQLError(message, { extensions: { code: "BAD_USER_INPUT" } });
@@ -52,7 +52,7 @@ builder.scalarType("TimeZone", {
   description: "An IANA time zone name: UTC, Europe/Berlin, America/New_York, Asia/Kolkata.",
   serialize: (d) => String(d),
   ...stringScalar("TimeZone", (v) => {
-    const tz = canonicalTimeZone(v);
+    const tz = validTimeZone(v);
     if (!tz) throw badInput(`Unknown time zone "${v.slice(0, 60)}": use an IANA name such as Europe/Berlin`);
     return tz;
   }),
@@ -60,7 +60,7 @@ builder.scalarType("TimeZone", {
 
 const PERIOD = /^([1-9]\d{0,3})d$/;
 builder.scalarType("Period", {
-  description: "A number of days, written `Nd` (1d–3660d), e.g. 7d, 30d, 90d.",
+  description: `A number of days, written \`Nd\` (1d–${MAX_PERIOD_DAYS}d), e.g. 7d, 30d, 90d.`,
   serialize: (n) => `${n}d`,
   parseValue: (value) => parsePeriod(value),
   parseLiteral: (ast) => parsePeriod(ast.kind === Kind.STRING ? ast.value : undefined),
@@ -69,7 +69,7 @@ builder.scalarType("Period", {
 function parsePeriod(value: unknown): number {
   const m = typeof value === "string" ? PERIOD.exec(value) : null;
   const days = m ? Number.parseInt(m[1] ?? "", 10) : Number.NaN;
-  if (!(days >= 1 && days <= 3660))
-    throw badInput('Period must be a number of days such as "30d" (1d–3660d)');
+  if (!(days >= 1 && days <= MAX_PERIOD_DAYS))
+    throw badInput(`Period must be a number of days such as "30d" (1d–${MAX_PERIOD_DAYS}d)`);
   return days;
 }

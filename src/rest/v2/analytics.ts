@@ -8,23 +8,20 @@ import {
 import { getOverview } from "../../analytics/get-overview.js";
 import { PLATFORM_METRICS } from "../../analytics/get-platform-activity.js";
 import { getViewsAsOf } from "../../analytics/get-views-as-of.js";
-import { canonicalTimeZone, GRANULARITIES, isIsoDate } from "../../analytics/period.js";
+import { GRANULARITIES, isIsoDate, MAX_PERIOD_DAYS, validTimeZone } from "../../analytics/period.js";
 import { MATERIALIZED_VIEWS, refreshViews } from "../../analytics/refresh-views.js";
 import { defineRoute } from "../route.js";
 import { Timestamp } from "../schemas.js";
 
 const DaysPeriod = z
   .string()
-  .regex(/^([1-9]\d{0,3})d$/, "must be a number of days such as 30d (1d–3660d)")
+  .regex(/^([1-9]\d{0,3})d$/, `must be a number of days such as 30d (1d–${MAX_PERIOD_DAYS}d)`)
   .transform((p) => Number.parseInt(p, 10))
-  .refine((n) => n <= 3660, "at most 3660d");
+  .refine((n) => n <= MAX_PERIOD_DAYS, `at most ${MAX_PERIOD_DAYS}d`);
 const LocalDate = z.string().refine(isIsoDate, "must be a date YYYY-MM-DD").meta({ example: "2026-11-01" });
 const TimeZone = z
   .string()
-  .refine(
-    (tz) => canonicalTimeZone(tz) !== undefined,
-    "must be an IANA time zone such as Europe/Berlin or UTC",
-  )
+  .refine((tz) => validTimeZone(tz) !== undefined, "must be an IANA time zone such as Europe/Berlin or UTC")
   .default("UTC")
   .meta({ example: "Europe/Berlin" });
 const AsOf = Timestamp.meta({
@@ -87,7 +84,8 @@ export const modelLeaderboardRoute = defineRoute({
     description: "The leaderboard, best first by `order_by`.",
     schema: ModelLeaderboardResponse,
   },
-  handler: async ({ query }, { reader, now }) => {
+  handler: async ({ query }, ctx) => {
+    const reader = await ctx.reader();
     const asOf = await getViewsAsOf(reader);
     const data = await getModelLeaderboard(reader, {
       taskType: query.task_type,
@@ -99,7 +97,7 @@ export const modelLeaderboardRoute = defineRoute({
     return {
       data,
       meta: {
-        generated_at: now.toISOString(),
+        generated_at: ctx.now.toISOString(),
         as_of: asOf.toISOString(),
         task_type: query.task_type,
         period: { from: period.from.toISOString(), to: period.to.toISOString(), days: period.days },
@@ -174,7 +172,7 @@ export const overviewRoute = defineRoute({
   response: { status: 200, description: "The overview.", schema: OverviewResponse },
   errors: [422],
   handler: async ({ query }, { reader, now }) => {
-    const o = await getOverview(reader, {
+    const o = await getOverview(await reader(), {
       days: query.period,
       from: query.from,
       to: query.to,
