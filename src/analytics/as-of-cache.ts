@@ -2,8 +2,8 @@ import type pg from "pg";
 
 /**
  * Answers built on the materialized views change only when a refresh moves `asOf`, so they are cached under
- * (database, query, arguments, asOf): a dashboard polling the same leaderboard costs one small `asOf` lookup per
- * request until the next refresh. Least-recently-used entries go first; 0 entries turns caching off.
+ * (database, query, arguments, asOf): a dashboard polling the same leaderboard costs at most one small `asOf` lookup a
+ * second until the next refresh. Least-recently-used entries go first; 0 entries turns caching off.
  *
  * The leaderboard also reads its period's partial first and last days from the base table; a row written later but
  * dated inside those hours shows after the next refresh, like every other change.
@@ -38,4 +38,30 @@ export function cachedByAsOf<T>(db: pg.Pool, asOf: Date, key: string, compute: (
     cache.delete(oldest);
   }
   return value;
+}
+
+/**
+ * How long a looked-up `asOf` is reused: with it, a cached answer costs no database round trip at all. A refresh in
+ * this process forgets it at once; one in another process (or replayed on the replica later) shows within this.
+ */
+const AS_OF_TTL_MS = 1_000;
+let asOfMemo = new WeakMap<pg.Pool, { at: number; value: Promise<Date> }>();
+
+/** `lookup(db)`, reused for a second per database (not at all when caching is off). */
+export function memoizedAsOf(db: pg.Pool, lookup: (db: pg.Pool) => Promise<Date>): Promise<Date> {
+  if (maxEntries <= 0) return lookup(db);
+  const now = performance.now();
+  const memo = asOfMemo.get(db);
+  if (memo && now - memo.at < AS_OF_TTL_MS) return memo.value;
+  const entry = { at: now, value: lookup(db) };
+  asOfMemo.set(db, entry);
+  entry.value.catch(() => {
+    if (asOfMemo.get(db) === entry) asOfMemo.delete(db);
+  });
+  return entry.value;
+}
+
+/** Called after a refresh commits: the next read looks `asOf` up again. */
+export function forgetAsOf(): void {
+  asOfMemo = new WeakMap();
 }

@@ -2,7 +2,7 @@ import type pg from "pg";
 import { cachedByAsOf } from "./as-of-cache.js";
 import { type CampaignKpis, type FunnelRates, funnelRates, getCampaignKpis } from "./get-campaign-kpis.js";
 import { getPlatformActivity, type PlatformActivitySeries } from "./get-platform-activity.js";
-import { getViewsAsOf } from "./get-views-as-of.js";
+import { currentViewsAsOf } from "./get-views-as-of.js";
 import { type CalendarPeriod, type Granularity, type PeriodInput, resolveCalendarPeriod } from "./period.js";
 
 export type Overview = {
@@ -21,7 +21,7 @@ export async function getOverview(
   q: PeriodInput & { granularity: Granularity },
   knownAsOf?: Date,
 ): Promise<Overview> {
-  const asOf = knownAsOf ?? (await getViewsAsOf(db));
+  const asOf = knownAsOf ?? (await currentViewsAsOf(db));
   const period = resolveCalendarPeriod(q, asOf);
   const key = `overview|${period.from}|${period.to}|${period.timezone}|${q.granularity}`;
   return cachedByAsOf(db, asOf, key, () => queryOverview(db, asOf, period, q.granularity));

@@ -1,4 +1,5 @@
 import type pg from "pg";
+import { forgetAsOf } from "./as-of-cache.js";
 
 /** The read side's materialized views (views/*.sql), in refresh order. */
 export const MATERIALIZED_VIEWS = [
@@ -71,6 +72,7 @@ export async function refreshViews(primary: pg.Pool, trigger: RefreshTrigger): P
         REFRESH_LOG_RETENTION_DAYS,
       ]);
       await client.query("COMMIT");
+      forgetAsOf();
       return { as_of: asOf, duration_ms: Math.round(performance.now() - started), views };
     } catch (err) {
       await client.query("ROLLBACK").catch(() => undefined);

@@ -3,9 +3,9 @@ import { cachedByAsOf } from "../analytics/as-of-cache.js";
 import type { AbVariantCounts } from "../analytics/get-ab-test-results.js";
 import { getAbVariantCounts } from "../analytics/get-ab-test-results.js";
 import { type CampaignKpis, getCampaignKpis } from "../analytics/get-campaign-kpis.js";
-import { getViewsAsOf } from "../analytics/get-views-as-of.js";
+import { currentViewsAsOf } from "../analytics/get-views-as-of.js";
 import type { CalendarPeriod, Granularity } from "../analytics/period.js";
-import type { ReadSource, ReadTarget } from "../db/read-router.js";
+import type { ReadTarget } from "../db/read-router.js";
 import type { Principal } from "../domain/principal.js";
 
 /**
@@ -33,7 +33,7 @@ export function createContext(read: ReadTarget, principal: Principal, knownAsOf?
   const pool = read.pool;
   let asOfPromise: Promise<Date> | undefined = knownAsOf ? Promise.resolve(knownAsOf) : undefined;
   const asOf = () => {
-    asOfPromise ??= getViewsAsOf(pool);
+    asOfPromise ??= currentViewsAsOf(pool);
     return asOfPromise;
   };
   return {

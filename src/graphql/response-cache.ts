@@ -1,7 +1,7 @@
 import { createHash } from "node:crypto";
 import type { RequestHandler } from "express";
 import { Kind, type OperationDefinitionNode, parse } from "graphql";
-import { getViewsAsOf } from "../analytics/get-views-as-of.js";
+import { currentViewsAsOf } from "../analytics/get-views-as-of.js";
 import type { ReadRouter } from "../db/read-router.js";
 
 /** Root fields whose whole answer is built on the views, so it changes only when a refresh moves asOf. */
@@ -36,7 +36,8 @@ function cacheable(query: string, operationName: unknown, maxTokens: number): bo
 
 /**
  * A response cache for view-backed queries (`overview`, `modelLeaderboard`), keyed on the read source, the views'
- * asOf and the request (document, variables, operation): a hit costs one `asOf` lookup and no GraphQL execution.
+ * asOf and the request (document, variables, operation): a hit costs no GraphQL execution and, while the
+ * looked-up asOf is fresh (a second, see memoizedAsOf), no database round trip.
  * Only successful answers without errors are kept; at most `maxEntries`, least recently used first out.
  */
 export function graphqlResponseCache(
@@ -51,7 +52,7 @@ export function graphqlResponseCache(
     if (!cacheable(body.query, body.operationName, maxTokens)) return next();
     try {
       const target = await readRouter.target();
-      const asOf = await getViewsAsOf(target.pool);
+      const asOf = await currentViewsAsOf(target.pool);
       // On a miss, the request executes with this same target and asOf (see createContext).
       res.locals.readTarget = target;
       res.locals.asOf = asOf;

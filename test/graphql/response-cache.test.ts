@@ -61,6 +61,31 @@ describe("the asOf-keyed GraphQL response cache", () => {
     });
   });
 
+  it("reuses a looked-up asOf for a second: a refresh made elsewhere shows within it, one made here at once", async () => {
+    const first = await api.graphql(LEADERBOARD);
+    // Another process's refresh: only the log moves (this process's memo is not told).
+    await api.db.primary.query(
+      `INSERT INTO view_refreshes (view_name, as_of, duration_ms, row_count, trigger)
+       SELECT view_name, max(as_of) + interval '1 millisecond', 0, 0, 'test' FROM view_refreshes GROUP BY view_name`,
+    );
+    if (api.db.replica) await waitForReplica(api.db.primary, api.db.replica);
+    const memoised = await api.graphql(LEADERBOARD);
+    expect(memoised.headers.get("x-cache")).toBe("hit");
+    expect(memoised.body.data.modelLeaderboard.asOf).toBe(first.body.data.modelLeaderboard.asOf);
+
+    await new Promise((resolve) => setTimeout(resolve, 1_100));
+    const later = await api.graphql(LEADERBOARD);
+    expect(later.headers.get("x-cache")).toBe("miss");
+    expect(new Date(later.body.data.modelLeaderboard.asOf).getTime()).toBe(
+      new Date(first.body.data.modelLeaderboard.asOf).getTime() + 1,
+    );
+
+    const refresh = await refreshViews(api.db.primary, "test");
+    if (api.db.replica) await waitForReplica(api.db.primary, api.db.replica);
+    const fresh = await api.graphql(LEADERBOARD);
+    expect(new Date(fresh.body.data.modelLeaderboard.asOf).getTime()).toBe(refresh.as_of.getTime());
+  });
+
   it("never caches queries that read base tables (campaign lists), or answers with errors", async () => {
     const campaigns = await api.graphql("{ campaigns(first: 1) { totalCount } }");
     expect(campaigns.headers.get("x-cache")).toBeNull();

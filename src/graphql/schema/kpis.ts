@@ -1,7 +1,7 @@
 import type { FunnelRates, KpiSeriesPoint, KpiSlice, Money } from "../../analytics/get-campaign-kpis.js";
 import { funnelRates } from "../../analytics/get-campaign-kpis.js";
 import type { PlatformActivity } from "../../analytics/get-platform-activity.js";
-import type { CalendarPeriod, Granularity } from "../../analytics/period.js";
+import type { CalendarPeriod } from "../../analytics/period.js";
 import { builder } from "../builder.js";
 
 export const GranularityEnum = builder.enumType("Granularity", {

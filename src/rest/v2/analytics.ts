@@ -7,7 +7,7 @@ import {
 } from "../../analytics/get-model-leaderboard.js";
 import { getOverview } from "../../analytics/get-overview.js";
 import { PLATFORM_METRICS } from "../../analytics/get-platform-activity.js";
-import { getViewsAsOf } from "../../analytics/get-views-as-of.js";
+import { currentViewsAsOf } from "../../analytics/get-views-as-of.js";
 import { GRANULARITIES, isIsoDate, MAX_PERIOD_DAYS, validTimeZone } from "../../analytics/period.js";
 import { MATERIALIZED_VIEWS, refreshViews } from "../../analytics/refresh-views.js";
 import { defineRoute } from "../route.js";
@@ -86,7 +86,7 @@ export const modelLeaderboardRoute = defineRoute({
   },
   handler: async ({ query }, ctx) => {
     const reader = await ctx.reader();
-    const asOf = await getViewsAsOf(reader);
+    const asOf = await currentViewsAsOf(reader);
     const data = await getModelLeaderboard(reader, {
       taskType: query.task_type,
       days: query.period,
