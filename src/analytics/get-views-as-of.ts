@@ -1,6 +1,6 @@
 import type pg from "pg";
 import { memoizedAsOf } from "./as-of-cache.js";
-import { MATERIALIZED_VIEWS } from "./refresh-views.js";
+import { ROLLUPS } from "./refresh-views.js";
 
 /**
  * What the materialized views are current to: the oldest of their latest refreshes (every refresh covers all views
@@ -12,7 +12,7 @@ export async function getViewsAsOf(db: pg.Pool): Promise<Date> {
        FROM (SELECT v.view_name,
                     (SELECT max(r.as_of) FROM view_refreshes r WHERE r.view_name = v.view_name) AS latest
                FROM unnest($1::text[]) AS v(view_name)) AS l`,
-    [MATERIALIZED_VIEWS],
+    [ROLLUPS],
   );
   const asOf = rows[0]?.as_of;
   // The migration that creates the views records their first fill, so this only happens on a damaged log.

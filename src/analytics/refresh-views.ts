@@ -1,16 +1,28 @@
+import { setTimeout as sleep } from "node:timers/promises";
 import type pg from "pg";
 import { forgetAsOf } from "./as-of-cache.js";
 
-/** The read side's materialized views (views/*.sql), in refresh order. */
-export const MATERIALIZED_VIEWS = [
+/**
+ * The read side's rollups (views/*.sql), in refresh order: the view readers use, the prefix of its parts
+ * (`<parts>_between`, `<parts>_closed`, `<parts>_open`) and the column that places a row in time.
+ */
+const ROLLUP_PARTS = {
+  campaign_kpis_15m: { parts: "campaign_kpis_15m", bucket: "bucket" },
+  campaign_revenue_15m: { parts: "campaign_revenue_15m", bucket: "bucket" },
+  platform_kpis_15m: { parts: "platform_kpis_15m", bucket: "bucket" },
+  ai_gym_daily: { parts: "ai_gym_daily", bucket: "day" },
+  ai_gym_durations_daily: { parts: "ai_gym_durations_daily", bucket: "day" },
+  ab_variant_results: { parts: "ab_variant_daily", bucket: "day" },
+} as const;
+export const ROLLUPS = [
   "campaign_kpis_15m",
   "campaign_revenue_15m",
   "platform_kpis_15m",
   "ai_gym_daily",
   "ai_gym_durations_daily",
   "ab_variant_results",
-] as const;
-export type MaterializedView = (typeof MATERIALIZED_VIEWS)[number];
+] as const satisfies readonly (keyof typeof ROLLUP_PARTS)[];
+export type Rollup = (typeof ROLLUPS)[number];
 
 export type RefreshTrigger = "startup" | "schedule" | "admin" | "test";
 
@@ -18,22 +30,40 @@ export type ViewsRefresh = {
   /** What the refreshed data is current to: the refresh transaction's snapshot time. */
   as_of: Date;
   duration_ms: number;
-  views: { view_name: MaterializedView; duration_ms: number; row_count: number }[];
+  /** Buckets before this are in the closed tables, the rest in the open materialized views. */
+  horizon: string;
+  /** The [from, to) UTC ranges of closed buckets rewritten: days the horizon passed, and closed days writes changed. */
+  closed_ranges: { from: string; to: string }[];
+  views: {
+    view_name: Rollup;
+    duration_ms: number;
+    /** Rows of the open window (the materialized view), plus closed rows rewritten. */
+    row_count: number;
+  }[];
 };
 
 /** Refresh rows older than this are pruned (the newest of each view always stays). */
 const REFRESH_LOG_RETENTION_DAYS = 30;
 /** Serialises refreshes across processes: the second waits, then refreshes from a newer snapshot. */
 const REFRESH_LOCK_KEY = "reachgraph:refresh_views";
+/** How long a refresh waits for write transactions older than it before giving up (it is retried on schedule). */
+const WAIT_FOR_WRITERS_MS = 60_000;
 
 /**
- * Refreshes every materialized view in one REPEATABLE READ transaction, so all of them reflect the same snapshot and
- * share one `as_of`, and records the refresh in `view_refreshes` in the same transaction.
+ * Refreshes the rollups in one REPEATABLE READ transaction, so all of them reflect the same snapshot and share one
+ * `as_of`, recorded in `view_refreshes` in the same transaction. Its cost follows the open window and the changes,
+ * not the history (views/README.md):
  *
- * `REFRESH … CONCURRENTLY` takes only an EXCLUSIVE lock on the view: writers to the base tables are never blocked
- * and readers of the view keep reading the previous contents until commit. Unlike a plain REFRESH it takes no
- * ACCESS EXCLUSIVE lock, whose replay on a standby would cancel replica readers. The advisory lock is taken before
- * the transaction's snapshot, so a refresh that waited for another one never writes older data over newer.
+ * 1. It announces the horizon it will move to (`rollup_horizon.mark_below`, the start of the UTC day `open_days`
+ *    before now) and waits for the write transactions that began before that, so every later write to a day
+ *    before it is recorded in `rollup_dirty_days` by the triggers of migration 0011.
+ * 2. In the snapshot: it rewrites the closed buckets of the days the horizon passes and of the recorded days,
+ *    moves the horizon, and refreshes the open materialized views with `REFRESH … CONCURRENTLY`, which takes only
+ *    an EXCLUSIVE lock: writers are never blocked, readers keep the previous contents until commit, and no ACCESS
+ *    EXCLUSIVE lock is replayed on a standby to cancel replica readers.
+ *
+ * The advisory lock is taken before the snapshot, so a refresh that waited for another one never writes older data
+ * over newer.
  */
 export async function refreshViews(primary: pg.Pool, trigger: RefreshTrigger): Promise<ViewsRefresh> {
   const client = await primary.connect();
@@ -42,20 +72,58 @@ export async function refreshViews(primary: pg.Pool, trigger: RefreshTrigger): P
     await client.query("SELECT pg_advisory_lock(hashtext($1))", [REFRESH_LOCK_KEY]);
     locked = true;
     const started = performance.now();
+    await announceHorizon(client);
     await client.query("BEGIN ISOLATION LEVEL REPEATABLE READ");
     try {
       // The first statement takes the snapshot; now() is the transaction's start, just before it.
-      const asOf = (
-        await client.query<{ as_of: Date }>("SELECT date_trunc('milliseconds', now())::timestamp AS as_of")
-      ).rows[0]?.as_of;
-      if (!asOf) throw new Error("refresh: no transaction time");
+      const { rows } = await client.query<{ as_of: Date; horizon: string; target: string }>(
+        `SELECT date_trunc('milliseconds', now())::timestamp AS as_of, horizon::text AS horizon,
+                mark_below::text AS target
+           FROM rollup_horizon`,
+      );
+      const state = rows[0];
+      if (!state) throw new Error("refresh: rollup_horizon is empty");
+      const dirty = await client.query<{ day: string }>(
+        "DELETE FROM rollup_dirty_days RETURNING day::text AS day",
+      );
+      const ranges = closedRanges(
+        state.horizon,
+        state.target,
+        dirty.rows.map((r) => r.day),
+      );
       const views: ViewsRefresh["views"] = [];
-      for (const view of MATERIALIZED_VIEWS) {
+      const closedRows = new Map<Rollup, number>();
+      if (ranges.length > 0) {
+        const bounds = [ranges.map((r) => r.from), ranges.map((r) => r.to)];
+        for (const view of ROLLUPS) {
+          const t0 = performance.now();
+          const { parts, bucket } = ROLLUP_PARTS[view];
+          await client.query(
+            `DELETE FROM ${parts}_closed c USING unnest($1::timestamp[], $2::timestamp[]) AS r(lo, hi)
+              WHERE c.${bucket} >= r.lo AND c.${bucket} < r.hi`,
+            bounds,
+          );
+          const inserted = await client.query(
+            `INSERT INTO ${parts}_closed
+             SELECT f.* FROM unnest($1::timestamp[], $2::timestamp[]) AS r(lo, hi)
+                    CROSS JOIN LATERAL ${parts}_between(r.lo, r.hi) AS f`,
+            bounds,
+          );
+          closedRows.set(view, inserted.rowCount ?? 0);
+          views.push({ view_name: view, duration_ms: performance.now() - t0, row_count: 0 });
+        }
+      }
+      await client.query("UPDATE rollup_horizon SET horizon = $1::timestamp", [state.target]);
+      for (const view of ROLLUPS) {
         const t0 = performance.now();
-        await client.query(`REFRESH MATERIALIZED VIEW CONCURRENTLY ${view}`);
-        const duration = Math.round(performance.now() - t0);
-        const count = await client.query<{ n: number }>(`SELECT count(*)::int AS n FROM ${view}`);
-        views.push({ view_name: view, duration_ms: duration, row_count: count.rows[0]?.n ?? 0 });
+        const { parts } = ROLLUP_PARTS[view];
+        await client.query(`REFRESH MATERIALIZED VIEW CONCURRENTLY ${parts}_open`);
+        const open = await client.query<{ n: number }>(`SELECT count(*)::int AS n FROM ${parts}_open`);
+        const closing = views.find((v) => v.view_name === view);
+        const entry = closing ?? { view_name: view, duration_ms: 0, row_count: 0 };
+        entry.duration_ms = Math.round(entry.duration_ms + performance.now() - t0);
+        entry.row_count = (open.rows[0]?.n ?? 0) + (closedRows.get(view) ?? 0);
+        if (!closing) views.push(entry);
       }
       await client.query(
         `INSERT INTO view_refreshes (view_name, as_of, duration_ms, row_count, trigger)
@@ -73,7 +141,13 @@ export async function refreshViews(primary: pg.Pool, trigger: RefreshTrigger): P
       ]);
       await client.query("COMMIT");
       forgetAsOf();
-      return { as_of: asOf, duration_ms: Math.round(performance.now() - started), views };
+      return {
+        as_of: state.as_of,
+        duration_ms: Math.round(performance.now() - started),
+        horizon: state.target,
+        closed_ranges: ranges,
+        views,
+      };
     } catch (err) {
       await client.query("ROLLBACK").catch(() => undefined);
       throw err;
@@ -83,4 +157,65 @@ export async function refreshViews(primary: pg.Pool, trigger: RefreshTrigger): P
       await client.query("SELECT pg_advisory_unlock(hashtext($1))", [REFRESH_LOCK_KEY]).catch(() => {});
     client.release();
   }
+}
+
+/**
+ * Step 1: sets `mark_below` to the horizon this refresh moves to (it never moves back), then waits until every
+ * transaction that had a transaction id then has ended. A write's trigger reads `mark_below` after the write took
+ * its id (READ COMMITTED, a fresh snapshot per statement), so a write not waited for saw the new value and recorded
+ * its days; one waited for is in the refresh's snapshot.
+ */
+async function announceHorizon(client: pg.PoolClient): Promise<void> {
+  await client.query(
+    `UPDATE rollup_horizon
+        SET mark_below = greatest(mark_below, date_trunc('day', now()::timestamp) - make_interval(days => open_days))`,
+  );
+  const { rows } = await client.query<{ xmax: string }>(
+    "SELECT pg_snapshot_xmax(pg_current_snapshot())::text AS xmax",
+  );
+  const xmax = rows[0]?.xmax;
+  const deadline = performance.now() + WAIT_FOR_WRITERS_MS;
+  for (;;) {
+    const done = await client.query<{ done: boolean }>(
+      "SELECT pg_snapshot_xmin(pg_current_snapshot()) >= $1::xid8 AS done",
+      [xmax],
+    );
+    if (done.rows[0]?.done) return;
+    if (performance.now() > deadline)
+      throw new Error(
+        `refresh: write transactions older than ${WAIT_FOR_WRITERS_MS / 1000} s are still open; retrying later`,
+      );
+    await sleep(20);
+  }
+}
+
+const DAY_MS = 86_400_000;
+const isoDay = (ms: number) => new Date(ms).toISOString().slice(0, 10);
+
+/**
+ * The closed ranges to rewrite, merged: [horizon, target) when the horizon moves, and each recorded day before the
+ * horizon (all of [-infinity, target) after a TRUNCATE).
+ */
+export function closedRanges(
+  horizon: string,
+  target: string,
+  dirtyDays: readonly string[],
+): { from: string; to: string }[] {
+  if (dirtyDays.includes("-infinity")) return [{ from: "-infinity", to: target }];
+  const ms = (timestamp: string) =>
+    timestamp === "-infinity" ? Number.NEGATIVE_INFINITY : Date.parse(`${timestamp.replace(" ", "T")}Z`);
+  const horizonMs = ms(horizon);
+  const targetMs = ms(target);
+  const days = [...new Set(dirtyDays.map((d) => Date.parse(`${d}T00:00:00Z`)))]
+    .filter((ms) => ms < horizonMs)
+    .sort((a, b) => a - b);
+  const ranges: { from: number; to: number }[] = [];
+  for (const day of days) {
+    const last = ranges.at(-1);
+    if (last && last.to === day) last.to = day + DAY_MS;
+    else ranges.push({ from: day, to: day + DAY_MS });
+  }
+  const out = ranges.map((r) => ({ from: isoDay(r.from), to: isoDay(r.to) }));
+  if (horizonMs < targetMs) out.push({ from: horizon, to: target });
+  return out;
 }

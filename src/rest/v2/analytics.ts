@@ -9,7 +9,7 @@ import { getOverview } from "../../analytics/get-overview.js";
 import { PLATFORM_METRICS } from "../../analytics/get-platform-activity.js";
 import { currentViewsAsOf } from "../../analytics/get-views-as-of.js";
 import { GRANULARITIES, isIsoDate, MAX_PERIOD_DAYS, validTimeZone } from "../../analytics/period.js";
-import { MATERIALIZED_VIEWS, refreshViews } from "../../analytics/refresh-views.js";
+import { ROLLUPS, refreshViews } from "../../analytics/refresh-views.js";
 import { defineRoute } from "../route.js";
 import { Timestamp } from "../schemas.js";
 
@@ -195,11 +195,22 @@ const ViewRefreshResponse = z
   .object({
     as_of: AsOf,
     duration_ms: z.number().int(),
+    horizon: z.string().meta({
+      description:
+        "UTC timestamp: buckets before it are kept in the closed rollup tables, the rest in the open materialized views.",
+      example: "2026-11-11 00:00:00",
+    }),
+    closed_ranges: z.array(z.object({ from: z.string(), to: z.string() })).meta({
+      description:
+        "UTC [from, to) ranges of closed buckets this refresh rewrote: the days the horizon passed, and closed days that writes changed since the last refresh.",
+    }),
     views: z.array(
       z.object({
-        view_name: z.enum(MATERIALIZED_VIEWS),
+        view_name: z.enum(ROLLUPS),
         duration_ms: z.number().int(),
-        row_count: z.number().int(),
+        row_count: z.number().int().meta({
+          description: "Rows of the open window, plus closed rows rewritten.",
+        }),
       }),
     ),
   })
@@ -211,9 +222,10 @@ export const refreshViewsRoute = defineRoute({
   operationId: "refreshAnalyticsViews",
   summary: "Refresh the analytics views now (admin)",
   description:
-    "Refreshes every materialized view in one snapshot (REFRESH … CONCURRENTLY: writers are not blocked and " +
-    "readers keep the previous contents until it commits) and answers with the new `as_of` and each view's " +
-    "duration. Runs after any refresh already in progress. The scheduler also refreshes every " +
+    "Refreshes the analytics rollups in one snapshot and answers with the new `as_of` and each rollup's " +
+    "duration: closed days that writes changed are recounted, the horizon moves up to the open window, and the " +
+    "open materialized views are refreshed with REFRESH … CONCURRENTLY (writers are not blocked and readers keep " +
+    "the previous contents until it commits). Its cost follows the open window and the changes, not the history. Runs after any refresh already in progress. The scheduler also refreshes every " +
     "VIEW_REFRESH_INTERVAL_MINUTES.",
   tags: ["Analytics"],
   scope: "admin",
