@@ -216,10 +216,13 @@ async function main(): Promise<void> {
       reads,
       `reads: ${readConnections} connections × ${duration} s, pool ${POOL_MAX}, no replica (both sides read the primary)`,
     );
-    console.log("\nview refresh (REFRESH MATERIALIZED VIEW CONCURRENTLY, all views in one transaction):");
-    for (const { emailSends, refresh } of refreshes)
+    console.log(
+      "\nrollup refresh (closed days recounted + open window REFRESH … CONCURRENTLY, one transaction):",
+    );
+    for (const { emailSends, kind, refresh } of refreshes)
       console.log(
-        `  at ${emailSends.toLocaleString().padStart(10)} email_sends: ${String(refresh.duration_ms).padStart(6)} ms total — ` +
+        `  ${kind.padEnd(8)} at ${emailSends.toLocaleString().padStart(10)} email_sends: ${String(refresh.duration_ms).padStart(6)} ms, ` +
+          `${refresh.closed_ranges.length} closed range(s) recounted — ` +
           refresh.views
             .map((v) => `${v.view_name} ${v.duration_ms} ms (${v.row_count.toLocaleString()} rows)`)
             .join(", "),
