@@ -76,8 +76,10 @@ BEGIN
     RETURN NULL;
 END $$;
 
--- An email: its queued and sent days; when it was sent before mark_below, also the sent days of the lead's other
--- emails in the campaign (which one is the first touch, credited with the meeting, can change).
+-- An email: its queued and sent days. Which of a lead's emails in a campaign is the first touch (credited with the
+-- meeting) changes only when an email sent before mark_below appears, goes, or changes status, sent_at, lead or
+-- campaign: then the sent days of the lead's other emails in the campaign too (on INSERT and DELETE here, on UPDATE
+-- in the row trigger below, which only fires for those columns — an open or a click does not).
 CREATE FUNCTION rollup_mark_email_sends() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
     INSERT INTO rollup_dirty_days (day)
@@ -88,8 +90,18 @@ BEGIN
                     UNION ALL SELECT e.sent_at
                       FROM changed c
                       JOIN email_sends e ON e.lead_id = c.lead_id AND e.campaign_id = c.campaign_id
-                     WHERE c.sent_at < h.mark_below) AS d(at)
+                     WHERE TG_OP <> 'UPDATE' AND c.sent_at < h.mark_below) AS d(at)
      WHERE d.at < h.mark_below;
+    RETURN NULL;
+END $$;
+CREATE FUNCTION rollup_mark_first_touch() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    INSERT INTO rollup_dirty_days (day)
+    SELECT DISTINCT e.sent_at::date
+      FROM rollup_horizon h
+      JOIN email_sends e ON (e.lead_id = OLD.lead_id AND e.campaign_id = OLD.campaign_id)
+                         OR (e.lead_id = NEW.lead_id AND e.campaign_id = NEW.campaign_id)
+     WHERE least(OLD.sent_at, NEW.sent_at) < h.mark_below AND e.sent_at < h.mark_below;
     RETURN NULL;
 END $$;
 
@@ -127,6 +139,11 @@ CREATE TRIGGER email_sends_rollup_updated_old AFTER UPDATE ON email_sends REFERE
 CREATE TRIGGER email_sends_rollup_deleted AFTER DELETE ON email_sends REFERENCING OLD TABLE AS changed
     FOR EACH STATEMENT EXECUTE FUNCTION rollup_mark_email_sends();
 CREATE TRIGGER email_sends_rollup_truncated AFTER TRUNCATE ON email_sends FOR EACH STATEMENT EXECUTE FUNCTION rollup_mark_all();
+CREATE TRIGGER email_sends_rollup_first_touch AFTER UPDATE OF status, sent_at, lead_id, campaign_id ON email_sends
+    FOR EACH ROW
+    WHEN (OLD.status IS DISTINCT FROM NEW.status OR OLD.sent_at IS DISTINCT FROM NEW.sent_at
+          OR OLD.lead_id IS DISTINCT FROM NEW.lead_id OR OLD.campaign_id IS DISTINCT FROM NEW.campaign_id)
+    EXECUTE FUNCTION rollup_mark_first_touch();
 CREATE TRIGGER meetings_rollup_inserted AFTER INSERT ON meetings REFERENCING NEW TABLE AS changed
     FOR EACH STATEMENT EXECUTE FUNCTION rollup_mark_lead_campaign();
 CREATE TRIGGER meetings_rollup_updated_new AFTER UPDATE ON meetings REFERENCING NEW TABLE AS changed
@@ -524,7 +541,7 @@ DROP TABLE ab_variant_daily_closed, ai_gym_durations_daily_closed, ai_gym_daily_
 DROP FUNCTION ab_variant_daily_between, ai_gym_durations_daily_between, ai_gym_daily_between, platform_kpis_15m_between, campaign_revenue_15m_between, campaign_kpis_15m_between;
 DROP VIEW email_send_outcomes;
 -- Dropping the functions drops the triggers that use them.
-DROP FUNCTION rollup_mark_email_sends, rollup_mark_lead_campaign, rollup_mark_conversation_messages,
+DROP FUNCTION rollup_mark_email_sends, rollup_mark_first_touch, rollup_mark_lead_campaign, rollup_mark_conversation_messages,
     rollup_mark_created_at, rollup_mark_completed_at, rollup_mark_deployed_at, rollup_mark_won_at, rollup_mark_all
     CASCADE;
 DROP INDEX deals_won_at_idx, videos_created_at_idx, demo_sites_deployed_at_idx, website_analyses_completed_at_idx,
