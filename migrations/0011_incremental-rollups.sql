@@ -477,6 +477,38 @@ SELECT * FROM ai_gym_durations_daily_closed
 UNION ALL
 SELECT * FROM ai_gym_durations_daily_open;
 
+-- views/ai_gym_costs_daily.sql (new: exact cost percentiles)
+-- AI-GYM cost histogram per task type × model × UTC day: how many rows cost each exact amount. cost is
+-- NUMERIC(10,4), so the histogram is lossless and cost p50/p95 over any set of days are exact (percentile_cont over
+-- the rows those days hold).
+-- Parts as in campaign_kpis_15m.sql: _between(lo, hi), _closed (before the horizon), _open (from it), and the view.
+CREATE FUNCTION ai_gym_costs_daily_between(lo timestamp, hi timestamp)
+RETURNS TABLE (task_type varchar, model_name varchar, day date, cost numeric, n integer)
+LANGUAGE sql STABLE SET search_path = public AS $$
+SELECT task_type, model_name, created_at::date, cost, count(*)::int
+  FROM ai_gym_performance
+ WHERE task_type IS NOT NULL AND model_name IS NOT NULL AND cost IS NOT NULL
+   AND created_at >= lo AND created_at < hi
+ GROUP BY task_type, model_name, created_at::date, cost
+$$;
+CREATE TABLE ai_gym_costs_daily_closed (
+    task_type VARCHAR(50) NOT NULL,
+    model_name VARCHAR(50) NOT NULL,
+    day DATE NOT NULL,
+    cost NUMERIC(10,4) NOT NULL,
+    n INTEGER NOT NULL,
+    PRIMARY KEY (task_type, day, model_name, cost)
+);
+CREATE MATERIALIZED VIEW ai_gym_costs_daily_open AS
+SELECT f.task_type::varchar(50) AS task_type, f.model_name::varchar(50) AS model_name, f.day,
+       f.cost::numeric(10,4) AS cost, f.n
+  FROM rollup_horizon h CROSS JOIN LATERAL ai_gym_costs_daily_between(h.horizon, 'infinity') AS f;
+CREATE UNIQUE INDEX ai_gym_costs_daily_open_key ON ai_gym_costs_daily_open (task_type, day, model_name, cost);
+CREATE VIEW ai_gym_costs_daily AS
+SELECT * FROM ai_gym_costs_daily_closed
+UNION ALL
+SELECT * FROM ai_gym_costs_daily_open;
+
 -- views/ab_variant_results.sql
 -- A/B results per test × variant over the test's lifetime. exposures = delivered emails carrying the variant; the
 -- outcome counts follow email_send_outcomes (meetings: first touch, so an exposed lead's booking counts once).
@@ -532,13 +564,15 @@ SELECT 'ai_gym_daily', NOW(), 0, (SELECT count(*) FROM ai_gym_daily_open), 'migr
 UNION ALL
 SELECT 'ai_gym_durations_daily', NOW(), 0, (SELECT count(*) FROM ai_gym_durations_daily_open), 'migration'
 UNION ALL
+SELECT 'ai_gym_costs_daily', NOW(), 0, (SELECT count(*) FROM ai_gym_costs_daily_open), 'migration'
+UNION ALL
 SELECT 'ab_variant_results', NOW(), 0, (SELECT count(*) FROM ab_variant_daily_open), 'migration';
 
 -- Down Migration
-DROP VIEW ab_variant_results, ai_gym_durations_daily, ai_gym_daily, platform_kpis_15m, campaign_revenue_15m, campaign_kpis_15m;
-DROP MATERIALIZED VIEW ab_variant_daily_open, ai_gym_durations_daily_open, ai_gym_daily_open, platform_kpis_15m_open, campaign_revenue_15m_open, campaign_kpis_15m_open;
-DROP TABLE ab_variant_daily_closed, ai_gym_durations_daily_closed, ai_gym_daily_closed, platform_kpis_15m_closed, campaign_revenue_15m_closed, campaign_kpis_15m_closed;
-DROP FUNCTION ab_variant_daily_between, ai_gym_durations_daily_between, ai_gym_daily_between, platform_kpis_15m_between, campaign_revenue_15m_between, campaign_kpis_15m_between;
+DROP VIEW ab_variant_results, ai_gym_costs_daily, ai_gym_durations_daily, ai_gym_daily, platform_kpis_15m, campaign_revenue_15m, campaign_kpis_15m;
+DROP MATERIALIZED VIEW ab_variant_daily_open, ai_gym_costs_daily_open, ai_gym_durations_daily_open, ai_gym_daily_open, platform_kpis_15m_open, campaign_revenue_15m_open, campaign_kpis_15m_open;
+DROP TABLE ab_variant_daily_closed, ai_gym_costs_daily_closed, ai_gym_durations_daily_closed, ai_gym_daily_closed, platform_kpis_15m_closed, campaign_revenue_15m_closed, campaign_kpis_15m_closed;
+DROP FUNCTION ab_variant_daily_between, ai_gym_costs_daily_between, ai_gym_durations_daily_between, ai_gym_daily_between, platform_kpis_15m_between, campaign_revenue_15m_between, campaign_kpis_15m_between;
 DROP VIEW email_send_outcomes;
 -- Dropping the functions drops the triggers that use them.
 DROP FUNCTION rollup_mark_email_sends, rollup_mark_first_touch, rollup_mark_lead_campaign, rollup_mark_conversation_messages,

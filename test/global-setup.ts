@@ -45,35 +45,48 @@ export default async function setup(project: TestProject) {
     target = "embedded";
   }
 
-  const admin = new pg.Client({ connectionString: serverUrl });
-  await admin.connect();
-  const version = (await admin.query<{ v: string }>("SELECT current_setting('server_version') AS v")).rows[0]
-    ?.v;
-  await admin.query(`CREATE DATABASE ${dbName}`);
-  await admin.end();
-  const primaryUrl = withDatabase(serverUrl, dbName);
-  const replicaUrl = replicaServerUrl ? withDatabase(replicaServerUrl, dbName) : undefined;
-  await migrate(primaryUrl, { logger });
-
-  console.log(
-    `\n[reachgraph tests] PostgreSQL ${version} (${target}), database ${dbName}` +
-      (replicaUrl
-        ? ", with a streaming replica"
-        : ", no replica: replica cases are skipped (set TEST_DATABASE_REPLICA_URL)"),
-  );
-  project.provide("primaryUrl", primaryUrl);
-  project.provide("replicaUrl", replicaUrl);
-  project.provide("target", `PostgreSQL ${version} (${target})`);
-
-  return async () => {
+  try {
+    return await prepare();
+  } catch (err) {
+    // A failed setup gets no teardown: stop the cluster here, or its servers outlive the run.
     if (cluster) {
-      await cluster.stop();
+      await cluster.stop().catch(() => {});
       await rm(cluster.dataDir, { recursive: true, force: true });
-      return;
     }
-    const c = new pg.Client({ connectionString: serverUrl });
-    await c.connect();
-    await c.query(`DROP DATABASE IF EXISTS ${dbName} WITH (FORCE)`);
-    await c.end();
-  };
+    throw err;
+  }
+
+  async function prepare() {
+    const admin = new pg.Client({ connectionString: serverUrl });
+    await admin.connect();
+    const version = (await admin.query<{ v: string }>("SELECT current_setting('server_version') AS v"))
+      .rows[0]?.v;
+    await admin.query(`CREATE DATABASE ${dbName}`);
+    await admin.end();
+    const primaryUrl = withDatabase(serverUrl, dbName);
+    const replicaUrl = replicaServerUrl ? withDatabase(replicaServerUrl, dbName) : undefined;
+    await migrate(primaryUrl, { logger });
+
+    console.log(
+      `\n[reachgraph tests] PostgreSQL ${version} (${target}), database ${dbName}` +
+        (replicaUrl
+          ? ", with a streaming replica"
+          : ", no replica: replica cases are skipped (set TEST_DATABASE_REPLICA_URL)"),
+    );
+    project.provide("primaryUrl", primaryUrl);
+    project.provide("replicaUrl", replicaUrl);
+    project.provide("target", `PostgreSQL ${version} (${target})`);
+
+    return async () => {
+      if (cluster) {
+        await cluster.stop();
+        await rm(cluster.dataDir, { recursive: true, force: true });
+        return;
+      }
+      const c = new pg.Client({ connectionString: serverUrl });
+      await c.connect();
+      await c.query(`DROP DATABASE IF EXISTS ${dbName} WITH (FORCE)`);
+      await c.end();
+    };
+  }
 }

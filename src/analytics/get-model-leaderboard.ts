@@ -4,10 +4,10 @@ import { cachedByAsOf } from "./as-of-cache.js";
 /**
  * AI-GYM model leaderboard (spec §3.3 sample, README "KPI definitions") for one task type over the rolling period
  * `[asOf − N days, asOf)`: usage_count = rows; avg_cost = mean(cost); avg_quality = mean(quality_score) and
- * conversion_rate = mean(conversion_metric), each over the rows that have the value; duration p50/p95 =
- * percentile_cont over the rows that have a duration. Means of no rows are null, never 0.
+ * conversion_rate = mean(conversion_metric), each over the rows that have the value; duration and cost p50/p95 =
+ * percentile_cont over the rows that have the value. Means of no rows are null, never 0.
  *
- * The whole UTC days in between come from the daily views (sums, counts and a duration histogram); the partial
+ * The whole UTC days in between come from the daily views (sums, counts and duration and cost histograms); the partial
  * first day and asOf's own day come from the base table (indexed on task_type, created_at), cut at the period's
  * ends. So every number equals the same aggregate over the base rows.
  */
@@ -24,6 +24,9 @@ export type ModelLeaderboardRow = {
   quality_samples: number;
   p50_duration_seconds: number | null;
   p95_duration_seconds: number | null;
+  /** Cost percentiles (USD) over the rows that have a cost. */
+  p50_cost: number | null;
+  p95_cost: number | null;
   total_cost: number | null;
 };
 
@@ -89,26 +92,32 @@ async function queryLeaderboard(
                sum(conversion_sum) AS conversion_sum, sum(conversion_count) AS conversion_count
           FROM sums GROUP BY model_name
      ), histogram AS (
-        SELECT model_name, v, sum(n) AS n
-          FROM (SELECT model_name, duration_seconds AS v, n
+        -- Lossless histograms of duration and cost: percentiles over any set of rows are exact.
+        SELECT model_name, metric, v, sum(n) AS n
+          FROM (SELECT model_name, 'duration' AS metric, duration_seconds::numeric AS v, n
                   FROM ai_gym_durations_daily
                  WHERE task_type = $1 AND day >= $2::date AND day < $3::date
                 UNION ALL
-                SELECT model_name, duration_seconds, 1
+                SELECT model_name, 'cost', cost, n
+                  FROM ai_gym_costs_daily
+                 WHERE task_type = $1 AND day >= $2::date AND day < $3::date
+                UNION ALL
+                SELECT model_name, m.metric, m.v, 1
                   FROM ai_gym_performance
-                 WHERE task_type = $1 AND model_name IS NOT NULL AND duration_seconds IS NOT NULL
+                 CROSS JOIN LATERAL (VALUES ('duration', duration_seconds::numeric), ('cost', cost)) AS m(metric, v)
+                 WHERE task_type = $1 AND model_name IS NOT NULL AND m.v IS NOT NULL
                    AND ((created_at >= $4 AND created_at < $2::date) OR (created_at >= $3::date AND created_at < $5))) AS d
-         GROUP BY model_name, v
+         GROUP BY model_name, metric, v
      ), ranked AS (
-        SELECT model_name, v,
+        SELECT model_name, metric, v,
                (sum(n) OVER w - n)::float8 AS below,
                (sum(n) OVER w)::float8 AS through,
-               (sum(n) OVER (PARTITION BY model_name))::float8 AS total
+               (sum(n) OVER (PARTITION BY model_name, metric))::float8 AS total
           FROM histogram
-        WINDOW w AS (PARTITION BY model_name ORDER BY v)
+        WINDOW w AS (PARTITION BY model_name, metric ORDER BY v)
      ), percentiles AS (
-        SELECT model_name, ${percentile(0.5)} AS p50, ${percentile(0.95)} AS p95
-          FROM ranked GROUP BY model_name, total
+        SELECT model_name, metric, ${percentile(0.5)} AS p50, ${percentile(0.95)} AS p95
+          FROM ranked GROUP BY model_name, metric, total
      )
      SELECT t.model_name,
             t.usage_count,
@@ -118,10 +127,14 @@ async function queryLeaderboard(
             t.conversion_count::int AS conversion_samples,
             COALESCE(t.conversion_sum, 0)::float8 AS conversions,
             t.quality_count::int AS quality_samples,
-            p.p50 AS p50_duration_seconds,
-            p.p95 AS p95_duration_seconds,
+            d.p50 AS p50_duration_seconds,
+            d.p95 AS p95_duration_seconds,
+            c.p50 AS p50_cost,
+            c.p95 AS p95_cost,
             t.cost_sum::float8 AS total_cost
-       FROM totals t LEFT JOIN percentiles p USING (model_name)
+       FROM totals t
+       LEFT JOIN percentiles d ON d.model_name = t.model_name AND d.metric = 'duration'
+       LEFT JOIN percentiles c ON c.model_name = t.model_name AND c.metric = 'cost'
       ORDER BY ${ORDER_SQL[q.orderBy]}, t.model_name`,
     [
       q.taskType,

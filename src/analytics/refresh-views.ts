@@ -12,6 +12,7 @@ const ROLLUP_PARTS = {
   platform_kpis_15m: { parts: "platform_kpis_15m", bucket: "bucket" },
   ai_gym_daily: { parts: "ai_gym_daily", bucket: "day" },
   ai_gym_durations_daily: { parts: "ai_gym_durations_daily", bucket: "day" },
+  ai_gym_costs_daily: { parts: "ai_gym_costs_daily", bucket: "day" },
   ab_variant_results: { parts: "ab_variant_daily", bucket: "day" },
 } as const;
 export const ROLLUPS = [
@@ -20,6 +21,7 @@ export const ROLLUPS = [
   "platform_kpis_15m",
   "ai_gym_daily",
   "ai_gym_durations_daily",
+  "ai_gym_costs_daily",
   "ab_variant_results",
 ] as const satisfies readonly (keyof typeof ROLLUP_PARTS)[];
 export type Rollup = (typeof ROLLUPS)[number];

@@ -237,7 +237,7 @@ function exactnessSuite() {
         const gql =
           await api.graphql(`{ modelLeaderboard(taskType: "${taskType}", period: "${days}d", minSamples: 50) {
           asOf period { from to days } entries { modelName usageCount avgCostUsd avgQuality conversionRate conversionSamples conversions
-          p50DurationSeconds p95DurationSeconds totalCostUsd belowMinSamples costPerConversionUsd } } }`);
+          p50DurationSeconds p95DurationSeconds p50CostUsd p95CostUsd totalCostUsd belowMinSamples costPerConversionUsd } } }`);
         expect(gql.body.errors).toBeUndefined();
         const board = gql.body.data.modelLeaderboard;
         expect(board.asOf).toBe(asOf.toISOString());
@@ -262,6 +262,8 @@ function exactnessSuite() {
             ["conversion_rate", "conversionRate", w.conversion_rate],
             ["p50_duration_seconds", "p50DurationSeconds", w.p50_duration_seconds],
             ["p95_duration_seconds", "p95DurationSeconds", w.p95_duration_seconds],
+            ["p50_cost", "p50CostUsd", w.p50_cost],
+            ["p95_cost", "p95CostUsd", w.p95_cost],
             ["total_cost", "totalCostUsd", w.total_cost],
           ];
           for (const [rk, gk, v] of pairs) {

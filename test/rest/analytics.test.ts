@@ -103,6 +103,14 @@ describe("GET /api/v2/analytics/models", () => {
             mine.map((r) => r.duration),
             0.95,
           ),
+          p50_cost: percentile(
+            mine.map((r) => r.cost),
+            0.5,
+          ),
+          p95_cost: percentile(
+            mine.map((r) => r.cost),
+            0.95,
+          ),
           total_cost: mine.reduce((a, r) => a + r.cost, 0),
         };
       })
@@ -121,6 +129,8 @@ describe("GET /api/v2/analytics/models", () => {
         "conversion_rate",
         "p50_duration_seconds",
         "p95_duration_seconds",
+        "p50_cost",
+        "p95_cost",
         "total_cost",
       ] as const) {
         const want = e[k];

@@ -178,6 +178,8 @@ export type LeaderboardFacts = {
   conversions: number;
   p50_duration_seconds: number | null;
   p95_duration_seconds: number | null;
+  p50_cost: number | null;
+  p95_cost: number | null;
   total_cost: number | null;
 };
 
@@ -195,6 +197,8 @@ export async function oracleLeaderboard(
             COALESCE(sum(conversion_metric), 0)::float8 AS conversions,
             percentile_cont(0.5) WITHIN GROUP (ORDER BY duration_seconds)::float8 AS p50_duration_seconds,
             percentile_cont(0.95) WITHIN GROUP (ORDER BY duration_seconds)::float8 AS p95_duration_seconds,
+            percentile_cont(0.5) WITHIN GROUP (ORDER BY cost)::float8 AS p50_cost,
+            percentile_cont(0.95) WITHIN GROUP (ORDER BY cost)::float8 AS p95_cost,
             sum(cost)::float8 AS total_cost
        FROM ai_gym_performance
       WHERE task_type = $1 AND model_name IS NOT NULL

@@ -74,6 +74,14 @@ const EntryRef = builder.objectRef<Entry>("ModelLeaderboardEntry").implement({
     }),
     p50DurationSeconds: t.exposeFloat("p50_duration_seconds", { nullable: true }),
     p95DurationSeconds: t.exposeFloat("p95_duration_seconds", { nullable: true }),
+    p50CostUsd: t.exposeFloat("p50_cost", {
+      nullable: true,
+      description: "Median cost per run (percentile_cont over the runs that have a cost).",
+    }),
+    p95CostUsd: t.exposeFloat("p95_cost", {
+      nullable: true,
+      description: "95th percentile of the cost per run (percentile_cont over the runs that have a cost).",
+    }),
     belowMinSamples: t.boolean({
       description: "usageCount < minSamples: too few runs to compare this model with confidence.",
       resolve: (e) => e.usage_count < e.minSamples,

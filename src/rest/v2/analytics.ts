@@ -55,6 +55,10 @@ export const ModelLeaderboardResponse = z
         quality_samples: z.number().int(),
         p50_duration_seconds: Nullable,
         p95_duration_seconds: Nullable,
+        p50_cost: Nullable.meta({
+          description: "Median cost in USD over rows that have one (percentile_cont).",
+        }),
+        p95_cost: Nullable.meta({ description: "95th percentile of cost in USD over rows that have one." }),
         total_cost: Nullable,
       }),
     ),
