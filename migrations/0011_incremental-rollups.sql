@@ -42,8 +42,9 @@ CREATE INDEX videos_created_at_idx ON videos (created_at);
 CREATE INDEX deals_won_at_idx ON deals (won_at);
 
 -- The triggers: statement-level, over the changed rows (`changed` is the new rows of an INSERT or UPDATE and the
--- old rows of an UPDATE or DELETE, one trigger each), recording the days before mark_below whose buckets the change
--- can move. A write to the open window (nearly all of them) records nothing.
+-- old rows of an UPDATE or DELETE, one trigger each; email updates have a row trigger, below), recording the days
+-- before mark_below whose buckets the change can move. A write to the open window (nearly all of them) records
+-- nothing.
 CREATE FUNCTION rollup_mark_all() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
     INSERT INTO rollup_dirty_days (day) VALUES ('-infinity');
@@ -76,10 +77,8 @@ BEGIN
     RETURN NULL;
 END $$;
 
--- An email: its queued and sent days. Which of a lead's emails in a campaign is the first touch (credited with the
--- meeting) changes only when an email sent before mark_below appears, goes, or changes status, sent_at, lead or
--- campaign: then the sent days of the lead's other emails in the campaign too (on INSERT and DELETE here, on UPDATE
--- in the row trigger below, which only fires for those columns — an open or a click does not).
+-- An email inserted or deleted: its queued and sent days and, when it was sent before mark_below, the sent days of
+-- the lead's other emails in the campaign (which one is the first touch, credited with the meeting, can change).
 CREATE FUNCTION rollup_mark_email_sends() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
     INSERT INTO rollup_dirty_days (day)
@@ -90,18 +89,36 @@ BEGIN
                     UNION ALL SELECT e.sent_at
                       FROM changed c
                       JOIN email_sends e ON e.lead_id = c.lead_id AND e.campaign_id = c.campaign_id
-                     WHERE TG_OP <> 'UPDATE' AND c.sent_at < h.mark_below) AS d(at)
+                     WHERE c.sent_at < h.mark_below) AS d(at)
      WHERE d.at < h.mark_below;
     RETURN NULL;
 END $$;
-CREATE FUNCTION rollup_mark_first_touch() RETURNS trigger LANGUAGE plpgsql AS $$
+-- mark_below, read afresh (VOLATILE: a new snapshot, taken after the calling write got its transaction id).
+CREATE FUNCTION rollup_mark_below() RETURNS timestamp LANGUAGE plpgsql VOLATILE AS $$
+BEGIN
+    RETURN (SELECT mark_below FROM rollup_horizon);
+END $$;
+-- An email updated: a row trigger whose WHEN skips the open window without running any function body (the hot
+-- paths — sending, opens, clicks — update recent emails). For a closed email: its days, and the lead's other
+-- emails' sent days when status, sent_at, lead or campaign changed (the first touch can move).
+CREATE FUNCTION rollup_mark_email_update() RETURNS trigger LANGUAGE plpgsql AS $$
+DECLARE
+    below timestamp := rollup_mark_below();
 BEGIN
     INSERT INTO rollup_dirty_days (day)
-    SELECT DISTINCT e.sent_at::date
-      FROM rollup_horizon h
-      JOIN email_sends e ON (e.lead_id = OLD.lead_id AND e.campaign_id = OLD.campaign_id)
-                         OR (e.lead_id = NEW.lead_id AND e.campaign_id = NEW.campaign_id)
-     WHERE least(OLD.sent_at, NEW.sent_at) < h.mark_below AND e.sent_at < h.mark_below;
+    SELECT DISTINCT d.at::date
+      FROM unnest(ARRAY[OLD.created_at, OLD.sent_at, NEW.created_at, NEW.sent_at]) AS d(at)
+     WHERE d.at < below;
+    IF (OLD.status IS DISTINCT FROM NEW.status OR OLD.sent_at IS DISTINCT FROM NEW.sent_at
+        OR OLD.lead_id IS DISTINCT FROM NEW.lead_id OR OLD.campaign_id IS DISTINCT FROM NEW.campaign_id)
+       AND least(OLD.sent_at, NEW.sent_at) < below THEN
+        INSERT INTO rollup_dirty_days (day)
+        SELECT DISTINCT e.sent_at::date
+          FROM email_sends e
+         WHERE ((e.lead_id = OLD.lead_id AND e.campaign_id = OLD.campaign_id)
+                OR (e.lead_id = NEW.lead_id AND e.campaign_id = NEW.campaign_id))
+           AND e.sent_at < below;
+    END IF;
     RETURN NULL;
 END $$;
 
@@ -132,18 +149,12 @@ END $$;
 
 CREATE TRIGGER email_sends_rollup_inserted AFTER INSERT ON email_sends REFERENCING NEW TABLE AS changed
     FOR EACH STATEMENT EXECUTE FUNCTION rollup_mark_email_sends();
-CREATE TRIGGER email_sends_rollup_updated_new AFTER UPDATE ON email_sends REFERENCING NEW TABLE AS changed
-    FOR EACH STATEMENT EXECUTE FUNCTION rollup_mark_email_sends();
-CREATE TRIGGER email_sends_rollup_updated_old AFTER UPDATE ON email_sends REFERENCING OLD TABLE AS changed
-    FOR EACH STATEMENT EXECUTE FUNCTION rollup_mark_email_sends();
+CREATE TRIGGER email_sends_rollup_updated AFTER UPDATE ON email_sends FOR EACH ROW
+    WHEN (least(OLD.created_at, OLD.sent_at, NEW.created_at, NEW.sent_at) < rollup_mark_below())
+    EXECUTE FUNCTION rollup_mark_email_update();
 CREATE TRIGGER email_sends_rollup_deleted AFTER DELETE ON email_sends REFERENCING OLD TABLE AS changed
     FOR EACH STATEMENT EXECUTE FUNCTION rollup_mark_email_sends();
 CREATE TRIGGER email_sends_rollup_truncated AFTER TRUNCATE ON email_sends FOR EACH STATEMENT EXECUTE FUNCTION rollup_mark_all();
-CREATE TRIGGER email_sends_rollup_first_touch AFTER UPDATE OF status, sent_at, lead_id, campaign_id ON email_sends
-    FOR EACH ROW
-    WHEN (OLD.status IS DISTINCT FROM NEW.status OR OLD.sent_at IS DISTINCT FROM NEW.sent_at
-          OR OLD.lead_id IS DISTINCT FROM NEW.lead_id OR OLD.campaign_id IS DISTINCT FROM NEW.campaign_id)
-    EXECUTE FUNCTION rollup_mark_first_touch();
 CREATE TRIGGER meetings_rollup_inserted AFTER INSERT ON meetings REFERENCING NEW TABLE AS changed
     FOR EACH STATEMENT EXECUTE FUNCTION rollup_mark_lead_campaign();
 CREATE TRIGGER meetings_rollup_updated_new AFTER UPDATE ON meetings REFERENCING NEW TABLE AS changed
@@ -575,7 +586,7 @@ DROP TABLE ab_variant_daily_closed, ai_gym_costs_daily_closed, ai_gym_durations_
 DROP FUNCTION ab_variant_daily_between, ai_gym_costs_daily_between, ai_gym_durations_daily_between, ai_gym_daily_between, platform_kpis_15m_between, campaign_revenue_15m_between, campaign_kpis_15m_between;
 DROP VIEW email_send_outcomes;
 -- Dropping the functions drops the triggers that use them.
-DROP FUNCTION rollup_mark_email_sends, rollup_mark_first_touch, rollup_mark_lead_campaign, rollup_mark_conversation_messages,
+DROP FUNCTION rollup_mark_email_sends, rollup_mark_email_update, rollup_mark_below, rollup_mark_lead_campaign, rollup_mark_conversation_messages,
     rollup_mark_created_at, rollup_mark_completed_at, rollup_mark_deployed_at, rollup_mark_won_at, rollup_mark_all
     CASCADE;
 DROP INDEX deals_won_at_idx, videos_created_at_idx, demo_sites_deployed_at_idx, website_analyses_completed_at_idx,

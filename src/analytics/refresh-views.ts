@@ -65,7 +65,8 @@ const WAIT_FOR_WRITERS_MS = 60_000;
  *    EXCLUSIVE lock is replayed on a standby to cancel replica readers.
  *
  * The advisory lock is taken before the snapshot, so a refresh that waited for another one never writes older data
- * over newer.
+ * over newer. Call it outside any transaction that has written: it would wait for that one (and give up after
+ * WAIT_FOR_WRITERS_MS).
  */
 export async function refreshViews(primary: pg.Pool, trigger: RefreshTrigger): Promise<ViewsRefresh> {
   const client = await primary.connect();
