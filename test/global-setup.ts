@@ -45,14 +45,15 @@ export default async function setup(project: TestProject) {
     target = "embedded";
   }
 
+  const stopCluster = async (c: EmbeddedCluster) => {
+    await c.stop();
+    await rm(c.dataDir, { recursive: true, force: true });
+  };
   try {
     return await prepare();
   } catch (err) {
     // A failed setup gets no teardown: stop the cluster here, or its servers outlive the run.
-    if (cluster) {
-      await cluster.stop().catch(() => {});
-      await rm(cluster.dataDir, { recursive: true, force: true });
-    }
+    if (cluster) await stopCluster(cluster).catch(() => {});
     throw err;
   }
 
@@ -78,11 +79,7 @@ export default async function setup(project: TestProject) {
     project.provide("target", `PostgreSQL ${version} (${target})`);
 
     return async () => {
-      if (cluster) {
-        await cluster.stop();
-        await rm(cluster.dataDir, { recursive: true, force: true });
-        return;
-      }
+      if (cluster) return stopCluster(cluster);
       const c = new pg.Client({ connectionString: serverUrl });
       await c.connect();
       await c.query(`DROP DATABASE IF EXISTS ${dbName} WITH (FORCE)`);

@@ -2,19 +2,7 @@ import { setTimeout as sleep } from "node:timers/promises";
 import type pg from "pg";
 import { forgetAsOf } from "./as-of-cache.js";
 
-/**
- * The read side's rollups (views/*.sql), in refresh order: the view readers use, the prefix of its parts
- * (`<parts>_between`, `<parts>_closed`, `<parts>_open`) and the column that places a row in time.
- */
-const ROLLUP_PARTS = {
-  campaign_kpis_15m: { parts: "campaign_kpis_15m", bucket: "bucket" },
-  campaign_revenue_15m: { parts: "campaign_revenue_15m", bucket: "bucket" },
-  platform_kpis_15m: { parts: "platform_kpis_15m", bucket: "bucket" },
-  ai_gym_daily: { parts: "ai_gym_daily", bucket: "day" },
-  ai_gym_durations_daily: { parts: "ai_gym_durations_daily", bucket: "day" },
-  ai_gym_costs_daily: { parts: "ai_gym_costs_daily", bucket: "day" },
-  ab_variant_results: { parts: "ab_variant_daily", bucket: "day" },
-} as const;
+/** The read side's rollups (views/*.sql), in refresh order, by the view readers use. */
 export const ROLLUPS = [
   "campaign_kpis_15m",
   "campaign_revenue_15m",
@@ -23,8 +11,19 @@ export const ROLLUPS = [
   "ai_gym_durations_daily",
   "ai_gym_costs_daily",
   "ab_variant_results",
-] as const satisfies readonly (keyof typeof ROLLUP_PARTS)[];
+] as const;
 export type Rollup = (typeof ROLLUPS)[number];
+
+/** Each rollup's parts (`<parts>_between`, `<parts>_closed`, `<parts>_open`) and the column that places a row in time. */
+const ROLLUP_PARTS: Record<Rollup, { parts: string; bucket: "bucket" | "day" }> = {
+  campaign_kpis_15m: { parts: "campaign_kpis_15m", bucket: "bucket" },
+  campaign_revenue_15m: { parts: "campaign_revenue_15m", bucket: "bucket" },
+  platform_kpis_15m: { parts: "platform_kpis_15m", bucket: "bucket" },
+  ai_gym_daily: { parts: "ai_gym_daily", bucket: "day" },
+  ai_gym_durations_daily: { parts: "ai_gym_durations_daily", bucket: "day" },
+  ai_gym_costs_daily: { parts: "ai_gym_costs_daily", bucket: "day" },
+  ab_variant_results: { parts: "ab_variant_daily", bucket: "day" },
+};
 
 export type RefreshTrigger = "startup" | "schedule" | "admin" | "test";
 
@@ -94,13 +93,15 @@ export async function refreshViews(primary: pg.Pool, trigger: RefreshTrigger): P
         state.target,
         dirty.rows.map((r) => r.day),
       );
+      const bounds = [ranges.map((r) => r.from), ranges.map((r) => r.to)];
+      // The closed ranges are explicit; only the open views read the horizon.
+      await client.query("UPDATE rollup_horizon SET horizon = $1::timestamp", [state.target]);
       const views: ViewsRefresh["views"] = [];
-      const closedRows = new Map<Rollup, number>();
-      if (ranges.length > 0) {
-        const bounds = [ranges.map((r) => r.from), ranges.map((r) => r.to)];
-        for (const view of ROLLUPS) {
-          const t0 = performance.now();
-          const { parts, bucket } = ROLLUP_PARTS[view];
+      for (const view of ROLLUPS) {
+        const t0 = performance.now();
+        const { parts, bucket } = ROLLUP_PARTS[view];
+        let closedRows = 0;
+        if (ranges.length > 0) {
           await client.query(
             `DELETE FROM ${parts}_closed c USING unnest($1::timestamp[], $2::timestamp[]) AS r(lo, hi)
               WHERE c.${bucket} >= r.lo AND c.${bucket} < r.hi`,
@@ -112,21 +113,15 @@ export async function refreshViews(primary: pg.Pool, trigger: RefreshTrigger): P
                     CROSS JOIN LATERAL ${parts}_between(r.lo, r.hi) AS f`,
             bounds,
           );
-          closedRows.set(view, inserted.rowCount ?? 0);
-          views.push({ view_name: view, duration_ms: performance.now() - t0, row_count: 0 });
+          closedRows = inserted.rowCount ?? 0;
         }
-      }
-      await client.query("UPDATE rollup_horizon SET horizon = $1::timestamp", [state.target]);
-      for (const view of ROLLUPS) {
-        const t0 = performance.now();
-        const { parts } = ROLLUP_PARTS[view];
         await client.query(`REFRESH MATERIALIZED VIEW CONCURRENTLY ${parts}_open`);
         const open = await client.query<{ n: number }>(`SELECT count(*)::int AS n FROM ${parts}_open`);
-        const closing = views.find((v) => v.view_name === view);
-        const entry = closing ?? { view_name: view, duration_ms: 0, row_count: 0 };
-        entry.duration_ms = Math.round(entry.duration_ms + performance.now() - t0);
-        entry.row_count = (open.rows[0]?.n ?? 0) + (closedRows.get(view) ?? 0);
-        if (!closing) views.push(entry);
+        views.push({
+          view_name: view,
+          duration_ms: Math.round(performance.now() - t0),
+          row_count: (open.rows[0]?.n ?? 0) + closedRows,
+        });
       }
       await client.query(
         `INSERT INTO view_refreshes (view_name, as_of, duration_ms, row_count, trigger)

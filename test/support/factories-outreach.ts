@@ -1,7 +1,6 @@
 import { randomBytes } from "node:crypto";
 import { expect } from "vitest";
 import type { TestApi } from "./api.js";
-import { leadInput } from "./factories.js";
 
 /** A valid body for POST /api/v2/campaigns; override only what the test is about. */
 export function campaignInput(overrides: Record<string, unknown> = {}): Record<string, unknown> {

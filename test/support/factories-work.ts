@@ -1,7 +1,4 @@
 import { randomBytes } from "node:crypto";
-import { expect } from "vitest";
-import type { TestApi } from "./api.js";
-import { leadInput } from "./factories.js";
 
 /** The spec §3.3 sample body of POST /api/v2/demos. */
 export function sampleDemoBody(leadId: string, analysisId: string): Record<string, unknown> {
