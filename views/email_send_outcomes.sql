@@ -1,13 +1,15 @@
 -- One row per email with the outcomes the KPI contract counts (README "KPI definitions"). A plain view: the rollups
--- below aggregate it, so the rules live in one place. Every outcome is a lookup on indexes of the email's own lead
--- and campaign, so a range of sent_at reads only the emails in it.
+-- below aggregate it, so the rules live in one place. Every outcome is an index lookup by the email's own lead and
+-- campaign in a table that is not partitioned by time, so a range of sent_at reads only the emails in it, at a cost
+-- per email that does not grow with the history.
 --   sent       = status sent or bounced (queued, sending and failed emails are not sent), counted on sent_at
 --   delivered  = sent and not bounced
 --   opened / clicked / replied = delivered with the timestamp set
 --   positive_reply = replied, and the lead answered in a thread of this campaign (for this email, or not tied to
 --                    one) with an inbound message of sentiment 'positive'
 --   meeting_booked = first touch: a lead's meeting in a campaign is credited once, to the lead's first delivered
---                    email of that campaign (earliest sent_at, then id), when a meeting was booked at or after it
+--                    email of that campaign (earliest sent_at, then id: campaign_first_touches, kept by the
+--                    triggers of migration 0012), when a meeting was booked at or after it
 CREATE VIEW email_send_outcomes AS
 SELECT s.id,
        s.created_at,
@@ -29,13 +31,11 @@ SELECT s.id,
              WHERE c.lead_id = s.lead_id AND c.campaign_id = s.campaign_id
                AND (c.email_send_id IS NULL OR c.email_send_id = s.id)
                AND m.direction = 'inbound' AND m.sentiment = 'positive')) AS positive_reply,
-       (s.sent_at IS NOT NULL AND s.status = 'sent' AND s.lead_id IS NOT NULL AND s.campaign_id IS NOT NULL
-        AND NOT EXISTS (
-            SELECT 1 FROM email_sends e
-             WHERE e.lead_id = s.lead_id AND e.campaign_id = s.campaign_id
-               AND e.status = 'sent' AND e.sent_at IS NOT NULL AND (e.sent_at, e.id) < (s.sent_at, s.id))
-        AND EXISTS (
+       (s.sent_at IS NOT NULL AND s.status = 'sent' AND EXISTS (
             SELECT 1 FROM meetings m
-             WHERE m.lead_id = s.lead_id AND m.campaign_id = s.campaign_id AND m.booked_at >= s.sent_at))
+             WHERE m.lead_id = s.lead_id AND m.campaign_id = s.campaign_id AND m.booked_at >= s.sent_at)
+        AND EXISTS (
+            SELECT 1 FROM campaign_first_touches f
+             WHERE f.lead_id = s.lead_id AND f.campaign_id = s.campaign_id AND f.email_send_id = s.id))
          AS meeting_booked
   FROM email_sends s;

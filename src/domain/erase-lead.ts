@@ -55,6 +55,9 @@ export async function eraseLead(uow: UnitOfWork, leadId: string): Promise<Erasur
     demo_sites: await count(`DELETE FROM demo_sites WHERE lead_id = $1`),
     website_analyses: await count(`DELETE FROM website_analyses WHERE lead_id = $1`),
   };
+  // The lead's first touches (migration 0012) went with its emails' lead above, except those whose emails a
+  // dropped partition took.
+  await uow.tx.query("DELETE FROM campaign_first_touches WHERE lead_id = $1", [leadId]);
   // Meetings of other leads never point at this lead's conversations, so the conversations can go now.
   report.conversations = await count(`DELETE FROM conversations WHERE lead_id = $1`);
   await uow.tx.query(`DELETE FROM leads WHERE id = $1`, [leadId]);
