@@ -222,9 +222,12 @@ async function main(): Promise<void> {
     for (const { emailSends, kind, refresh } of refreshes)
       console.log(
         `  ${kind.padEnd(8)} at ${emailSends.toLocaleString().padStart(10)} email_sends: ${String(refresh.duration_ms).padStart(6)} ms, ` +
-          `${refresh.closed_ranges.length} closed range(s) recounted — ` +
           refresh.views
-            .map((v) => `${v.view_name} ${v.duration_ms} ms (${v.row_count.toLocaleString()} rows)`)
+            .map(
+              (v) =>
+                `${v.view_name} ${v.duration_ms} ms (${v.row_count.toLocaleString()} rows, ` +
+                `${v.closed_ranges.length} closed range(s))`,
+            )
             .join(", "),
       );
   }

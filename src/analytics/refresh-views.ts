@@ -14,16 +14,34 @@ export const ROLLUPS = [
 ] as const;
 export type Rollup = (typeof ROLLUPS)[number];
 
-/** Each rollup's parts (`<parts>_between`, `<parts>_closed`, `<parts>_open`) and the column that places a row in time. */
-const ROLLUP_PARTS: Record<Rollup, { parts: string; bucket: "bucket" | "day" }> = {
-  campaign_kpis_15m: { parts: "campaign_kpis_15m", bucket: "bucket" },
-  campaign_revenue_15m: { parts: "campaign_revenue_15m", bucket: "bucket" },
+/**
+ * Each rollup's parts (`<parts>_between`, `<parts>_closed`, `<parts>_open`), the column that places a row in time,
+ * and for a rollup kept per campaign or per A/B test the key column: its `_between` takes the keys to recount, and
+ * writes record which keys of a day changed (migration 0013).
+ */
+const ROLLUP_PARTS: Record<
+  Rollup,
+  { parts: string; bucket: "bucket" | "day"; key?: "campaign_id" | "ab_test_id" }
+> = {
+  campaign_kpis_15m: { parts: "campaign_kpis_15m", bucket: "bucket", key: "campaign_id" },
+  campaign_revenue_15m: { parts: "campaign_revenue_15m", bucket: "bucket", key: "campaign_id" },
   platform_kpis_15m: { parts: "platform_kpis_15m", bucket: "bucket" },
   ai_gym_daily: { parts: "ai_gym_daily", bucket: "day" },
   ai_gym_durations_daily: { parts: "ai_gym_durations_daily", bucket: "day" },
   ai_gym_costs_daily: { parts: "ai_gym_costs_daily", bucket: "day" },
-  ab_variant_results: { parts: "ab_variant_daily", bucket: "day" },
+  ab_variant_results: { parts: "ab_variant_daily", bucket: "day", key: "ab_test_id" },
 };
+
+/** A [from, to) UTC range of closed buckets to recount: all of its rows, or only those of `keys`. */
+export type ClosedRange = {
+  from: string;
+  to: string;
+  /** Campaign ids (campaign rollups) or A/B test ids (ab_variant_results) whose rows are recounted; absent: all. */
+  keys?: string[];
+};
+
+/** A closed day a write changed: for one rollup (null: every rollup), one key of it (null: every key). */
+type Mark = { day: string; rollup: string | null; key: string | null };
 
 export type RefreshTrigger = "startup" | "schedule" | "admin" | "test";
 
@@ -33,13 +51,13 @@ export type ViewsRefresh = {
   duration_ms: number;
   /** Buckets before this are in the closed tables, the rest in the open materialized views. */
   horizon: string;
-  /** The [from, to) UTC ranges of closed buckets rewritten: days the horizon passed, and closed days writes changed. */
-  closed_ranges: { from: string; to: string }[];
   views: {
     view_name: Rollup;
     duration_ms: number;
     /** Rows of the open window (the materialized view), plus closed rows rewritten. */
     row_count: number;
+    /** The closed ranges rewritten: the days the horizon passed, and the closed days (and keys) writes changed. */
+    closed_ranges: ClosedRange[];
   }[];
 };
 
@@ -58,8 +76,9 @@ const WAIT_FOR_WRITERS_MS = 60_000;
  * 1. It announces the horizon it will move to (`rollup_horizon.mark_below`, the start of the UTC day `open_days`
  *    before now) and waits for the write transactions that began before that, so every later write to a day
  *    before it is recorded in `rollup_dirty_days` by the triggers of migration 0011.
- * 2. In the snapshot: it rewrites the closed buckets of the days the horizon passes and of the recorded days,
- *    moves the horizon, and refreshes the open materialized views with `REFRESH … CONCURRENTLY`, which takes only
+ * 2. In the snapshot: it rewrites, per rollup, the closed buckets of the days the horizon passes and of the days
+ *    recorded for it (of only the recorded campaigns or A/B tests when the marks name them), moves the horizon,
+ *    and refreshes the open materialized views with `REFRESH … CONCURRENTLY`, which takes only
  *    an EXCLUSIVE lock: writers are never blocked, readers keep the previous contents until commit, and no ACCESS
  *    EXCLUSIVE lock is replayed on a standby to cancel replica readers.
  *
@@ -85,33 +104,36 @@ export async function refreshViews(primary: pg.Pool, trigger: RefreshTrigger): P
       );
       const state = rows[0];
       if (!state) throw new Error("refresh: rollup_horizon is empty");
-      const dirty = await client.query<{ day: string }>(
-        "DELETE FROM rollup_dirty_days RETURNING day::text AS day",
+      const dirty = await client.query<Mark>(
+        "DELETE FROM rollup_dirty_days RETURNING day::text AS day, rollup, key::text AS key",
       );
-      const ranges = closedRanges(
-        state.horizon,
-        state.target,
-        dirty.rows.map((r) => r.day),
-      );
-      const bounds = [ranges.map((r) => r.from), ranges.map((r) => r.to)];
       // The closed ranges are explicit; only the open views read the horizon.
       await client.query("UPDATE rollup_horizon SET horizon = $1::timestamp", [state.target]);
       const views: ViewsRefresh["views"] = [];
       for (const view of ROLLUPS) {
         const t0 = performance.now();
-        const { parts, bucket } = ROLLUP_PARTS[view];
+        const { parts, bucket, key } = ROLLUP_PARTS[view];
+        const ranges = closedRanges(
+          state.horizon,
+          state.target,
+          dirty.rows
+            .filter((m) => m.rollup === null || m.rollup === view)
+            .map((m) => ({ day: m.day, key: key ? m.key : null })),
+        );
         let closedRows = 0;
         if (ranges.length > 0) {
+          const recordset = `jsonb_to_recordset($1::jsonb) AS r(lo timestamp, hi timestamp, keys uuid[])`;
+          const jobs = JSON.stringify(ranges.map((r) => ({ lo: r.from, hi: r.to, keys: r.keys ?? null })));
           await client.query(
-            `DELETE FROM ${parts}_closed c USING unnest($1::timestamp[], $2::timestamp[]) AS r(lo, hi)
-              WHERE c.${bucket} >= r.lo AND c.${bucket} < r.hi`,
-            bounds,
+            `DELETE FROM ${parts}_closed c USING ${recordset}
+              WHERE c.${bucket} >= r.lo AND c.${bucket} < r.hi
+                ${key ? `AND (r.keys IS NULL OR c.${key} = ANY (r.keys))` : ""}`,
+            [jobs],
           );
           const inserted = await client.query(
             `INSERT INTO ${parts}_closed
-             SELECT f.* FROM unnest($1::timestamp[], $2::timestamp[]) AS r(lo, hi)
-                    CROSS JOIN LATERAL ${parts}_between(r.lo, r.hi) AS f`,
-            bounds,
+             SELECT f.* FROM ${recordset} CROSS JOIN LATERAL ${parts}_between(r.lo, r.hi${key ? ", r.keys" : ""}) AS f`,
+            [jobs],
           );
           closedRows = inserted.rowCount ?? 0;
         }
@@ -121,6 +143,7 @@ export async function refreshViews(primary: pg.Pool, trigger: RefreshTrigger): P
           view_name: view,
           duration_ms: Math.round(performance.now() - t0),
           row_count: (open.rows[0]?.n ?? 0) + closedRows,
+          closed_ranges: ranges,
         });
       }
       await client.query(
@@ -143,7 +166,6 @@ export async function refreshViews(primary: pg.Pool, trigger: RefreshTrigger): P
         as_of: state.as_of,
         duration_ms: Math.round(performance.now() - started),
         horizon: state.target,
-        closed_ranges: ranges,
         views,
       };
     } catch (err) {
@@ -191,29 +213,42 @@ const DAY_MS = 86_400_000;
 const isoDay = (ms: number) => new Date(ms).toISOString().slice(0, 10);
 
 /**
- * The closed ranges to rewrite, merged: [horizon, target) when the horizon moves, and each recorded day before the
- * horizon (all of [-infinity, target) after a TRUNCATE).
+ * One rollup's closed ranges to rewrite: [horizon, target) when the horizon moves; each marked day before the
+ * horizon, consecutive whole days merged; a day marked only for some keys as that day with those keys (all of
+ * [-infinity, target) after a TRUNCATE).
  */
 export function closedRanges(
   horizon: string,
   target: string,
-  dirtyDays: readonly string[],
-): { from: string; to: string }[] {
-  if (dirtyDays.includes("-infinity")) return [{ from: "-infinity", to: target }];
+  marks: readonly { day: string; key: string | null }[],
+): ClosedRange[] {
+  if (marks.some((m) => m.day === "-infinity")) return [{ from: "-infinity", to: target }];
   const ms = (timestamp: string) =>
     timestamp === "-infinity" ? Number.NEGATIVE_INFINITY : Date.parse(`${timestamp.replace(" ", "T")}Z`);
   const horizonMs = ms(horizon);
   const targetMs = ms(target);
-  const days = [...new Set(dirtyDays.map((d) => Date.parse(`${d}T00:00:00Z`)))]
-    .filter((ms) => ms < horizonMs)
-    .sort((a, b) => a - b);
-  const ranges: { from: number; to: number }[] = [];
-  for (const day of days) {
+  const closed = marks
+    .map((m) => ({ day: Date.parse(`${m.day}T00:00:00Z`), key: m.key }))
+    .filter((m) => m.day < horizonMs);
+  const wholeDays = new Set(closed.filter((m) => m.key === null).map((m) => m.day));
+  const keyedDays = new Map<number, Set<string>>();
+  for (const { day, key } of closed) {
+    if (key === null || wholeDays.has(day)) continue;
+    keyedDays.set(day, (keyedDays.get(day) ?? new Set()).add(key));
+  }
+  const ranges: { from: number; to: number; keys?: string[] }[] = [];
+  for (const day of [...wholeDays].sort((a, b) => a - b)) {
     const last = ranges.at(-1);
     if (last && last.to === day) last.to = day + DAY_MS;
     else ranges.push({ from: day, to: day + DAY_MS });
   }
-  const out = ranges.map((r) => ({ from: isoDay(r.from), to: isoDay(r.to) }));
+  for (const [day, keys] of keyedDays) ranges.push({ from: day, to: day + DAY_MS, keys: [...keys].sort() });
+  ranges.sort((a, b) => a.from - b.from);
+  const out: ClosedRange[] = ranges.map(({ from, to, keys }) => ({
+    from: isoDay(from),
+    to: isoDay(to),
+    ...(keys ? { keys } : {}),
+  }));
   if (horizonMs < targetMs) out.push({ from: horizon, to: target });
   return out;
 }

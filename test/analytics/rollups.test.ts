@@ -1,5 +1,10 @@
 import { describe, expect, it } from "vitest";
-import { closedRanges, refreshViews } from "../../src/analytics/refresh-views.js";
+import {
+  type ClosedRange,
+  closedRanges,
+  refreshViews,
+  type ViewsRefresh,
+} from "../../src/analytics/refresh-views.js";
 import { migrate } from "../../src/db/migrate.js";
 import { seedDemoData } from "../../src/seed/seed-demo-data.js";
 import { logger, scratchDatabase } from "../support/db.js";
@@ -9,7 +14,16 @@ const { url, pool } = await scratchDatabase();
 await migrate(url, { logger });
 
 const DAY_MS = 86_400_000;
-const daysAgo = (n: number) => new Date(Date.now() - n * DAY_MS).toISOString().slice(0, 10);
+/** The UTC day `n` days before today (or before `from`, a YYYY-MM-DD day). */
+const daysAgo = (n: number, from?: string) =>
+  new Date((from ? Date.parse(`${from}T00:00:00Z`) : Date.now()) - n * DAY_MS).toISOString().slice(0, 10);
+
+/** Each rollup's closed ranges rewritten by a refresh. */
+const rangesOf = (refresh: ViewsRefresh): Record<string, ClosedRange[]> =>
+  Object.fromEntries(refresh.views.map((v) => [v.view_name, v.closed_ranges]));
+
+/** Whole-day marks, as closedRanges takes them. */
+const whole = (...days: string[]) => days.map((day) => ({ day, key: null }));
 
 async function dirtyDays(): Promise<string[]> {
   const { rows } = await pool.query<{ day: string }>(
@@ -38,14 +52,18 @@ const insertAiGym = (client: { query: typeof pool.query }, createdAt: string) =>
 describe("closedRanges", () => {
   it("merges consecutive recorded days, keeps only days before the horizon, and adds the days the horizon passes", () => {
     expect(
-      closedRanges("2026-11-01 00:00:00", "2026-11-11 00:00:00", [
-        "2026-10-03",
-        "2026-10-01",
-        "2026-10-02",
-        "2026-10-02",
-        "2026-10-20",
-        "2026-11-05", // inside [horizon, target): already recounted by the horizon's move
-      ]),
+      closedRanges(
+        "2026-11-01 00:00:00",
+        "2026-11-11 00:00:00",
+        whole(
+          "2026-10-03",
+          "2026-10-01",
+          "2026-10-02",
+          "2026-10-02",
+          "2026-10-20",
+          "2026-11-05", // inside [horizon, target): already recounted by the horizon's move
+        ),
+      ),
     ).toEqual([
       { from: "2026-10-01", to: "2026-10-04" },
       { from: "2026-10-20", to: "2026-10-21" },
@@ -54,10 +72,29 @@ describe("closedRanges", () => {
   });
 
   it("recounts everything after a TRUNCATE ('-infinity'), and nothing when the horizon stays and no day is dirty", () => {
-    expect(closedRanges("2026-11-01 00:00:00", "2026-11-11 00:00:00", ["2026-10-01", "-infinity"])).toEqual([
-      { from: "-infinity", to: "2026-11-11 00:00:00" },
-    ]);
+    expect(
+      closedRanges("2026-11-01 00:00:00", "2026-11-11 00:00:00", whole("2026-10-01", "-infinity")),
+    ).toEqual([{ from: "-infinity", to: "2026-11-11 00:00:00" }]);
     expect(closedRanges("2026-11-11 00:00:00", "2026-11-11 00:00:00", [])).toEqual([]);
+  });
+
+  it("recounts a day marked for some keys as that day with those keys, unless the whole day is marked", () => {
+    const a = "00000000-0000-4000-8000-00000000000a";
+    const b = "00000000-0000-4000-8000-00000000000b";
+    expect(
+      closedRanges("2026-11-01 00:00:00", "2026-11-01 00:00:00", [
+        { day: "2026-10-05", key: b },
+        { day: "2026-10-05", key: a },
+        { day: "2026-10-05", key: b },
+        { day: "2026-10-06", key: a },
+        { day: "2026-10-06", key: null },
+        { day: "2026-10-07", key: a },
+      ]),
+    ).toEqual([
+      { from: "2026-10-05", to: "2026-10-06", keys: [a, b] },
+      { from: "2026-10-06", to: "2026-10-07" },
+      { from: "2026-10-07", to: "2026-10-08", keys: [a] },
+    ]);
   });
 });
 
@@ -65,7 +102,8 @@ describe("incremental rollups", () => {
   it("the first refresh closes all history before the open window; a write in the open window records no day", async () => {
     await seedDemoData(pool, { leads: 60, seed: 5, spanDays: 60 });
     const first = await refreshViews(pool, "test");
-    expect(first.closed_ranges).toEqual([{ from: "-infinity", to: `${daysAgo(14)} 00:00:00` }]);
+    for (const ranges of Object.values(rangesOf(first)))
+      expect(ranges).toEqual([{ from: "-infinity", to: `${daysAgo(14)} 00:00:00` }]);
     expect(first.horizon).toBe(`${daysAgo(14)} 00:00:00`);
 
     await insertAiGym(pool, new Date().toISOString());
@@ -74,7 +112,16 @@ describe("incremental rollups", () => {
     expect(await dirtyDays()).toEqual([daysAgo(30)]);
 
     const second = await refreshViews(pool, "test");
-    expect(second.closed_ranges).toEqual([{ from: daysAgo(30), to: daysAgo(29) }]);
+    // An AI-GYM row is in the AI-GYM rollups and the platform's AI spend; the campaign rollups are not recounted.
+    expect(rangesOf(second)).toEqual({
+      campaign_kpis_15m: [],
+      campaign_revenue_15m: [],
+      platform_kpis_15m: [{ from: daysAgo(30), to: daysAgo(29) }],
+      ai_gym_daily: [{ from: daysAgo(30), to: daysAgo(29) }],
+      ai_gym_durations_daily: [{ from: daysAgo(30), to: daysAgo(29) }],
+      ai_gym_costs_daily: [{ from: daysAgo(30), to: daysAgo(29) }],
+      ab_variant_results: [],
+    });
     expect(await dirtyDays()).toEqual([]);
     const day = await aiGymRowsOn(daysAgo(30));
     expect(day.rollup).toBe(day.base);
@@ -103,7 +150,7 @@ describe("incremental rollups", () => {
       expect(refreshed, "the refresh waits for the open write transaction").toBe(false);
       await writer.query("COMMIT");
       const r = await refresh;
-      expect(r.closed_ranges).toContainEqual({
+      expect(rangesOf(r).ai_gym_daily).toContainEqual({
         from: `${daysAgo(24)} 00:00:00`,
         to: `${daysAgo(14)} 00:00:00`,
       });
@@ -115,11 +162,59 @@ describe("incremental rollups", () => {
     expect(counts.rollup).toBe(counts.base);
   });
 
+  it("a late open recounts only its campaign's (and A/B test's) rows of its day", async () => {
+    const { rows } = await pool.query<{ id: string; a: string; test: string | null; day: string; b: string }>(
+      `SELECT e.id, e.campaign_id AS a, e.ab_test_id AS test, e.sent_at::date::text AS day, other.campaign_id AS b
+         FROM email_sends e
+         JOIN campaign_kpis_15m_closed other
+           ON other.bucket::date = e.sent_at::date AND other.campaign_id <> e.campaign_id
+        WHERE e.status = 'sent' AND e.opened_at IS NULL AND e.campaign_id IS NOT NULL
+          AND e.sent_at < (SELECT horizon FROM rollup_horizon)
+        ORDER BY e.id LIMIT 1`,
+    );
+    const late = rows[0];
+    if (!late) throw new Error("the seed has no closed day with two campaigns");
+    // Campaign B's rows of that day are made wrong on purpose: a recount of the whole day would repair them.
+    await pool.query(
+      `UPDATE campaign_kpis_15m_closed SET opened = opened + 1000 WHERE campaign_id = $1 AND bucket::date = $2::date`,
+      [late.b, late.day],
+    );
+    await pool.query("UPDATE email_sends SET opened_at = sent_at + interval '1 hour' WHERE id = $1", [
+      late.id,
+    ]);
+    const marks = await pool.query<{ rollup: string; key: string }>(
+      "SELECT DISTINCT rollup, key::text AS key FROM rollup_dirty_days ORDER BY 1",
+    );
+    expect(marks.rows).toEqual([
+      ...(late.test ? [{ rollup: "ab_variant_results", key: late.test }] : []),
+      { rollup: "campaign_kpis_15m", key: late.a },
+    ]);
+
+    const ranges = rangesOf(await refreshViews(pool, "test"));
+    expect(ranges.campaign_kpis_15m).toEqual([{ from: late.day, to: daysAgo(-1, late.day), keys: [late.a] }]);
+    expect(ranges.platform_kpis_15m).toEqual([]);
+    const opened = async (campaign: string) =>
+      (
+        await pool.query<{ rollup: number; base: number }>(
+          `SELECT (SELECT sum(opened) FROM campaign_kpis_15m WHERE campaign_id = $1 AND bucket::date = $2::date)::int
+                    AS rollup,
+                  (SELECT count(*) FROM email_sends WHERE campaign_id = $1 AND sent_at::date = $2::date
+                      AND status = 'sent' AND opened_at IS NOT NULL)::int AS base`,
+          [campaign, late.day],
+        )
+      ).rows[0];
+    const a = await opened(late.a);
+    expect(a?.rollup).toBe(a?.base);
+    const b = await opened(late.b);
+    expect(b?.rollup, "campaign B's rows were not recounted").toBe((b?.base ?? 0) + 1000);
+  });
+
   it("a TRUNCATE recounts every closed day", async () => {
     await seedDemoData(pool, { leads: 40, seed: 6, spanDays: 60, reset: true });
     expect(await dirtyDays()).toContain("-infinity");
     const r = await refreshViews(pool, "test");
-    expect(r.closed_ranges).toEqual([{ from: "-infinity", to: `${daysAgo(14)} 00:00:00` }]);
+    for (const ranges of Object.values(rangesOf(r)))
+      expect(ranges).toEqual([{ from: "-infinity", to: `${daysAgo(14)} 00:00:00` }]);
     const { rows } = await pool.query<{ rollup: number; base: number }>(
       `SELECT (SELECT sum(sent) FROM campaign_kpis_15m)::int AS rollup,
               (SELECT count(*) FROM email_sends

@@ -204,10 +204,6 @@ const ViewRefreshResponse = z
         "UTC timestamp: buckets before it are kept in the closed rollup tables, the rest in the open materialized views.",
       example: "2026-11-11 00:00:00",
     }),
-    closed_ranges: z.array(z.object({ from: z.string(), to: z.string() })).meta({
-      description:
-        "UTC [from, to) ranges of closed buckets this refresh rewrote: the days the horizon passed, and closed days that writes changed since the last refresh.",
-    }),
     views: z.array(
       z.object({
         view_name: z.enum(ROLLUPS),
@@ -215,6 +211,21 @@ const ViewRefreshResponse = z
         row_count: z.number().int().meta({
           description: "Rows of the open window, plus closed rows rewritten.",
         }),
+        closed_ranges: z
+          .array(
+            z.object({
+              from: z.string(),
+              to: z.string(),
+              keys: z.array(z.uuid()).optional().meta({
+                description:
+                  "Only these keys' rows of the range were recounted: campaign ids for campaign_kpis_15m and campaign_revenue_15m, A/B test ids for ab_variant_results. Absent: all rows.",
+              }),
+            }),
+          )
+          .meta({
+            description:
+              "UTC [from, to) ranges of this rollup's closed buckets that this refresh rewrote: the days the horizon passed, and the closed days (and campaigns or A/B tests) that writes changed since the last refresh.",
+          }),
       }),
     ),
   })
