@@ -9,7 +9,7 @@
 --   * an email inserted delivered, or updated to delivered, replaces the row when it is earlier (an upsert, which
 --     locks the row, so concurrent writers of one pair take turns);
 --   * when the first touch itself stops qualifying (bounced, unsent, moved to another lead or campaign, erased) or
---     is deleted, the pair is recounted from email_sends after locking its row;
+--     is deleted, the pair is recounted from email_sends after locking its row (first_touch_forget);
 --   * TRUNCATE empties it.
 -- Rows moved between partitions by reachgraph_ensure_monthly_partitions keep their ids and fire no statement
 -- trigger. A partition dropped by retention leaves its first touches in place: the credit stays where the closed
@@ -30,13 +30,20 @@ SELECT DISTINCT ON (lead_id, campaign_id) lead_id, campaign_id, id, sent_at
  WHERE status = 'sent' AND sent_at IS NOT NULL AND lead_id IS NOT NULL AND campaign_id IS NOT NULL
  ORDER BY lead_id, campaign_id, sent_at, id;
 
--- The first touch of one pair, recounted from email_sends. The row lock comes first, in a statement of its own: a
--- writer that upserted the pair concurrently has committed by the time the recount's snapshot is taken.
-CREATE FUNCTION first_touch_recount(p_lead uuid, p_campaign uuid) RETURNS void LANGUAGE plpgsql AS $$
+-- An email that may be its pair's first touch stopped qualifying (bounced, unsent, moved, erased, deleted): when it
+-- was the first touch, the pair is recounted from email_sends. The pair's row is locked before it is read, so a
+-- concurrent writer that moved this pair's first touch has committed, and the recount (a statement, so a snapshot,
+-- of its own) sees its writes.
+CREATE FUNCTION first_touch_forget(p_lead uuid, p_campaign uuid, p_email uuid) RETURNS void LANGUAGE plpgsql AS $$
 DECLARE
+    kept uuid;
     first record;
 BEGIN
-    PERFORM 1 FROM campaign_first_touches WHERE lead_id = p_lead AND campaign_id = p_campaign FOR UPDATE;
+    SELECT email_send_id INTO kept
+      FROM campaign_first_touches WHERE lead_id = p_lead AND campaign_id = p_campaign FOR UPDATE;
+    IF kept IS DISTINCT FROM p_email THEN
+        RETURN;
+    END IF;
     SELECT e.id, e.sent_at INTO first
       FROM email_sends e
      WHERE e.lead_id = p_lead AND e.campaign_id = p_campaign AND e.status = 'sent' AND e.sent_at IS NOT NULL
@@ -45,9 +52,8 @@ BEGIN
     IF first.id IS NULL THEN
         DELETE FROM campaign_first_touches WHERE lead_id = p_lead AND campaign_id = p_campaign;
     ELSE
-        INSERT INTO campaign_first_touches AS t (lead_id, campaign_id, email_send_id, sent_at)
-        VALUES (p_lead, p_campaign, first.id, first.sent_at)
-        ON CONFLICT (lead_id, campaign_id) DO UPDATE SET email_send_id = excluded.email_send_id, sent_at = excluded.sent_at;
+        UPDATE campaign_first_touches SET email_send_id = first.id, sent_at = first.sent_at
+         WHERE lead_id = p_lead AND campaign_id = p_campaign;
     END IF;
 END $$;
 
@@ -64,13 +70,12 @@ BEGIN
     RETURN NULL;
 END $$;
 
--- An email whose status, sent_at, lead or campaign changed (the WHEN of the trigger): the old pair is recounted
--- when this email was its first touch; the new pair takes it when it is delivered and earlier.
+-- An email whose status, sent_at, lead or campaign changed (the WHEN of the trigger): the old pair forgets it
+-- when it was delivered (it may have been the first touch); the new pair takes it when it is delivered and earlier.
 CREATE FUNCTION first_touch_updated() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
-    IF EXISTS (SELECT 1 FROM campaign_first_touches t
-                WHERE t.lead_id = OLD.lead_id AND t.campaign_id = OLD.campaign_id AND t.email_send_id = OLD.id) THEN
-        PERFORM first_touch_recount(OLD.lead_id, OLD.campaign_id);
+    IF OLD.status = 'sent' AND OLD.sent_at IS NOT NULL AND OLD.lead_id IS NOT NULL AND OLD.campaign_id IS NOT NULL THEN
+        PERFORM first_touch_forget(OLD.lead_id, OLD.campaign_id, OLD.id);
     END IF;
     IF NEW.status = 'sent' AND NEW.sent_at IS NOT NULL AND NEW.lead_id IS NOT NULL AND NEW.campaign_id IS NOT NULL THEN
         INSERT INTO campaign_first_touches AS t (lead_id, campaign_id, email_send_id, sent_at)
@@ -81,13 +86,19 @@ BEGIN
     RETURN NULL;
 END $$;
 
--- Deleted emails: the pairs whose first touch was among them are recounted.
+-- Deleted emails: each pair forgets its delivered ones (in key order, so concurrent deletes lock pairs alike).
 CREATE FUNCTION first_touch_deleted() RETURNS trigger LANGUAGE plpgsql AS $$
+DECLARE
+    gone record;
 BEGIN
-    PERFORM first_touch_recount(t.lead_id, t.campaign_id)
-       FROM changed c
-       JOIN campaign_first_touches t
-         ON t.lead_id = c.lead_id AND t.campaign_id = c.campaign_id AND t.email_send_id = c.id;
+    FOR gone IN
+        SELECT c.lead_id, c.campaign_id, c.id
+          FROM changed c
+         WHERE c.status = 'sent' AND c.sent_at IS NOT NULL AND c.lead_id IS NOT NULL AND c.campaign_id IS NOT NULL
+         ORDER BY c.lead_id, c.campaign_id, c.sent_at, c.id
+    LOOP
+        PERFORM first_touch_forget(gone.lead_id, gone.campaign_id, gone.id);
+    END LOOP;
     RETURN NULL;
 END $$;
 
@@ -176,5 +187,5 @@ DROP TRIGGER email_sends_first_touch_truncated ON email_sends;
 DROP TRIGGER email_sends_first_touch_deleted ON email_sends;
 DROP TRIGGER email_sends_first_touch_updated ON email_sends;
 DROP TRIGGER email_sends_first_touch_inserted ON email_sends;
-DROP FUNCTION first_touch_truncated, first_touch_deleted, first_touch_updated, first_touch_inserted, first_touch_recount;
+DROP FUNCTION first_touch_truncated, first_touch_deleted, first_touch_updated, first_touch_inserted, first_touch_forget;
 DROP TABLE campaign_first_touches;

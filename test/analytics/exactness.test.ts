@@ -289,6 +289,7 @@ function exactnessSuite() {
     expect(res.body.errors).toBeUndefined();
     const want = await oracleAbTests(pool);
     expect(want.length).toBeGreaterThanOrEqual(4);
+    let tested = 0;
     for (const w of want) {
       const test = res.body.data.abTests.find((t: { id: string }) => t.id === w.ab_test_id);
       const v = test.results.variants.find((x: { variant: string }) => x.variant === w.variant);
@@ -303,13 +304,23 @@ function exactnessSuite() {
       expect(control.variant).toBe(test.variantIds[0]);
       expect(control.isControl).toBe(true);
       if (!v.isControl) {
-        expect(v.significance.method).toMatch(/two-proportion z-test/);
+        // Pooled two-proportion z-test, computed here from the control's and this variant's counts; there is no test
+        // (null) when neither or every exposure replied: the pooled proportion has no variance.
+        const pooled = (v.replies + control.replies) / (v.exposures + control.exposures);
+        if (pooled === 0 || pooled === 1 || Number.isNaN(pooled)) expect(v.significance).toBeNull();
+        else {
+          expect(v.significance.method).toMatch(/two-proportion z-test/);
+          const se = Math.sqrt(pooled * (1 - pooled) * (1 / v.exposures + 1 / control.exposures));
+          expect(v.significance.z).toBeCloseTo((v.replyRate - control.replyRate) / se, 9);
+          tested += 1;
+        }
         // The lift is relative to the control's rate: none when that is 0.
         if (control.replyRate)
           expect(v.replyRateLift).toBeCloseTo((v.replyRate - control.replyRate) / control.replyRate, 12);
         else expect(v.replyRateLift).toBeNull();
       }
     }
+    expect(tested, "variants with a significance test").toBeGreaterThan(0);
   });
 }
 

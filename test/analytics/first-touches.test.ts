@@ -98,6 +98,29 @@ describe("campaign_first_touches (kept by triggers on email_sends)", () => {
     expect(await drift()).toEqual([]);
   });
 
+  it("stays right when two transactions bounce a pair's first and second email at once", async () => {
+    const [pair] = await firstTouchPairs(1);
+    if (!pair) throw new Error("no pair");
+    const first = await pool.connect();
+    const second = await pool.connect();
+    try {
+      await first.query("BEGIN");
+      await second.query("BEGIN");
+      // The first touch moves to the second email, which the other transaction is bouncing meanwhile: it must
+      // wait for the pair's row and then see the move, or the pair would keep a bounced email as its first touch.
+      await first.query("UPDATE email_sends SET status = 'bounced' WHERE id = $1", [pair.first]);
+      const bouncing = second.query("UPDATE email_sends SET status = 'bounced' WHERE id = $1", [pair.second]);
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      await first.query("COMMIT");
+      await bouncing;
+      await second.query("COMMIT");
+    } finally {
+      first.release();
+      second.release();
+    }
+    expect(await drift()).toEqual([]);
+  });
+
   it("follows a random mix of writes in one transaction", async () => {
     const client = await pool.connect();
     try {
