@@ -228,7 +228,9 @@ async function main(): Promise<void> {
                 `${v.view_name} ${v.duration_ms} ms (${v.row_count.toLocaleString()} rows, ` +
                 `${v.closed_ranges.length} closed range(s))`,
             )
-            .join(", "),
+            .join(", ") +
+          `, leaderboard snapshots ${refresh.leaderboard_snapshots.duration_ms} ms ` +
+          `(${refresh.leaderboard_snapshots.row_count.toLocaleString()} rows)`,
       );
   }
   saveBaselines([...results, ...reads]);

@@ -10,6 +10,10 @@ import { cachedByAsOf } from "./as-of-cache.js";
  * The whole UTC days in between come from the daily views (sums, counts and duration and cost histograms); the partial
  * first day and asOf's own day come from the base table (indexed on task_type, created_at), cut at the period's
  * ends. So every number equals the same aggregate over the base rows.
+ *
+ * The period ends at asOf, so the answer changes only when a refresh moves it: each refresh stores the leaderboards
+ * of SNAPSHOT_PERIOD_DAYS for every task type (storeLeaderboardSnapshots, same SQL, the refresh's snapshot), and a
+ * read of such a period is one primary-key range read of them. Other periods are computed on request.
  */
 export type ModelLeaderboardRow = {
   model_name: string;
@@ -56,70 +60,144 @@ const percentile = (p: number) => `
      - min(v) FILTER (WHERE below <= floor(${p} * (total - 1)) AND floor(${p} * (total - 1)) < through)::float8)
     * (${p} * (total - 1) - floor(${p} * (total - 1)))`;
 
+/** The periods (days) whose leaderboards every refresh stores for every task type (migration 0014). */
+export const SNAPSHOT_PERIOD_DAYS: readonly number[] = [1, 7, 30, 90];
+
+/** The leaderboard's columns, in ModelLeaderboardRow's order: what the live query and the snapshots return. */
+const COLUMNS = `model_name, usage_count, avg_cost, avg_quality, conversion_rate, conversion_samples, conversions,
+  quality_samples, p50_duration_seconds, p95_duration_seconds, p50_cost, p95_cost, total_cost`;
+
 export function getModelLeaderboard(
   db: pg.Pool,
   q: { taskType: string; days: number; asOf: Date; orderBy: LeaderboardOrder },
 ): Promise<ModelLeaderboardRow[]> {
-  return cachedByAsOf(db, q.asOf, `leaderboard|${q.taskType}|${q.days}|${q.orderBy}`, () =>
-    queryLeaderboard(db, q),
-  );
+  return cachedByAsOf(db, q.asOf, `leaderboard|${q.taskType}|${q.days}|${q.orderBy}`, async () => {
+    if (SNAPSHOT_PERIOD_DAYS.includes(q.days)) {
+      const stored = await readSnapshot(db, q);
+      if (stored) return stored;
+    }
+    const period = periodParams(q.days, q.asOf);
+    const { rows } = await db.query<ModelLeaderboardRow>(
+      `SELECT ${COLUMNS} FROM (${leaderboardSql("task_type = $5")}) AS l
+        ORDER BY ${ORDER_SQL[q.orderBy]}, model_name`,
+      [...period, q.taskType],
+    );
+    return rows;
+  });
 }
 
-async function queryLeaderboard(
+/**
+ * The leaderboard the refresh that made `asOf` stored for this period, or undefined when it stored none (a period
+ * it does not store, a refresh before migration 0014, or asOf two refreshes old).
+ */
+async function readSnapshot(
   db: pg.Pool,
   q: { taskType: string; days: number; asOf: Date; orderBy: LeaderboardOrder },
-): Promise<ModelLeaderboardRow[]> {
-  const period = leaderboardPeriod(q.days, q.asOf);
+): Promise<ModelLeaderboardRow[] | undefined> {
+  // One row with a null model_name: stored, with no model for this task type.
+  const { rows } = await db.query<ModelLeaderboardRow & { model_name: string | null }>(
+    `SELECT ${COLUMNS.replaceAll(/(\w+)/g, "s.$1")}
+       FROM model_leaderboard_snapshot_periods p
+       LEFT JOIN model_leaderboard_snapshots s ON s.as_of = p.as_of AND s.days = p.days AND s.task_type = $3
+      WHERE p.as_of = $1 AND p.days = $2
+      ORDER BY ${ORDER_SQL[q.orderBy]}, model_name`,
+    [q.asOf.toISOString(), q.days, q.taskType],
+  );
+  if (rows.length === 0) return undefined;
+  return rows.filter((r): r is ModelLeaderboardRow => r.model_name !== null);
+}
+
+/**
+ * Stores, in the refresh's transaction and snapshot, the leaderboards of SNAPSHOT_PERIOD_DAYS ending at `asOf` for
+ * every task type, and drops those of refreshes before the previous one (a reader that looked up the previous asOf
+ * still finds its own). Returns the rows stored.
+ */
+export async function storeLeaderboardSnapshots(client: pg.ClientBase, asOf: Date): Promise<number> {
+  await client.query(
+    `DELETE FROM model_leaderboard_snapshot_periods
+      WHERE as_of < (SELECT max(as_of) FROM model_leaderboard_snapshot_periods)`,
+  );
+  let stored = 0;
+  for (const days of SNAPSHOT_PERIOD_DAYS) {
+    await client.query(
+      "INSERT INTO model_leaderboard_snapshot_periods (as_of, days) VALUES ($1, $2) ON CONFLICT DO NOTHING",
+      [asOf.toISOString(), days],
+    );
+    const inserted = await client.query(
+      `INSERT INTO model_leaderboard_snapshots (as_of, days, task_type, ${COLUMNS})
+       SELECT $5, $6, task_type, ${COLUMNS} FROM (${leaderboardSql("TRUE")}) AS l
+       ON CONFLICT DO NOTHING`,
+      [...periodParams(days, asOf), asOf.toISOString(), days],
+    );
+    stored += inserted.rowCount ?? 0;
+  }
+  return stored;
+}
+
+/** $1..$4 of leaderboardSql: the first and last whole UTC day, the period's start and its end (asOf). */
+function periodParams(days: number, asOf: Date): [string, string, string, string] {
+  const period = leaderboardPeriod(days, asOf);
   // Whole UTC days [firstDay, lastDay) come from the views; [from, firstDay) and [lastDay, asOf) from the table.
   const firstDay = new Date(Math.ceil(period.from.getTime() / DAY_MS) * DAY_MS);
-  const lastDay = new Date(Math.max(firstDay.getTime(), Math.floor(q.asOf.getTime() / DAY_MS) * DAY_MS));
-  const { rows } = await db.query<ModelLeaderboardRow>(
-    `WITH sums AS (
-        SELECT model_name, usage_count, cost_sum, cost_count, quality_sum, quality_count,
+  const lastDay = new Date(Math.max(firstDay.getTime(), Math.floor(asOf.getTime() / DAY_MS) * DAY_MS));
+  return [
+    firstDay.toISOString().slice(0, 10),
+    lastDay.toISOString().slice(0, 10),
+    period.from.toISOString(),
+    asOf.toISOString(),
+  ];
+}
+
+/** The leaderboard per task type × model of the task types `taskFilter` admits, over the period of periodParams. */
+function leaderboardSql(taskFilter: string): string {
+  return `WITH sums AS (
+        SELECT task_type, model_name, usage_count, cost_sum, cost_count, quality_sum, quality_count,
                conversion_sum, conversion_count
           FROM ai_gym_daily
-         WHERE task_type = $1 AND day >= $2::date AND day < $3::date
+         WHERE ${taskFilter} AND day >= $1::date AND day < $2::date
         UNION ALL
-        SELECT model_name, 1, cost, (cost IS NOT NULL)::int, quality_score, (quality_score IS NOT NULL)::int,
-               conversion_metric, (conversion_metric IS NOT NULL)::int
+        SELECT task_type, model_name, 1, cost, (cost IS NOT NULL)::int, quality_score,
+               (quality_score IS NOT NULL)::int, conversion_metric, (conversion_metric IS NOT NULL)::int
           FROM ai_gym_performance
-         WHERE task_type = $1 AND model_name IS NOT NULL AND ((created_at >= $4 AND created_at < $2::date) OR (created_at >= $3::date AND created_at < $5))
+         WHERE ${taskFilter} AND model_name IS NOT NULL
+           AND ((created_at >= $3 AND created_at < $1::date) OR (created_at >= $2::date AND created_at < $4))
      ), totals AS (
-        SELECT model_name,
+        SELECT task_type, model_name,
                sum(usage_count)::int AS usage_count,
                sum(cost_sum) AS cost_sum, sum(cost_count) AS cost_count,
                sum(quality_sum) AS quality_sum, sum(quality_count) AS quality_count,
                sum(conversion_sum) AS conversion_sum, sum(conversion_count) AS conversion_count
-          FROM sums GROUP BY model_name
+          FROM sums GROUP BY task_type, model_name
      ), histogram AS (
         -- Lossless histograms of duration and cost: percentiles over any set of rows are exact.
-        SELECT model_name, metric, v, sum(n) AS n
-          FROM (SELECT model_name, 'duration' AS metric, duration_seconds::numeric AS v, n
+        SELECT task_type, model_name, metric, v, sum(n) AS n
+          FROM (SELECT task_type, model_name, 'duration' AS metric, duration_seconds::numeric AS v, n
                   FROM ai_gym_durations_daily
-                 WHERE task_type = $1 AND day >= $2::date AND day < $3::date
+                 WHERE ${taskFilter} AND day >= $1::date AND day < $2::date
                 UNION ALL
-                SELECT model_name, 'cost', cost, n
+                SELECT task_type, model_name, 'cost', cost, n
                   FROM ai_gym_costs_daily
-                 WHERE task_type = $1 AND day >= $2::date AND day < $3::date
+                 WHERE ${taskFilter} AND day >= $1::date AND day < $2::date
                 UNION ALL
-                SELECT model_name, m.metric, m.v, 1
+                SELECT task_type, model_name, m.metric, m.v, 1
                   FROM ai_gym_performance
                  CROSS JOIN LATERAL (VALUES ('duration', duration_seconds::numeric), ('cost', cost)) AS m(metric, v)
-                 WHERE task_type = $1 AND model_name IS NOT NULL AND m.v IS NOT NULL
-                   AND ((created_at >= $4 AND created_at < $2::date) OR (created_at >= $3::date AND created_at < $5))) AS d
-         GROUP BY model_name, metric, v
+                 WHERE ${taskFilter} AND model_name IS NOT NULL AND m.v IS NOT NULL
+                   AND ((created_at >= $3 AND created_at < $1::date) OR (created_at >= $2::date AND created_at < $4))) AS d
+         GROUP BY task_type, model_name, metric, v
      ), ranked AS (
-        SELECT model_name, metric, v,
+        SELECT task_type, model_name, metric, v,
                (sum(n) OVER w - n)::float8 AS below,
                (sum(n) OVER w)::float8 AS through,
-               (sum(n) OVER (PARTITION BY model_name, metric))::float8 AS total
+               (sum(n) OVER (PARTITION BY task_type, model_name, metric))::float8 AS total
           FROM histogram
-        WINDOW w AS (PARTITION BY model_name, metric ORDER BY v)
+        WINDOW w AS (PARTITION BY task_type, model_name, metric ORDER BY v)
      ), percentiles AS (
-        SELECT model_name, metric, ${percentile(0.5)} AS p50, ${percentile(0.95)} AS p95
-          FROM ranked GROUP BY model_name, metric, total
+        SELECT task_type, model_name, metric, ${percentile(0.5)} AS p50, ${percentile(0.95)} AS p95
+          FROM ranked GROUP BY task_type, model_name, metric, total
      )
-     SELECT t.model_name,
+     SELECT t.task_type,
+            t.model_name,
             t.usage_count,
             (t.cost_sum / NULLIF(t.cost_count, 0))::float8 AS avg_cost,
             (t.quality_sum / NULLIF(t.quality_count, 0))::float8 AS avg_quality,
@@ -133,16 +211,6 @@ async function queryLeaderboard(
             c.p95 AS p95_cost,
             t.cost_sum::float8 AS total_cost
        FROM totals t
-       LEFT JOIN percentiles d ON d.model_name = t.model_name AND d.metric = 'duration'
-       LEFT JOIN percentiles c ON c.model_name = t.model_name AND c.metric = 'cost'
-      ORDER BY ${ORDER_SQL[q.orderBy]}, t.model_name`,
-    [
-      q.taskType,
-      firstDay.toISOString().slice(0, 10),
-      lastDay.toISOString().slice(0, 10),
-      period.from.toISOString(),
-      q.asOf.toISOString(),
-    ],
-  );
-  return rows;
+       LEFT JOIN percentiles d ON d.task_type = t.task_type AND d.model_name = t.model_name AND d.metric = 'duration'
+       LEFT JOIN percentiles c ON c.task_type = t.task_type AND c.model_name = t.model_name AND c.metric = 'cost'`;
 }

@@ -1,6 +1,7 @@
 import { setTimeout as sleep } from "node:timers/promises";
 import type pg from "pg";
 import { forgetAsOf } from "./as-of-cache.js";
+import { SNAPSHOT_PERIOD_DAYS, storeLeaderboardSnapshots } from "./get-model-leaderboard.js";
 
 /** The read side's rollups (views/*.sql), in refresh order, by the view readers use. */
 export const ROLLUPS = [
@@ -59,6 +60,8 @@ export type ViewsRefresh = {
     /** The closed ranges rewritten: the days the horizon passed, and the closed days (and keys) writes changed. */
     closed_ranges: ClosedRange[];
   }[];
+  /** The model leaderboards stored for this as_of (every task type, each of `period_days`), after the rollups. */
+  leaderboard_snapshots: { period_days: number[]; duration_ms: number; row_count: number };
 };
 
 /** Refresh rows older than this are pruned (the newest of each view always stays). */
@@ -81,6 +84,8 @@ const WAIT_FOR_WRITERS_MS = 60_000;
  *    and refreshes the open materialized views with `REFRESH … CONCURRENTLY`, which takes only
  *    an EXCLUSIVE lock: writers are never blocked, readers keep the previous contents until commit, and no ACCESS
  *    EXCLUSIVE lock is replayed on a standby to cancel replica readers.
+ * 3. From the refreshed rollups, still in the snapshot, it stores the model leaderboards ending at its as_of
+ *    (storeLeaderboardSnapshots in get-model-leaderboard.ts).
  *
  * The advisory lock is taken before the snapshot, so a refresh that waited for another one never writes older data
  * over newer. Call it outside any transaction that has written: it would wait for that one (and give up after
@@ -146,6 +151,13 @@ export async function refreshViews(primary: pg.Pool, trigger: RefreshTrigger): P
           closed_ranges: ranges,
         });
       }
+      const t0 = performance.now();
+      const leaderboardRows = await storeLeaderboardSnapshots(client, state.as_of);
+      const leaderboards = {
+        period_days: [...SNAPSHOT_PERIOD_DAYS],
+        duration_ms: Math.round(performance.now() - t0),
+        row_count: leaderboardRows,
+      };
       await client.query(
         `INSERT INTO view_refreshes (view_name, as_of, duration_ms, row_count, trigger)
          SELECT v.view_name, date_trunc('milliseconds', now()), v.duration_ms, v.row_count, $1
@@ -167,6 +179,7 @@ export async function refreshViews(primary: pg.Pool, trigger: RefreshTrigger): P
         duration_ms: Math.round(performance.now() - started),
         horizon: state.target,
         views,
+        leaderboard_snapshots: leaderboards,
       };
     } catch (err) {
       await client.query("ROLLBACK").catch(() => undefined);

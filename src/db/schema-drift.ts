@@ -76,6 +76,9 @@ function prismaColumnType(f: DmmfField): string {
             ? "timestamp with time zone"
             : "timestamp without time zone";
       break;
+    case "Float":
+      t = native === "Real" ? "real" : "double precision";
+      break;
     case "Decimal":
       t = args.length ? `numeric(${args.join(",")})` : "numeric";
       break;

@@ -228,6 +228,16 @@ const ViewRefreshResponse = z
           }),
       }),
     ),
+    leaderboard_snapshots: z
+      .object({
+        period_days: z.array(z.number().int()),
+        duration_ms: z.number().int(),
+        row_count: z.number().int(),
+      })
+      .meta({
+        description:
+          "The model leaderboards this refresh stored for its as_of: every task type over each of period_days (reads of those periods are one indexed lookup; others are computed on request).",
+      }),
   })
   .meta({ id: "ViewRefresh" });
 
@@ -240,7 +250,9 @@ export const refreshViewsRoute = defineRoute({
     "Refreshes the analytics rollups in one snapshot and answers with the new `as_of` and each rollup's " +
     "duration: closed days that writes changed are recounted, the horizon moves up to the open window, and the " +
     "open materialized views are refreshed with REFRESH … CONCURRENTLY (writers are not blocked and readers keep " +
-    "the previous contents until it commits). Its cost follows the open window and the changes, not the history. Runs after any refresh already in progress. The scheduler also refreshes every " +
+    "the previous contents until it commits); then the model leaderboards of the stored periods are computed for " +
+    "the new `as_of`. Its cost follows the open window and the changes, not the history. Runs after any refresh " +
+    "already in progress. The scheduler also refreshes every " +
     "VIEW_REFRESH_INTERVAL_MINUTES.",
   tags: ["Analytics"],
   scope: "admin",
