@@ -142,11 +142,9 @@ async function main(): Promise<void> {
   );
   await ensurePartitions(databases.primary, 1, 3);
   const env = { BENCH_DATABASE_URL: db.url, BENCH_POOL_MAX: String(POOL_MAX) };
-  const server = await startChild(
-    "bench/server.ts",
-    env,
-    process.env.BENCH_PROFILE ? ["--cpu-prof", "--cpu-prof-dir=.bench-data/prof"] : [],
-  );
+  // BENCH_PROFILE=1: both API servers write V8 CPU profiles to .bench-data/prof (one file per process).
+  const profile = process.env.BENCH_PROFILE ? ["--cpu-prof", "--cpu-prof-dir=.bench-data/prof"] : [];
+  const server = await startChild("bench/server.ts", env, profile);
   const base = server.base;
   const key = (await createApiKey(databases.primary, { name: "bench", scopes: ["admin"] })).key;
   const results: Result[] = [];
@@ -186,7 +184,7 @@ async function main(): Promise<void> {
       );
       refreshes = (await seedForReads(databases.primary, Number(values["email-sends"]))).refreshes;
       const bare = await startChild("bench/bare-read-server.ts", env);
-      const noCache = await startChild("bench/server.ts", { ...env, ANALYTICS_CACHE_ENTRIES: "0" });
+      const noCache = await startChild("bench/server.ts", { ...env, ANALYTICS_CACHE_ENTRIES: "0" }, profile);
       try {
         reads = await readWorkloads({
           apiBase: base,

@@ -36,12 +36,31 @@ const ISO_DATE = /^\d{4}-\d{2}-\d{2}$/;
  */
 export function validTimeZone(name: string): string | undefined {
   if (name.length > 64 || !/^[A-Za-z][A-Za-z0-9_+\-/]*$/.test(name)) return undefined;
+  return dateFormat(name) ? name : undefined;
+}
+
+/**
+ * A YYYY-MM-DD formatter per time zone (en-CA formats that way), made once: building an Intl.DateTimeFormat costs
+ * more than a cached answer. Undefined for a zone Intl does not know. Intl accepts any letter case, so the memo is
+ * capped rather than trusted to stay as small as the tz database.
+ */
+const dateFormats = new Map<string, Intl.DateTimeFormat>();
+function dateFormat(timezone: string): Intl.DateTimeFormat | undefined {
+  let format = dateFormats.get(timezone);
+  if (format) return format;
   try {
-    new Intl.DateTimeFormat("en-US", { timeZone: name });
-    return name;
+    format = new Intl.DateTimeFormat("en-CA", {
+      timeZone: timezone,
+      year: "numeric",
+      month: "2-digit",
+      day: "2-digit",
+    });
   } catch {
     return undefined;
   }
+  if (dateFormats.size >= 1000) dateFormats.clear();
+  dateFormats.set(timezone, format);
+  return format;
 }
 
 export function isIsoDate(value: string): boolean {
@@ -52,13 +71,9 @@ export function isIsoDate(value: string): boolean {
 
 /** The local calendar date of an instant in a time zone. */
 export function localDate(instant: Date, timezone: string): string {
-  // en-CA formats as YYYY-MM-DD.
-  return new Intl.DateTimeFormat("en-CA", {
-    timeZone: timezone,
-    year: "numeric",
-    month: "2-digit",
-    day: "2-digit",
-  }).format(instant);
+  const format = dateFormat(timezone);
+  if (!format) throw new RangeError(`Invalid time zone: ${timezone}`);
+  return format.format(instant);
 }
 
 export function addDays(date: string, days: number): string {

@@ -1,6 +1,9 @@
 import { ApolloServer, type ApolloServerPlugin } from "@apollo/server";
 import { unwrapResolverError } from "@apollo/server/errors";
-import { ApolloServerPluginLandingPageDisabled } from "@apollo/server/plugin/disabled";
+import {
+  ApolloServerPluginCacheControlDisabled,
+  ApolloServerPluginLandingPageDisabled,
+} from "@apollo/server/plugin/disabled";
 import { expressMiddleware } from "@as-integrations/express5";
 import { ApolloArmor } from "@escape.tech/graphql-armor";
 import { renderGraphiQL } from "@graphql-yoga/render-graphiql";
@@ -147,6 +150,8 @@ export function createApolloServer(deps: Pick<GraphQLDependencies, "logger" | "c
       // graphql-armor's typings point at Apollo's CommonJS build; the plugins are plain objects either way.
       ...(protection.plugins as unknown as ApolloServerPlugin<GraphQLContext>[]),
       ApolloServerPluginLandingPageDisabled(),
+      // No @cacheControl hints here (answers are cached by asOf, response-cache.ts): skip its per-field hook.
+      ApolloServerPluginCacheControlDisabled(),
       readSourcePlugin,
     ],
     validationRules: [readOnly, ...protection.validationRules],

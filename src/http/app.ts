@@ -1,6 +1,5 @@
 import { randomUUID } from "node:crypto";
 import express, { type Express, type RequestHandler } from "express";
-import { pinoHttp } from "pino-http";
 import type { GraphQLConfig } from "../config.js";
 import type { Databases } from "../db/databases.js";
 import { EventValidator } from "../events/schemas.js";
@@ -41,28 +40,36 @@ const requestId: RequestHandler = (req, res, next) => {
 };
 
 /**
- * Request logs carry the route pattern (`res.locals.routePattern`, set by whoever handles the request), never the URL: paths hold tracking tokens and query strings can hold
- * emails. Headers and bodies are not logged at all.
+ * One log line per request when it ends: request id, method, status, duration and the route pattern
+ * (`res.locals.routePattern`, set by whoever handles the request), never the URL: paths hold tracking tokens and query
+ * strings can hold emails. Headers and bodies are not logged at all. Successes log at debug, client errors at info,
+ * server errors at error. Nothing is allocated for a line the level filters out (a cached dashboard answer takes
+ * about 0.3 ms; a per-request child logger was a tenth of it).
  */
 function requestLogger(logger: Logger): RequestHandler {
-  return pinoHttp({
-    logger,
-    genReqId: (_req, res) => String(res.getHeader("X-Request-Id")),
-    customLogLevel: (_req, res, err) =>
-      err || res.statusCode >= 500 ? "error" : res.statusCode >= 400 ? "info" : "debug",
-    serializers: {
-      req: (req: { id: string; method: string; raw: express.Request }) => ({
-        id: req.id,
-        method: req.method,
-      }),
-      res: (res: { statusCode: number }) => ({ statusCode: res.statusCode }),
-    },
-    // pino-http evaluates this when the request starts and again when it finishes; only the second call knows
-    // the route, and returning it only then keeps one `route` key per line (absent for unmatched paths).
-    customProps: (_req, res) => (res.locals?.routePattern ? { route: String(res.locals.routePattern) } : {}),
-    customSuccessMessage: () => "request completed",
-    customErrorMessage: () => "request failed",
-  });
+  return (req, res, next) => {
+    const started = performance.now();
+    const done = () => {
+      res.removeListener("finish", done);
+      res.removeListener("close", done);
+      const aborted = !res.writableFinished;
+      const level = res.statusCode >= 500 ? "error" : res.statusCode >= 400 || aborted ? "info" : "debug";
+      if (!logger.isLevelEnabled(level)) return;
+      const route = res.locals.routePattern;
+      logger[level](
+        {
+          req: { id: String(res.getHeader("X-Request-Id")), method: req.method },
+          res: { statusCode: res.statusCode },
+          responseTime: Math.round(performance.now() - started),
+          ...(route ? { route: String(route) } : {}),
+        },
+        aborted ? "request aborted" : res.statusCode >= 500 ? "request failed" : "request completed",
+      );
+    };
+    res.on("finish", done);
+    res.on("close", done);
+    next();
+  };
 }
 
 export function createApp({
