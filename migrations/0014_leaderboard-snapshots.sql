@@ -37,6 +37,18 @@ CREATE TABLE model_leaderboard_snapshots (
     FOREIGN KEY (as_of, days) REFERENCES model_leaderboard_snapshot_periods (as_of, days) ON DELETE CASCADE
 );
 
+-- The closed rollup tables keyed by task type or A/B test first get an index on their day: the stored leaderboards
+-- read every task type's days of a period, and a refresh deletes closed days of every key, which without it scan the
+-- whole closed history (views/ copies these).
+CREATE INDEX ai_gym_daily_closed_day_idx ON ai_gym_daily_closed (day);
+CREATE INDEX ai_gym_durations_daily_closed_day_idx ON ai_gym_durations_daily_closed (day);
+CREATE INDEX ai_gym_costs_daily_closed_day_idx ON ai_gym_costs_daily_closed (day);
+CREATE INDEX ab_variant_daily_closed_day_idx ON ab_variant_daily_closed (day);
+
 -- Down Migration
+DROP INDEX ab_variant_daily_closed_day_idx;
+DROP INDEX ai_gym_costs_daily_closed_day_idx;
+DROP INDEX ai_gym_durations_daily_closed_day_idx;
+DROP INDEX ai_gym_daily_closed_day_idx;
 DROP TABLE model_leaderboard_snapshots;
 DROP TABLE model_leaderboard_snapshot_periods;

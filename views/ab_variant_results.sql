@@ -28,6 +28,7 @@ CREATE TABLE ab_variant_daily_closed (
     meetings INTEGER NOT NULL,
     PRIMARY KEY (ab_test_id, variant, day)
 );
+CREATE INDEX ab_variant_daily_closed_day_idx ON ab_variant_daily_closed (day);
 CREATE MATERIALIZED VIEW ab_variant_daily_open AS
 SELECT f.ab_test_id, f.variant::varchar(50) AS variant, f.day, f.sent, f.exposures, f.opens, f.clicks, f.replies,
        f.positive_replies, f.meetings

@@ -27,6 +27,7 @@ CREATE TABLE ai_gym_daily_closed (
     duration_count INTEGER NOT NULL,
     PRIMARY KEY (task_type, day, model_name)
 );
+CREATE INDEX ai_gym_daily_closed_day_idx ON ai_gym_daily_closed (day);
 CREATE MATERIALIZED VIEW ai_gym_daily_open AS
 SELECT f.task_type::varchar(50) AS task_type, f.model_name::varchar(50) AS model_name, f.day, f.usage_count,
        f.cost_sum, f.cost_count, f.quality_sum, f.quality_count, f.conversion_sum, f.conversion_count,

@@ -19,6 +19,7 @@ CREATE TABLE ai_gym_durations_daily_closed (
     n INTEGER NOT NULL,
     PRIMARY KEY (task_type, day, model_name, duration_seconds)
 );
+CREATE INDEX ai_gym_durations_daily_closed_day_idx ON ai_gym_durations_daily_closed (day);
 CREATE MATERIALIZED VIEW ai_gym_durations_daily_open AS
 SELECT f.task_type::varchar(50) AS task_type, f.model_name::varchar(50) AS model_name, f.day, f.duration_seconds,
        f.n

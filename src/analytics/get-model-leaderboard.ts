@@ -53,13 +53,6 @@ export function leaderboardPeriod(days: number, asOf: Date): LeaderboardPeriod {
   return { from: new Date(asOf.getTime() - days * DAY_MS), to: asOf, days };
 }
 
-/** percentile_cont(p) over a histogram (value v, count n) per model, with PostgreSQL's own interpolation. */
-const percentile = (p: number) => `
-  min(v) FILTER (WHERE below <= floor(${p} * (total - 1)) AND floor(${p} * (total - 1)) < through)::float8
-  + (min(v) FILTER (WHERE below <= ceil(${p} * (total - 1)) AND ceil(${p} * (total - 1)) < through)::float8
-     - min(v) FILTER (WHERE below <= floor(${p} * (total - 1)) AND floor(${p} * (total - 1)) < through)::float8)
-    * (${p} * (total - 1) - floor(${p} * (total - 1)))`;
-
 /** The periods (days) whose leaderboards every refresh stores for every task type (migration 0014). */
 export const SNAPSHOT_PERIOD_DAYS: readonly number[] = [1, 7, 30, 90];
 
@@ -168,33 +161,27 @@ function leaderboardSql(taskFilter: string): string {
                sum(quality_sum) AS quality_sum, sum(quality_count) AS quality_count,
                sum(conversion_sum) AS conversion_sum, sum(conversion_count) AS conversion_count
           FROM sums GROUP BY task_type, model_name
-     ), histogram AS (
-        -- Lossless histograms of duration and cost: percentiles over any set of rows are exact.
-        SELECT task_type, model_name, metric, v, sum(n) AS n
-          FROM (SELECT task_type, model_name, 'duration' AS metric, duration_seconds::numeric AS v, n
+     ), percentiles AS (
+        -- Lossless histograms of duration and cost (value v, count n), unrolled: percentile_cont over them is the
+        -- percentile over the rows themselves, for any set of days.
+        SELECT task_type, model_name, metric,
+               percentile_cont(0.5) WITHIN GROUP (ORDER BY v) AS p50,
+               percentile_cont(0.95) WITHIN GROUP (ORDER BY v) AS p95
+          FROM (SELECT task_type, model_name, 'duration' AS metric, duration_seconds::float8 AS v, n
                   FROM ai_gym_durations_daily
                  WHERE ${taskFilter} AND day >= $1::date AND day < $2::date
                 UNION ALL
-                SELECT task_type, model_name, 'cost', cost, n
+                SELECT task_type, model_name, 'cost', cost::float8, n
                   FROM ai_gym_costs_daily
                  WHERE ${taskFilter} AND day >= $1::date AND day < $2::date
                 UNION ALL
                 SELECT task_type, model_name, m.metric, m.v, 1
                   FROM ai_gym_performance
-                 CROSS JOIN LATERAL (VALUES ('duration', duration_seconds::numeric), ('cost', cost)) AS m(metric, v)
+                 CROSS JOIN LATERAL (VALUES ('duration', duration_seconds::float8), ('cost', cost::float8)) AS m(metric, v)
                  WHERE ${taskFilter} AND model_name IS NOT NULL AND m.v IS NOT NULL
                    AND ((created_at >= $3 AND created_at < $1::date) OR (created_at >= $2::date AND created_at < $4))) AS d
-         GROUP BY task_type, model_name, metric, v
-     ), ranked AS (
-        SELECT task_type, model_name, metric, v,
-               (sum(n) OVER w - n)::float8 AS below,
-               (sum(n) OVER w)::float8 AS through,
-               (sum(n) OVER (PARTITION BY task_type, model_name, metric))::float8 AS total
-          FROM histogram
-        WINDOW w AS (PARTITION BY task_type, model_name, metric ORDER BY v)
-     ), percentiles AS (
-        SELECT task_type, model_name, metric, ${percentile(0.5)} AS p50, ${percentile(0.95)} AS p95
-          FROM ranked GROUP BY task_type, model_name, metric, total
+         CROSS JOIN LATERAL generate_series(1, d.n) AS copies
+         GROUP BY task_type, model_name, metric
      )
      SELECT t.task_type,
             t.model_name,
