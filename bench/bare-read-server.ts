@@ -28,10 +28,11 @@ configureAsOfCache(0);
 const server = http.createServer((req, res) => {
   const answer = async () => {
     const asOf = await getViewsAsOf(pool);
+    // /leaderboard: 30 days, a stored period; /leaderboard?days=45: a period computed from the rollups.
     if (req.url?.startsWith("/leaderboard"))
       return getModelLeaderboard(pool, {
         taskType: "website_analysis",
-        days: 30,
+        days: Number(new URL(req.url, "http://bench").searchParams.get("days") ?? 30),
         asOf,
         orderBy: "avg_quality",
       });

@@ -95,6 +95,8 @@ export async function startChild(script: string, env: Record<string, string>, no
 }
 
 const LEADERBOARD = `{ modelLeaderboard(taskType: "website_analysis", period: "30d") { asOf entries { modelName usageCount avgQuality avgCostUsd conversionRate conversionRateInterval { low high } p50DurationSeconds p95DurationSeconds p50CostUsd p95CostUsd costPerConversionUsd belowMinSamples } } }`;
+/** The same leaderboard over a period that refreshes do not store (45 days): computed from the rollups. */
+const LEADERBOARD_COMPUTED = LEADERBOARD.replace('period: "30d"', 'period: "45d"');
 const OVERVIEW = `{ overview(period: "30d") { asOf platform { leadsScraped emailsSent aiSpendUsd } outreach { funnel { sent delivered opened replied meetingsBooked } rates { replyRate meetingBookingRate } revenue { currency amount } } outreachSeries { start kpis { funnel { sent replied } } } } }`;
 
 async function load(
@@ -156,6 +158,18 @@ export async function readWorkloads(o: {
   );
   results.push(await load("GraphQL modelLeaderboard (no cache)", graphql(o.apiNoCacheBase, LEADERBOARD)));
   results.push(await load("GraphQL modelLeaderboard (asOf cache)", graphql(o.apiBase, LEADERBOARD)));
+  results.push(
+    await load("bare node:http + pg: leaderboard 45d (computed)", {
+      ...c,
+      url: `${o.bareBase}/leaderboard?days=45`,
+    }),
+  );
+  results.push(
+    await load(
+      "GraphQL modelLeaderboard 45d (computed, no cache)",
+      graphql(o.apiNoCacheBase, LEADERBOARD_COMPUTED),
+    ),
+  );
   results.push(
     await load("GET /api/v2/analytics/models", {
       ...c,
