@@ -78,8 +78,9 @@ export const modelLeaderboardRoute = defineRoute({
   summary: "AI-GYM model leaderboard for a task type (spec §3.3)",
   description:
     "Per model over `[as_of − N days, as_of)`: usage_count, avg_cost, avg_quality, conversion_rate (means over the " +
-    "rows that have the value; null when none do), duration percentiles. Built on the daily AI-GYM views, read " +
-    "from the replica when one is configured; `meta.as_of` is their last refresh.",
+    "rows that have the value; null when none do), duration and cost percentiles. Built on the daily AI-GYM views " +
+    "(each refresh stores the 1, 7, 30 and 90-day leaderboards; other periods are computed on request), read from " +
+    "the replica when one is configured; `meta.as_of` is their last refresh.",
   tags: ["Analytics"],
   scope: "analytics:read",
   query: ModelLeaderboardQuery,
