@@ -59,6 +59,8 @@ export const SNAPSHOT_PERIOD_DAYS: readonly number[] = [1, 7, 30, 90];
 /** The leaderboard's columns, in ModelLeaderboardRow's order: what the live query and the snapshots return. */
 const COLUMNS = `model_name, usage_count, avg_cost, avg_quality, conversion_rate, conversion_samples, conversions,
   quality_samples, p50_duration_seconds, p95_duration_seconds, p50_cost, p95_cost, total_cost`;
+/** The same columns of `model_leaderboard_snapshots s`. */
+const STORED_COLUMNS = COLUMNS.replaceAll(/(\w+)/g, "s.$1");
 
 export function getModelLeaderboard(
   db: pg.Pool,
@@ -89,7 +91,7 @@ async function readSnapshot(
 ): Promise<ModelLeaderboardRow[] | undefined> {
   // One row with a null model_name: stored, with no model for this task type.
   const { rows } = await db.query<ModelLeaderboardRow & { model_name: string | null }>(
-    `SELECT ${COLUMNS.replaceAll(/(\w+)/g, "s.$1")}
+    `SELECT ${STORED_COLUMNS}
        FROM model_leaderboard_snapshot_periods p
        LEFT JOIN model_leaderboard_snapshots s ON s.as_of = p.as_of AND s.days = p.days AND s.task_type = $3
       WHERE p.as_of = $1 AND p.days = $2
