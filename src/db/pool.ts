@@ -1,4 +1,5 @@
 import pg from "pg";
+import { DatabaseUnavailableError } from "../domain/errors.js";
 import type { Logger } from "../logger.js";
 
 export type PoolOptions = {
@@ -6,6 +7,8 @@ export type PoolOptions = {
   name: string;
   max: number;
   connectTimeoutMs: number;
+  /** Requests that may wait for a busy pool before the next is refused at once (default 4 × max). */
+  maxWaiting?: number;
   logger: Logger;
 };
 
@@ -25,22 +28,85 @@ export function connectionConfig(url: string, applicationName: string): pg.Clien
   return { connectionString: url, options: SESSION_OPTIONS, application_name: applicationName };
 }
 
+export type BoundedPoolConfig = pg.PoolConfig & {
+  /** Requests that may wait for a connection while every one is busy; past that, connect() fails at once. */
+  maxWaiting: number;
+};
+
 /**
- * A pg pool with explicit limits (pg's defaults wait forever for a connection) and an error handler: an idle client
- * that the server drops — a standby cancelling a session on conflict with recovery, a restart — must not crash the
- * process through an unhandled 'error' event.
+ * A pg pool whose waiting line is bounded: while every connection is busy and `maxWaiting` requests already wait,
+ * the next one is refused at once (DatabaseUnavailableError → 503 with Retry-After) instead of queueing without
+ * bound behind a database that has stalled. The wait itself is bounded by `connectionTimeoutMillis`.
+ */
+export class BoundedPool extends pg.Pool {
+  readonly maxWaiting: number;
+
+  constructor(config: BoundedPoolConfig) {
+    const { maxWaiting, ...poolConfig } = config;
+    super(poolConfig);
+    this.maxWaiting = maxWaiting;
+  }
+
+  override connect(): Promise<pg.PoolClient>;
+  override connect(
+    callback: (
+      err: Error | undefined,
+      client: pg.PoolClient | undefined,
+      done: (release?: unknown) => void,
+    ) => void,
+  ): void;
+  override connect(
+    callback?: (
+      err: Error | undefined,
+      client: pg.PoolClient | undefined,
+      done: (release?: unknown) => void,
+    ) => void,
+  ): Promise<pg.PoolClient> | undefined {
+    const full = this.idleCount === 0 && this.totalCount >= (this.options.max ?? 10);
+    if (full && this.waitingCount >= this.maxWaiting) {
+      const err = new DatabaseUnavailableError(
+        "Every database connection is busy and the waiting line is full; retry shortly.",
+      );
+      if (callback) {
+        process.nextTick(() => callback(err, undefined, () => {}));
+        return;
+      }
+      return Promise.reject(err);
+    }
+    if (!callback) return super.connect();
+    super.connect(callback);
+    return undefined;
+  }
+}
+
+/**
+ * A pg pool with explicit limits (pg's defaults wait forever for a connection) and error handlers. An idle client
+ * that the server drops — a standby cancelling a session on conflict with recovery, a restart — is handled by the
+ * pool's 'error' listener; a client that is checked out when its connection drops (pg-pool removes its own listener
+ * during checkout) gets a permanent listener of its own at creation, so no dropped connection can crash the process
+ * through an unhandled 'error' event. The query that was running fails, the client is discarded on release (it is
+ * no longer queryable), and the next checkout opens a new connection.
  */
 export function createPool(url: string, options: PoolOptions): pg.Pool {
-  const pool = new pg.Pool({
+  const pool = new BoundedPool({
     ...connectionConfig(url, `reachgraph:${options.name}`),
     max: options.max,
+    maxWaiting: options.maxWaiting ?? options.max * 4,
     connectionTimeoutMillis: options.connectTimeoutMs,
     idleTimeoutMillis: 30_000,
   });
-  pool.on("error", (err) => {
+  const onError = (err: Error) => {
     // While the pool ends, its sockets close after end() resolves; a server stopping then is not news.
     if (pool.ending) return;
-    options.logger.warn({ pool: options.name, err: { message: err.message } }, "idle database client error");
-  });
+    options.logger.warn({ pool: options.name, err: { message: err.message } }, "database connection error");
+  };
+  pool.on("error", onError);
+  // A checked-out client's failure surfaces as the error of its running (or next) query; this only keeps the
+  // event from being unhandled. (For an idle client pg-pool re-emits it on the pool, logged above.)
+  pool.on("connect", (client) =>
+    client.on("error", (err) =>
+      options.logger.debug({ pool: options.name, err: { message: err.message } }, "database connection lost"),
+    ),
+  );
   return pool;
 }

@@ -91,3 +91,18 @@ export class HttpError extends DomainError {
     this.title = title;
   }
 }
+
+/**
+ * "The database is not there right now": the server is down, restarting or failing over, a connection was dropped
+ * (a DBA's pg_terminate_backend, a proxy restart, a network blip), or no connection could be had in time. None of it
+ * is the client's doing and all of it passes, so it is answered 503 with Retry-After, never 500, and logged as a
+ * warning rather than as a bug.
+ */
+export class DatabaseUnavailableError extends DomainError {
+  readonly status = 503;
+  readonly code = "database-unavailable";
+  readonly title = "Service Unavailable";
+  constructor(detail = "The database is unavailable right now; retry shortly.", retryAfterSeconds = 1) {
+    super(detail, { retry_after_seconds: retryAfterSeconds });
+  }
+}

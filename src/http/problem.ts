@@ -1,5 +1,6 @@
 import type { ErrorRequestHandler, RequestHandler, Response } from "express";
-import { DomainError } from "../domain/errors.js";
+import { isDatabaseUnavailable } from "../db/unavailable.js";
+import { DatabaseUnavailableError, DomainError } from "../domain/errors.js";
 import type { Logger } from "../logger.js";
 
 /** RFC 9457 problem details. `type` is a stable URI that clients may switch on. */
@@ -165,6 +166,9 @@ function stringProp(err: unknown, key: string): string | undefined {
  * are logged and answered with a bare 500.
  */
 export function problemFromError(err: unknown): { problem: Problem; headers: Record<string, string> } | null {
+  // A dropped connection or a server that is down is checked first: pg's errors for it carry codes and statuses
+  // that would otherwise read as a client mistake or a bug.
+  if (!(err instanceof DomainError) && isDatabaseUnavailable(err)) err = new DatabaseUnavailableError();
   if (err instanceof DomainError) {
     const headers: Record<string, string> = {};
     if (err.status === 401) headers["WWW-Authenticate"] = 'Bearer realm="reachgraph"';
@@ -271,6 +275,13 @@ export function errorHandler(logger: Logger): ErrorRequestHandler {
     const mapped = problemFromError(err);
     const requestId = String(res.getHeader("X-Request-Id") ?? "");
     if (mapped) {
+      if (mapped.problem.status === 503) {
+        logger.warn(
+          { err: loggableError(err), requestId, method: req.method, route: res.locals.routePattern },
+          "database unavailable",
+        );
+      }
+      if (res.headersSent) return;
       sendProblem(res, { ...mapped.problem, request_id: requestId || undefined }, mapped.headers);
       return;
     }

@@ -6,17 +6,30 @@ import { BadRequestError, ConflictError, UnprocessableError } from "../domain/er
  * Idempotency-Key with Stripe's semantics: the first response to a key is stored for 24 h and replayed
  * byte-for-byte; the same key with a different request is refused (422); the same key while the first request
  * still runs is refused (409). Requests that fail validation are not stored (nothing started executing), and a
- * request that fails unexpectedly (5xx) releases its key so the client can retry.
+ * request that fails unexpectedly (5xx) leaves nothing under its key, so the client can retry.
+ *
+ * The key is claimed INSIDE the request's transaction, under a transaction-scoped advisory lock on (API key,
+ * Idempotency-Key), and its response is stored by that same transaction. So "in flight" is not a row that a crash
+ * could leave behind: it is a lock that exists exactly as long as the owning transaction does. A process killed
+ * mid-request (its connection closes), a dropped connection or a database crash ends the transaction, rolls its
+ * writes back and frees the key at once; a retry then runs again, immediately. A retry after a commit whose answer
+ * was lost finds the stored response and replays it.
  */
 export const IDEMPOTENCY_TTL_MS = 24 * 60 * 60 * 1000;
-/** An in-flight reservation older than this belongs to a crashed process and may be taken over. */
-const ABANDONED_AFTER_MS = 5 * 60 * 1000;
+/** The advisory lock class of Idempotency-Keys (the two-int4 lock space, apart from single-bigint locks). */
+const IDEMPOTENCY_LOCK_CLASS = 0x1d3e;
 const KEY_SYNTAX = /^[\x21-\x7e]{1,255}$/;
 
 export type StoredResponse = { status: number; headers: Record<string, string>; body: Buffer };
-export type Reservation =
-  | { kind: "reserved"; apiKeyId: string; key: string }
-  | { kind: "replay"; response: StoredResponse };
+export type IdempotentRequest = {
+  apiKeyId: string;
+  key: string;
+  method: string;
+  path: string;
+  fingerprint: string;
+  now: Date;
+};
+export type Claim = { kind: "claimed" } | { kind: "replay"; response: StoredResponse };
 
 export function parseIdempotencyKey(header: string | undefined): string | undefined {
   if (header === undefined) return undefined;
@@ -36,39 +49,18 @@ export function requestFingerprint(method: string, path: string, rawBody: Buffer
     .digest("hex");
 }
 
-/** Claims the key for this request, or says how to answer instead. Runs outside the request's transaction. */
-export async function reserveIdempotencyKey(
-  db: pg.Pool,
-  args: { apiKeyId: string; key: string; method: string; path: string; fingerprint: string; now: Date },
-): Promise<Reservation> {
-  const expiresAt = new Date(args.now.getTime() + IDEMPOTENCY_TTL_MS).toISOString();
-  const abandonedBefore = new Date(args.now.getTime() - ABANDONED_AFTER_MS).toISOString();
-  const claimed = await db.query(
-    `INSERT INTO idempotency_keys (api_key_id, idempotency_key, request_method, request_path, request_hash,
-                                   created_at, expires_at)
-     VALUES ($1, $2, $3, $4, $5, $6, $7)
-     ON CONFLICT (api_key_id, idempotency_key) DO UPDATE
-        SET request_method = EXCLUDED.request_method, request_path = EXCLUDED.request_path,
-            request_hash = EXCLUDED.request_hash, status = 'in_flight', response_status = NULL,
-            response_headers = NULL, response_body = NULL, created_at = EXCLUDED.created_at,
-            expires_at = EXCLUDED.expires_at
-      WHERE idempotency_keys.expires_at <= EXCLUDED.created_at
-         OR (idempotency_keys.status = 'in_flight' AND idempotency_keys.created_at < $8)
-     RETURNING 1`,
-    [
-      args.apiKeyId,
-      args.key,
-      args.method,
-      args.path,
-      args.fingerprint,
-      args.now.toISOString(),
-      expiresAt,
-      abandonedBefore,
-    ],
+/**
+ * Claims the key for this request inside its transaction `tx` (which must have begun), or says to replay. Throws
+ * 409 while another live transaction holds the key, 422 when the key was used for a different request.
+ */
+export async function claimIdempotencyKey(tx: pg.ClientBase, req: IdempotentRequest): Promise<Claim> {
+  const locked = await tx.query<{ locked: boolean }>(
+    "SELECT pg_try_advisory_xact_lock($1::int, hashtext($2 || ':' || $3)) AS locked",
+    [IDEMPOTENCY_LOCK_CLASS, req.apiKeyId, req.key],
   );
-  if (claimed.rowCount === 1) return { kind: "reserved", apiKeyId: args.apiKeyId, key: args.key };
-
-  const { rows } = await db.query<{
+  if (!locked.rows[0]?.locked) throw inFlight();
+  // A statement of its own, after the lock: in READ COMMITTED it sees what the previous holder committed.
+  const { rows } = await tx.query<{
     request_hash: string;
     status: string;
     response_status: number | null;
@@ -76,19 +68,20 @@ export async function reserveIdempotencyKey(
     response_body: Buffer | null;
   }>(
     `SELECT request_hash, status, response_status, response_headers, response_body
-       FROM idempotency_keys WHERE api_key_id = $1 AND idempotency_key = $2`,
-    [args.apiKeyId, args.key],
+       FROM idempotency_keys
+      WHERE api_key_id = $1 AND idempotency_key = $2 AND expires_at > $3`,
+    [req.apiKeyId, req.key, req.now.toISOString()],
   );
   const row = rows[0];
-  // Released between our INSERT and SELECT: the other request failed; ask the client to retry.
-  if (!row) throw inFlight();
-  if (row.request_hash !== args.fingerprint) {
+  // An 'in_flight' row can only have been left by an older version, which reserved keys outside the transaction.
+  if (row?.status !== "completed" || row.response_status === null || row.response_body === null) {
+    return { kind: "claimed" };
+  }
+  if (row.request_hash !== req.fingerprint) {
     throw new IdempotencyKeyReusedError(
       "This Idempotency-Key was already used with a different request (method, path or body). Use a new key.",
     );
   }
-  if (row.status !== "completed" || row.response_status === null || row.response_body === null)
-    throw inFlight();
   return {
     kind: "replay",
     response: { status: row.response_status, headers: row.response_headers ?? {}, body: row.response_body },
@@ -110,27 +103,34 @@ function inFlight(): ConflictError {
   );
 }
 
-/** Stores the response; pass the request's transaction so the response commits together with the change. */
-export async function completeIdempotencyKey(
-  db: pg.ClientBase | pg.Pool,
-  reservation: { apiKeyId: string; key: string },
+/** Stores the response under the key, in the transaction that claimed it, so both commit together. */
+export async function storeIdempotentResponse(
+  tx: pg.ClientBase,
+  req: IdempotentRequest,
   response: StoredResponse,
 ): Promise<void> {
-  await db.query(
-    `UPDATE idempotency_keys
-        SET status = 'completed', response_status = $3, response_headers = $4, response_body = $5
-      WHERE api_key_id = $1 AND idempotency_key = $2`,
-    [reservation.apiKeyId, reservation.key, response.status, JSON.stringify(response.headers), response.body],
-  );
-}
-
-export async function releaseIdempotencyKey(
-  db: pg.Pool,
-  reservation: { apiKeyId: string; key: string },
-): Promise<void> {
-  await db.query(
-    `DELETE FROM idempotency_keys WHERE api_key_id = $1 AND idempotency_key = $2 AND status = 'in_flight'`,
-    [reservation.apiKeyId, reservation.key],
+  await tx.query(
+    `INSERT INTO idempotency_keys (api_key_id, idempotency_key, request_method, request_path, request_hash, status,
+                                   response_status, response_headers, response_body, created_at, expires_at)
+     VALUES ($1, $2, $3, $4, $5, 'completed', $6, $7, $8, $9, $10)
+     ON CONFLICT (api_key_id, idempotency_key) DO UPDATE
+        SET request_method = EXCLUDED.request_method, request_path = EXCLUDED.request_path,
+            request_hash = EXCLUDED.request_hash, status = 'completed',
+            response_status = EXCLUDED.response_status, response_headers = EXCLUDED.response_headers,
+            response_body = EXCLUDED.response_body, created_at = EXCLUDED.created_at,
+            expires_at = EXCLUDED.expires_at`,
+    [
+      req.apiKeyId,
+      req.key,
+      req.method,
+      req.path,
+      req.fingerprint,
+      response.status,
+      JSON.stringify(response.headers),
+      response.body,
+      req.now.toISOString(),
+      new Date(req.now.getTime() + IDEMPOTENCY_TTL_MS).toISOString(),
+    ],
   );
 }
 

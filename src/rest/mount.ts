@@ -10,6 +10,7 @@ import { rateLimit } from "express-rate-limit";
 import type pg from "pg";
 import { z } from "zod";
 import type { ReadRouter } from "../db/read-router.js";
+import { isDatabaseUnavailable } from "../db/unavailable.js";
 import {
   ConflictError,
   DomainError,
@@ -24,13 +25,12 @@ import { PROBLEM_CONTENT_TYPE, problemFromError } from "../http/problem.js";
 import type { Logger } from "../logger.js";
 import type { ApiKeyAuthenticator } from "./auth.js";
 import {
-  completeIdempotencyKey,
+  claimIdempotencyKey,
+  type IdempotentRequest,
   parseIdempotencyKey,
-  type Reservation,
-  releaseIdempotencyKey,
   requestFingerprint,
-  reserveIdempotencyKey,
   type StoredResponse,
+  storeIdempotentResponse,
 } from "./idempotency.js";
 import { type AnyRoute, expressPath, isWrite, type ReadContext } from "./route.js";
 
@@ -208,38 +208,47 @@ async function handle(
     return;
   }
 
-  let reservation: Reservation | undefined;
   const idempotencyKey =
     route.method === "post" ? parseIdempotencyKey(req.get("idempotency-key")) : undefined;
-  if (idempotencyKey !== undefined && principal.type === "api_key") {
-    reservation = await reserveIdempotencyKey(deps.primary, {
-      apiKeyId: principal.id,
-      key: idempotencyKey,
-      method: req.method,
-      path: req.originalUrl,
-      fingerprint: requestFingerprint(req.method, req.originalUrl, (req as RawBodyRequest).rawBody),
-      now,
-    });
-    if (reservation.kind === "replay") {
-      res
-        .status(reservation.response.status)
-        .set(reservation.response.headers)
-        .set("Idempotent-Replayed", "true");
-      res.end(reservation.response.body);
-      return;
-    }
-  }
-  const reserved = reservation?.kind === "reserved" ? reservation : undefined;
+  const keyed: IdempotentRequest | undefined =
+    idempotencyKey !== undefined && principal.type === "api_key"
+      ? {
+          apiKeyId: principal.id,
+          key: idempotencyKey,
+          method: req.method,
+          path: req.originalUrl,
+          fingerprint: requestFingerprint(req.method, req.originalUrl, (req as RawBodyRequest).rawBody),
+          now,
+        }
+      : undefined;
+  const answer = (r: StoredResponse, replayed = false) => {
+    res.status(r.status).set(r.headers);
+    if (replayed) res.set("Idempotent-Replayed", "true");
+    res.end(r.body);
+  };
 
   const client = await deps.primary.connect();
-  let response: StoredResponse;
+  let claimed = false;
+  let failure: unknown;
   try {
     await client.query("BEGIN");
+    if (keyed) {
+      const claim = await claimIdempotencyKey(client, keyed);
+      if (claim.kind === "replay") {
+        await client.query("ROLLBACK");
+        answer(claim.response, true);
+        return;
+      }
+      claimed = true;
+      // An answer caused by the request itself is stored under the key; the savepoint lets the transaction drop
+      // the request's writes and still commit that answer while it holds the key.
+      await client.query("SAVEPOINT request");
+    }
     const uow = new UnitOfWork(client, now, principal, requestId, correlationId, deps.events, deps.primary);
     const body = await route.handler(input, uow);
     if (!uow.accountedFor) throw new Error(`${route.operationId} wrote without an audit entry`);
     await uow.flush();
-    response = {
+    const response: StoredResponse = {
       status: route.response.status,
       headers: {
         "content-type": "application/json; charset=utf-8",
@@ -247,46 +256,48 @@ async function handle(
       },
       body: Buffer.from(JSON.stringify(body)),
     };
-    if (reserved) await completeIdempotencyKey(client, reserved, response);
+    if (keyed) await storeIdempotentResponse(client, keyed, response);
     await client.query("COMMIT");
+    answer(response);
   } catch (err) {
+    failure = err;
+    const stored = keyed && claimed ? keptAnswer(err, requestId) : null;
+    if (keyed && stored) {
+      try {
+        await client.query("ROLLBACK TO SAVEPOINT request");
+        await storeIdempotentResponse(client, keyed, stored);
+        await client.query("COMMIT");
+        failure = undefined;
+        // Exactly the bytes stored under the key, so a replay is identical.
+        answer(stored);
+        return;
+      } catch (storeErr) {
+        failure = isDatabaseUnavailable(storeErr) ? storeErr : err;
+      }
+    }
     await client.query("ROLLBACK").catch(() => undefined);
-    client.release();
-    if (!reserved) throw err;
-    const stored = await settleFailedReservation(deps.primary, reserved, err, requestId);
-    if (!stored) throw err;
-    // Answer with exactly the bytes stored under the key, so a replay is identical.
-    res.status(stored.status).set(stored.headers).end(stored.body);
-    return;
+    throw failure;
+  } finally {
+    // A client whose connection failed is discarded rather than handed to the next request.
+    client.release(failure !== undefined && isDatabaseUnavailable(failure) ? (failure as Error) : undefined);
   }
-  client.release();
-  res.status(response.status).set(response.headers).end(response.body);
 }
 
 /**
- * A request that failed because of what the client sent keeps its problem response under the key (it would fail
- * the same way again); one that failed unexpectedly releases the key so the client can retry it.
+ * The answer kept under the key for a request that failed because of what the client sent (it would fail the same
+ * way again); null for one that failed unexpectedly or because of the moment, whose key is left free for a retry.
  */
-async function settleFailedReservation(
-  db: pg.Pool,
-  reservation: { apiKeyId: string; key: string },
-  err: unknown,
-  requestId: string,
-): Promise<StoredResponse | null> {
+function keptAnswer(err: unknown, requestId: string): StoredResponse | null {
   // A conflict depends on the moment (a lease taken, a concurrent update): retrying may succeed, so, as Stripe
-  // does, the key is released rather than pinned to that answer. Answers caused by the request itself are kept.
-  const mapped = err instanceof DomainError && !(err instanceof ConflictError) ? problemFromError(err) : null;
-  if (!mapped) {
-    await releaseIdempotencyKey(db, reservation);
-    return null;
-  }
-  const response = {
+  // does, the key is not pinned to that answer. Neither is an unavailable database.
+  if (!(err instanceof DomainError) || err instanceof ConflictError || err.status >= 500) return null;
+  const mapped = problemFromError(err);
+  if (!mapped) return null;
+  return {
     status: mapped.problem.status,
     headers: { "content-type": PROBLEM_CONTENT_TYPE, ...mapped.headers },
     body: Buffer.from(JSON.stringify({ ...mapped.problem, request_id: requestId })),
   };
-  await completeIdempotencyKey(db, reservation, response);
-  return response;
 }
 
 function sendJson(res: Response, status: number, body: unknown): void {

@@ -41,12 +41,13 @@ const ERROR_DESCRIPTIONS: Record<number, string> = {
   422: "Validation failed; `errors` lists each failing field.",
   429: "Rate limit exceeded; see Retry-After.",
   500: "Unexpected error; the body carries a request id and no internals.",
+  503: "The database is unavailable (down, restarting, a dropped connection, every connection busy); see Retry-After. Retry a POST with the same Idempotency-Key: if its transaction did commit before the connection dropped, the retry replays that answer; otherwise it runs once.",
 };
 
 /** Statuses every route can answer. */
 function commonErrors(route: AnyRoute): number[] {
   // 400 also covers a request the server cannot read at all (bad percent-encoding, a corrupt compressed body).
-  const statuses = [400, 401, 403, 422, 429, 500];
+  const statuses = [400, 401, 403, 422, 429, 500, 503];
   if (route.body) statuses.push(413, 415);
   // Any write can meet a concurrent one (409 concurrent-update); POSTs also an Idempotency-Key in flight.
   if (route.method !== "get") statuses.push(409);
@@ -104,7 +105,7 @@ function operation(route: AnyRoute): ZodOpenApiOperationObject {
   for (const status of commonErrors(route)) {
     responses[String(status)] = {
       description: ERROR_DESCRIPTIONS[status] ?? "Error",
-      headers: status === 429 || status === 409 ? { "Retry-After": RETRY_AFTER } : {},
+      headers: status === 429 || status === 409 || status === 503 ? { "Retry-After": RETRY_AFTER } : {},
       content: { [PROBLEM_CONTENT_TYPE]: { schema: ProblemResponse } },
     };
   }

@@ -3,6 +3,7 @@ import type { Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { Writable } from "node:stream";
 import express from "express";
+import pg from "pg";
 import { pino } from "pino";
 import { describe, expect, inject, it } from "vitest";
 import { z } from "zod";
@@ -15,6 +16,7 @@ import { EventValidator } from "../../src/events/schemas.js";
 import { createApp } from "../../src/http/app.js";
 import { errorHandler } from "../../src/http/problem.js";
 import { ApiKeyAuthenticator } from "../../src/rest/auth.js";
+import { claimIdempotencyKey } from "../../src/rest/idempotency.js";
 import { mountRoutes } from "../../src/rest/mount.js";
 import { defineRoute } from "../../src/rest/route.js";
 import { expectIdempotentReplay, startApi } from "../support/api.js";
@@ -201,27 +203,77 @@ describe("Idempotency-Key on a real endpoint", () => {
     });
     expect(reused.status).toBe(422);
     expect(reused.body.type).toBe("https://reachgraph.dev/problems/idempotency-key-reused");
+  });
 
-    const inFlightKey = randomUUID();
-    const body = { leads: [leadInput()] };
+  /** The admin key's id and the fingerprint the wrapper computes for `body` posted to /api/v2/leads. */
+  async function keyedRequest(key: string, body: unknown) {
     const { rows } = await api.db.primary.query<{ id: string }>(
       "SELECT id FROM api_keys WHERE key_hash = $1",
       [createHash("sha256").update(api.adminKey).digest("hex")],
     );
     const raw = Buffer.from(JSON.stringify(body));
-    const fingerprint = createHash("sha256").update("POST /api/v2/leads\n").update(raw).digest("hex");
-    await api.db.primary.query(
-      `INSERT INTO idempotency_keys (api_key_id, idempotency_key, request_method, request_path, request_hash, expires_at)
-       VALUES ($1, $2, 'POST', '/api/v2/leads', $3, NOW() + interval '1 day')`,
-      [rows[0]?.id, inFlightKey, fingerprint],
-    );
-    const busy = await api.request("POST", "/api/v2/leads", {
-      body,
-      headers: { "idempotency-key": inFlightKey },
-    });
+    return {
+      apiKeyId: String(rows[0]?.id),
+      key,
+      method: "POST",
+      path: "/api/v2/leads",
+      fingerprint: createHash("sha256").update("POST /api/v2/leads\n").update(raw).digest("hex"),
+      now: new Date(),
+    };
+  }
+
+  it("answers 409 while the key's transaction is alive, and runs a retry at once when that transaction died", async () => {
+    const key = randomUUID();
+    const body = { leads: [leadInput()] };
+    // Another request's transaction holding the key: a client that claimed it and has not committed.
+    const owner = new pg.Client({ connectionString: inject("primaryUrl") });
+    owner.on("error", () => {});
+    await owner.connect();
+    await owner.query("BEGIN");
+    expect((await claimIdempotencyKey(owner, await keyedRequest(key, body))).kind).toBe("claimed");
+    const ownerPid = (await owner.query<{ pid: number }>("SELECT pg_backend_pid() AS pid")).rows[0]?.pid;
+
+    const busy = await api.request("POST", "/api/v2/leads", { body, headers: { "idempotency-key": key } });
     expect(busy.status).toBe(409);
     expect(busy.body.type).toBe("https://reachgraph.dev/problems/idempotency-request-in-progress");
     expect(busy.headers.get("retry-after")).toBe("1");
+
+    // The owner's process is killed mid-request: its connection (and so its transaction) ends.
+    await api.db.primary.query("SELECT pg_terminate_backend($1)", [ownerPid]);
+    await owner.end().catch(() => {});
+    // pg_terminate_backend only signals; wait until that backend is gone (and its lock with it).
+    while (
+      (await api.db.primary.query("SELECT 1 FROM pg_stat_activity WHERE pid = $1", [ownerPid])).rowCount
+    ) {
+      await new Promise((r) => setTimeout(r, 10));
+    }
+    const retried = await api.request("POST", "/api/v2/leads", { body, headers: { "idempotency-key": key } });
+    expect(retried.status).toBe(200);
+    expect(retried.headers.get("idempotent-replayed")).toBeNull();
+    const replayed = await api.request("POST", "/api/v2/leads", {
+      body,
+      headers: { "idempotency-key": key },
+    });
+    expect(replayed.headers.get("idempotent-replayed")).toBe("true");
+    expect(replayed.text).toBe(retried.text);
+  });
+
+  it("does not block on an 'in_flight' row an older version left behind", async () => {
+    const key = randomUUID();
+    const body = { leads: [leadInput()] };
+    const req = await keyedRequest(key, body);
+    await api.db.primary.query(
+      `INSERT INTO idempotency_keys (api_key_id, idempotency_key, request_method, request_path, request_hash, expires_at)
+       VALUES ($1, $2, 'POST', '/api/v2/leads', $3, NOW() + interval '1 day')`,
+      [req.apiKeyId, key, req.fingerprint],
+    );
+    const res = await api.request("POST", "/api/v2/leads", { body, headers: { "idempotency-key": key } });
+    expect(res.status).toBe(200);
+    const { rows } = await api.db.primary.query(
+      "SELECT status FROM idempotency_keys WHERE api_key_id = $1 AND idempotency_key = $2",
+      [req.apiKeyId, key],
+    );
+    expect(rows).toEqual([{ status: "completed" }]);
   });
 
   it("rejects a malformed key with 400", async () => {
