@@ -1,6 +1,7 @@
 /**
  * npm run bench [-- --duration SECONDS] [--connections N] [--read-connections N] [--email-sends N]
  *                  [--no-writes] [--no-reads] [--update-baselines] [--strict]
+ *               npm run bench -- --crash [--iterations N]   (the crash loop alone, bench/crash-loop.ts; default 200)
  *
  * Writes: single-event and batch write throughput of the REST API next to a bare `pg` INSERT baseline measured in
  * the same run, on this machine. Reads: a dataset of ≥ --email-sends email_sends (default 1M) is seeded, the views
@@ -27,6 +28,7 @@ import { createPool } from "../src/db/pool.js";
 import { createApiKey } from "../src/domain/api-keys.js";
 import { createLogger } from "../src/logger.js";
 import { freePort, withDatabase } from "../test/support/urls.js";
+import { runCrashLoop } from "./crash-loop.js";
 import { readWorkloads, seedForReads, startChild } from "./read.js";
 import { workloads } from "./workloads.js";
 
@@ -40,6 +42,8 @@ const { values } = parseArgs({
     "email-sends": { type: "string", default: "1000000" },
     "no-writes": { type: "boolean", default: false },
     "no-reads": { type: "boolean", default: false },
+    crash: { type: "boolean", default: false },
+    iterations: { type: "string", default: "200" },
   },
 });
 const readConnections = Number(values["read-connections"]);
@@ -275,4 +279,41 @@ function saveBaselines(results: Result[]): void {
   }
 }
 
-await main();
+/**
+ * The crash loop (bench/crash-loop.ts) at length: how many writes were acknowledged, lost (must be 0) and
+ * duplicated (must be 0), how long a restart takes and how long an unknown outcome takes to resolve.
+ */
+async function crash(): Promise<void> {
+  const dataDir = path.resolve(".bench-data", `crash-${randomBytes(4).toString("hex")}`);
+  const iterations = Number(values.iterations);
+  const started = performance.now();
+  try {
+    const r = await runCrashLoop({ iterations, dataDir, log: (line) => console.log(`  ${line}`) });
+    const rows: [string, string | number][] = [
+      ["iterations", r.iterations],
+      ["of which PostgreSQL immediate stops", r.postgresImmediateStops],
+      ["requests", r.requests],
+      ["acknowledged writes", r.acknowledged],
+      ["lost (must be 0)", r.lost],
+      ["duplicated (must be 0)", r.duplicated],
+      ["without audit row / event", `${r.missingAudit} / ${r.missingEvent}`],
+      ["unknown outcomes replayed", r.unknownOutcomes],
+      ["  of which had committed (replayed from the store)", r.replayedFromStore],
+      ["replays answered 409 (key still held)", r.blockedReplays],
+      ["restart ms p50 / max", `${r.restartMs.p50} / ${r.restartMs.max}`],
+      ["unknown outcome resolved ms p50 / max", `${r.resolveMs.p50} / ${r.resolveMs.max}`],
+      ["leaderboard usage = AI-GYM rows", `${r.leaderboardUsage} = ${r.aiGymRows}`],
+      ["wall time s", Math.round((performance.now() - started) / 1000)],
+    ];
+    console.log("\ncrash loop");
+    for (const [name, value] of rows) console.log(`  ${name.padEnd(52)} ${value}`);
+    if (r.lost || r.duplicated || r.missingAudit || r.missingEvent || r.leaderboardUsage !== r.aiGymRows) {
+      process.exitCode = 1;
+    }
+  } finally {
+    await rm(dataDir, { recursive: true, force: true });
+  }
+}
+
+if (values.crash) await crash();
+else await main();
