@@ -84,4 +84,30 @@ describe("job scheduler (graphile-worker)", () => {
       await runner.stop();
     }
   });
+
+  it("is not blocked by a refresh job that a killed process left locked", async () => {
+    // What a SIGKILLed server leaves: its refresh_views job locked by a worker that no longer exists.
+    await quickAddJob({ connectionString: options.url }, "refresh_views", {}, { jobKey: "refresh_views" });
+    const locked = await pool.query(
+      `UPDATE graphile_worker._private_jobs j SET locked_at = now(), locked_by = 'killed-worker', attempts = 1
+         FROM graphile_worker._private_tasks t
+        WHERE t.id = j.task_id AND t.identifier = 'refresh_views' AND j.locked_at IS NULL`,
+    );
+    expect(locked.rowCount).toBeGreaterThan(0);
+    const before = new Date();
+    const runner = await startScheduler(options);
+    try {
+      await runner.addJob("refresh_views", {}, { jobKey: "refresh_views" });
+      const after = await until(async () => {
+        const r = await pool.query<{ as_of: Date }>(
+          "SELECT max(as_of) AS as_of FROM view_refreshes WHERE trigger = 'schedule' AND as_of > $1",
+          [before.toISOString()],
+        );
+        return r.rows[0]?.as_of ?? undefined;
+      });
+      expect(after.getTime()).toBeGreaterThan(before.getTime());
+    } finally {
+      await runner.stop();
+    }
+  });
 });
