@@ -1,6 +1,7 @@
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { runner } from "node-pg-migrate";
+import pg from "pg";
 import type { Logger } from "../logger.js";
 import { connectionConfig } from "./pool.js";
 
@@ -20,8 +21,13 @@ export type MigrateOptions = {
  */
 export async function migrate(databaseUrl: string, options: MigrateOptions = {}): Promise<string[]> {
   const { direction = "up", count = Number.POSITIVE_INFINITY, logger } = options;
+  // Our own client rather than node-pg-migrate's, which has no 'error' listener: a connection dropped mid-migration
+  // (a restart, a DBA) must fail the migration, not crash the process through an unhandled 'error' event.
+  const client = new pg.Client(connectionConfig(databaseUrl, "reachgraph:migrate"));
+  client.on("error", (err) => logger?.warn({ err: { message: err.message } }, "migration connection lost"));
+  await client.connect();
   const ran = await runner({
-    databaseUrl: connectionConfig(databaseUrl, "reachgraph:migrate"),
+    dbClient: client,
     dir: MIGRATIONS_DIR,
     migrationsTable: MIGRATIONS_TABLE,
     direction,
@@ -35,7 +41,7 @@ export async function migrate(databaseUrl: string, options: MigrateOptions = {})
       warn: (msg: string) => logger?.warn(msg),
       error: (msg: string) => logger?.error(msg),
     },
-  });
+  }).finally(() => client.end().catch(() => {}));
   const names = ran.map((m) => m.name);
   if (names.length > 0) logger?.info({ direction, migrations: names }, "migrations applied");
   return names;
