@@ -28,6 +28,7 @@ const EnvSchema = z.object({
   DATABASE_REPLICA_URL: optionalUrl,
   DB_POOL_MAX: positiveInt.default(10),
   DB_CONNECT_TIMEOUT_MS: positiveInt.default(5_000),
+  DB_POOL_MAX_WAITING: z.coerce.number().int().min(0).optional(),
   REACHGRAPH_DATA_DIR: z.string().default(".data"),
   EMBEDDED_PG_PORT: port.default(54329),
   EMBEDDED_PG_REPLICA_PORT: port.default(54330),
@@ -54,6 +55,8 @@ export type Config = {
     primaryUrl: string | undefined;
     replicaUrl: string | undefined;
     poolMax: number;
+    /** Requests that may wait for a busy pool before the next is refused (503); default 4 × poolMax. */
+    poolMaxWaiting: number;
     connectTimeoutMs: number;
   };
   embedded: { dataDir: string; primaryPort: number; replicaPort: number };
@@ -106,6 +109,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       primaryUrl: e.DATABASE_URL,
       replicaUrl: e.DATABASE_REPLICA_URL,
       poolMax: e.DB_POOL_MAX,
+      poolMaxWaiting: e.DB_POOL_MAX_WAITING ?? e.DB_POOL_MAX * 4,
       connectTimeoutMs: e.DB_CONNECT_TIMEOUT_MS,
     },
     embedded: {

@@ -87,6 +87,7 @@ async function main(): Promise<void> {
   await migrate(urls.primaryUrl, { logger });
   db = connectDatabases(urls, {
     max: config.database.poolMax,
+    maxWaiting: config.database.poolMaxWaiting,
     connectTimeoutMs: config.database.connectTimeoutMs,
     logger,
     replicaMaxLagSeconds: config.replicaMaxLagSeconds,

@@ -28,6 +28,8 @@ export function connectDatabases(
   urls: DatabaseUrls,
   options: {
     max: number;
+    /** Requests that may wait for a busy pool (default 4 × max). */
+    maxWaiting?: number;
     connectTimeoutMs: number;
     logger: Logger;
     /** Reads fall back to the primary while the replica is further behind than this. */
