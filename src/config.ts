@@ -1,5 +1,6 @@
 import path from "node:path";
 import { z } from "zod";
+import { defaultMaxWaiting } from "./db/pool.js";
 
 /**
  * Every setting reachgraph reads from the environment, parsed once at start-up.
@@ -55,7 +56,7 @@ export type Config = {
     primaryUrl: string | undefined;
     replicaUrl: string | undefined;
     poolMax: number;
-    /** Requests that may wait for a busy pool before the next is refused (503); default 4 × poolMax. */
+    /** Requests that may wait for a busy pool before the next is refused (503); default: the larger of 100 and 10 × poolMax. */
     poolMaxWaiting: number;
     connectTimeoutMs: number;
   };
@@ -109,7 +110,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       primaryUrl: e.DATABASE_URL,
       replicaUrl: e.DATABASE_REPLICA_URL,
       poolMax: e.DB_POOL_MAX,
-      poolMaxWaiting: e.DB_POOL_MAX_WAITING ?? e.DB_POOL_MAX * 4,
+      poolMaxWaiting: e.DB_POOL_MAX_WAITING ?? defaultMaxWaiting(e.DB_POOL_MAX),
       connectTimeoutMs: e.DB_CONNECT_TIMEOUT_MS,
     },
     embedded: {

@@ -28,7 +28,7 @@ export function connectDatabases(
   urls: DatabaseUrls,
   options: {
     max: number;
-    /** Requests that may wait for a busy pool (default 4 × max). */
+    /** Requests that may wait for a busy pool (default: the larger of 100 and 10 × max). */
     maxWaiting?: number;
     connectTimeoutMs: number;
     logger: Logger;

@@ -7,7 +7,7 @@ export type PoolOptions = {
   name: string;
   max: number;
   connectTimeoutMs: number;
-  /** Requests that may wait for a busy pool before the next is refused at once (default 4 × max). */
+  /** Requests that may wait for a busy pool before the next is refused at once (default: the larger of 100 and 10 × max). */
   maxWaiting?: number;
   logger: Logger;
 };
@@ -26,6 +26,14 @@ pg.types.setTypeParser(TIMESTAMP_OID, (value) => new Date(`${value.replace(" ", 
 
 export function connectionConfig(url: string, applicationName: string): pg.ClientConfig {
   return { connectionString: url, options: SESSION_OPTIONS, application_name: applicationName };
+}
+
+/**
+ * A burst of a few dozen requests against a pool of 10 should wait a few milliseconds, not fail; a stalled database
+ * should not gather thousands of waiters.
+ */
+export function defaultMaxWaiting(max: number): number {
+  return Math.max(100, max * 10);
 }
 
 export type BoundedPoolConfig = pg.PoolConfig & {
@@ -91,7 +99,7 @@ export function createPool(url: string, options: PoolOptions): pg.Pool {
   const pool = new BoundedPool({
     ...connectionConfig(url, `reachgraph:${options.name}`),
     max: options.max,
-    maxWaiting: options.maxWaiting ?? options.max * 4,
+    maxWaiting: options.maxWaiting ?? defaultMaxWaiting(options.max),
     connectionTimeoutMillis: options.connectTimeoutMs,
     idleTimeoutMillis: 30_000,
   });
