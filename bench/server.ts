@@ -2,11 +2,13 @@
  * The API under load, in a process of its own so that the load generator does not share its event loop.
  * Started by bench/run.ts with BENCH_DATABASE_URL; prints `{"port": N}` once listening; stops on SIGTERM.
  */
+
 import type { Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { configureAsOfCache } from "../src/analytics/as-of-cache.js";
 import { connectDatabases } from "../src/db/databases.js";
 import { createApp } from "../src/http/app.js";
+import { handleClientErrors } from "../src/http/client-errors.js";
 import { createLogger } from "../src/logger.js";
 
 const url = process.env.BENCH_DATABASE_URL;
@@ -29,7 +31,7 @@ const app = createApp({
   rateLimitPerMinute: 100_000_000,
 });
 const server = await new Promise<Server>((resolve) => {
-  const s = app.listen(0, "127.0.0.1", () => resolve(s));
+  const s = handleClientErrors(app.listen(0, "127.0.0.1", () => resolve(s)));
 });
 process.stdout.write(`${JSON.stringify({ port: (server.address() as AddressInfo).port })}\n`);
 process.on("SIGTERM", () => {

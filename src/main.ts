@@ -16,6 +16,7 @@ import { ensurePartitions } from "./db/partitions.js";
 import { waitForReplica } from "./db/replication.js";
 import { anyApiKeyExists, createApiKey } from "./domain/api-keys.js";
 import { createApp } from "./http/app.js";
+import { handleClientErrors } from "./http/client-errors.js";
 import { startScheduler } from "./jobs/scheduler.js";
 import { createLogger, redactUrl } from "./logger.js";
 import { seedDemoData } from "./seed/seed-demo-data.js";
@@ -144,7 +145,7 @@ async function main(): Promise<void> {
     analyticsCacheEntries: config.analyticsCacheEntries,
   });
   server = await new Promise<Server>((resolve, reject) => {
-    const s = app.listen(config.http.port, config.http.host, () => resolve(s));
+    const s = handleClientErrors(app.listen(config.http.port, config.http.host, () => resolve(s)));
     s.once("error", reject);
   });
   const base = `http://${config.http.host === "0.0.0.0" ? "127.0.0.1" : config.http.host}:${config.http.port}`;

@@ -17,8 +17,8 @@ export type AiGymRecordInput = {
   created_at?: Date | undefined;
 };
 
-/** Clock skew tolerated between a worker and this API before a record counts as "from the future". */
-const FUTURE_SKEW_MS = 5 * 60 * 1000;
+/** Clock skew tolerated between a client and this API before a time counts as "in the future". */
+export const FUTURE_SKEW_MS = 5 * 60 * 1000;
 
 /**
  * Records AI-GYM rows in one INSERT, whatever the batch size. Ids are generated here rather than by the database so

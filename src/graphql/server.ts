@@ -13,6 +13,7 @@ import type { GraphQLConfig } from "../config.js";
 import type { ReadRouter, ReadTarget } from "../db/read-router.js";
 import { DomainError } from "../domain/errors.js";
 import type { Principal, Scope } from "../domain/principal.js";
+import { verifyJsonText } from "../http/json-body.js";
 import type { Logger } from "../logger.js";
 import { createContext, type GraphQLContext } from "./context.js";
 import { graphqlResponseCache } from "./response-cache.js";
@@ -195,7 +196,7 @@ export function graphqlRouter(deps: GraphQLDependencies): Router {
   router.use(
     GRAPHQL_PATH,
     authenticate,
-    express.json({ limit: "100kb" }),
+    express.json({ limit: "100kb", verify: verifyJsonText }),
     graphqlResponseCache(deps.readRouter, deps.responseCacheEntries ?? 1000, deps.config.maxTokens),
     expressMiddleware(server, {
       // The response cache has already chosen the read target and looked up asOf for the queries it handles.

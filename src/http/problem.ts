@@ -50,6 +50,19 @@ const PARSER_ERRORS: Record<string, { status: number; code: string; title: strin
     title: "Unsupported Media Type",
     detail: "Unsupported charset; send UTF-8 JSON.",
   },
+  "encoding.invalid-utf8": {
+    status: 400,
+    code: "invalid-utf8",
+    title: "Bad Request",
+    detail: "The request body is not valid UTF-8; send JSON encoded as UTF-8.",
+  },
+  "entity.lone-surrogate": {
+    status: 400,
+    code: "invalid-utf8",
+    title: "Bad Request",
+    detail:
+      "The request body has a \\u escape of a lone UTF-16 surrogate, which is no character; escape characters as pairs.",
+  },
   "request.aborted": {
     status: 400,
     code: "request-aborted",

@@ -21,6 +21,7 @@ import {
 import type { Principal } from "../domain/principal.js";
 import { UnitOfWork } from "../domain/unit-of-work.js";
 import type { EventValidator } from "../events/schemas.js";
+import { verifyJsonText } from "../http/json-body.js";
 import { PROBLEM_CONTENT_TYPE, problemFromError } from "../http/problem.js";
 import type { Logger } from "../logger.js";
 import type { ApiKeyAuthenticator } from "./auth.js";
@@ -32,6 +33,7 @@ import {
   type StoredResponse,
   storeIdempotentResponse,
 } from "./idempotency.js";
+import { withRequestClock } from "./request-clock.js";
 import { type AnyRoute, expressPath, isWrite, type ReadContext } from "./route.js";
 
 export type RestDependencies = {
@@ -127,7 +129,8 @@ export function mountRoutes(router: Router, routes: readonly AnyRoute[], deps: R
     const json = express.json({
       limit: route.bodyLimit ?? "1mb",
       strict: true,
-      verify: (req, _res, buf) => {
+      verify: (req, res, buf) => {
+        verifyJsonText(req, res, buf);
         (req as RawBodyRequest).rawBody = buf;
       },
     });
@@ -184,11 +187,11 @@ async function handle(
     }
     await runMiddleware(json, req, res);
   }
-  const input = {
+  const input = withRequestClock(now, () => ({
     params: parseOrThrow("path", route.params, req.params),
     query: parseOrThrow("query", route.query ?? NO_QUERY, req.query),
     body: parseOrThrow("body", route.body, hasBody(req) ? req.body : undefined),
-  };
+  }));
 
   if (!isWrite(route)) {
     const ctx: ReadContext = {

@@ -1,5 +1,7 @@
 import { z } from "zod";
+import { FUTURE_SKEW_MS } from "../domain/ai-gym.js";
 import { UnprocessableError } from "../domain/errors.js";
+import { requestNow } from "./request-clock.js";
 
 /** Contract building blocks shared by every route file. */
 export const Uuid = z.uuid();
@@ -8,6 +10,16 @@ export const TimestampInput = z.iso
   .datetime({ offset: true })
   .transform((s) => new Date(s))
   .refine(inStorableRange, "must be between years 1 and 9999 (UTC)");
+
+/**
+ * When something happened (consent given, a message sent, a model call made): never in the future of the request
+ * clock, beyond FUTURE_SKEW_MS of clock skew. Consent in the future is not consent. Times that may lie ahead (a
+ * meeting's `scheduled_for`) use TimestampInput.
+ */
+export const OccurredAtInput = TimestampInput.refine(
+  (d) => d.getTime() <= requestNow().getTime() + FUTURE_SKEW_MS,
+  "must not be in the future",
+);
 
 /** PostgreSQL's TIMESTAMP refuses year 0 and would accept dates no client means; keep to years 1–9999. */
 function inStorableRange(d: Date): boolean {

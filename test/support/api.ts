@@ -9,6 +9,7 @@ import { connectDatabases, type Databases } from "../../src/db/databases.js";
 import { createApiKey } from "../../src/domain/api-keys.js";
 import type { Scope } from "../../src/domain/principal.js";
 import { createApp, DEFAULT_GRAPHQL_CONFIG } from "../../src/http/app.js";
+import { handleClientErrors } from "../../src/http/client-errors.js";
 import { restOpenApiDocument } from "../../src/rest/index.js";
 import { logger } from "./db.js";
 
@@ -73,7 +74,7 @@ export async function startApi(
     analyticsCacheEntries: options.analyticsCacheEntries ?? 1000,
   });
   const server = await new Promise<Server>((resolve) => {
-    const s = app.listen(0, "127.0.0.1", () => resolve(s));
+    const s = handleClientErrors(app.listen(0, "127.0.0.1", () => resolve(s)));
   });
   afterAll(async () => {
     await new Promise((resolve) => server.close(resolve));

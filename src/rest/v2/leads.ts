@@ -8,10 +8,10 @@ import {
   IdParams,
   iso,
   NullableTimestamp,
+  OccurredAtInput,
   Page,
   PageQueryShape,
   Timestamp,
-  TimestampInput,
   toPage,
   Uuid,
 } from "../schemas.js";
@@ -47,7 +47,7 @@ export const LeadInput = z
       .min(1)
       .max(255)
       .meta({ description: "Where consent came from (spec §5)." }),
-    consent_timestamp: TimestampInput,
+    consent_timestamp: OccurredAtInput,
     consent_proof_url: HttpUrl.optional().meta({ description: "Link to the proof of consent (spec §5)." }),
   })
   .refine((l) => l.website !== undefined || l.domain !== undefined, {
