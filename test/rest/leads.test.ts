@@ -24,7 +24,7 @@ describe("POST /api/v2/leads", () => {
       company_name: "Acme Renamed",
       contact_email: lead.contact_email,
       country_code: "DE",
-      consent_timestamp: "2026-11-20T10:00:00.000Z",
+      consent_timestamp: "1900-06-01T10:00:00.000Z",
     });
   });
 

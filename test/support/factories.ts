@@ -14,7 +14,8 @@ export function leadInput(overrides: Record<string, unknown> = {}): Record<strin
     industry: "dentist",
     country_code: "de",
     consent_source: "public_business_listing",
-    consent_timestamp: "2026-11-20T10:00:00Z",
+    // Before every test clock (the work-queue tests count back a year per test from 1999): consent is never in the future.
+    consent_timestamp: "1900-06-01T10:00:00Z",
     consent_proof_url: `https://proofs.example/${slug}`,
     ...overrides,
   };
