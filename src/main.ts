@@ -2,7 +2,8 @@
  * npm start: the reachgraph server.
  * With no DATABASE_URL it first starts the embedded PostgreSQL primary + streaming replica under ./.data; then it
  * applies migrations, keeps monthly partitions ahead, seeds demo data on the very first embedded start, and serves
- * HTTP. SIGINT/SIGTERM stop the HTTP server, the pools, the replica and the primary, in that order.
+ * HTTP. SIGINT/SIGTERM/SIGHUP stop the job scheduler, the HTTP server, the pools, the replica and the primary, in that
+ * order — once, however many copies of the signal arrive (see SIGNAL_BURST_MS).
  */
 import type { Server } from "node:http";
 import type { Runner } from "graphile-worker";
@@ -11,6 +12,7 @@ import { refreshViews } from "./analytics/refresh-views.js";
 import { ConfigError, loadConfig } from "./config.js";
 import { connectDatabases, type Databases } from "./db/databases.js";
 import { type EmbeddedCluster, startEmbeddedCluster } from "./db/embedded/cluster.js";
+import { killAllPgProcessesSync, stopAllPgProcesses } from "./db/embedded/pg-process.js";
 import { migrate } from "./db/migrate.js";
 import { ensurePartitions } from "./db/partitions.js";
 import { waitForReplica } from "./db/replication.js";
@@ -24,6 +26,12 @@ import { seedDemoData } from "./seed/seed-demo-data.js";
 /** The first-start demo dataset uses its own seed so `npm run db:seed` (seed 42) can add the larger one beside it. */
 const FIRST_START_SEED = 7;
 const SHUTDOWN_GRACE_MS = 25_000;
+/**
+ * Signals closer together than this are one stop request. Ctrl-C signals the terminal's whole process group, so node
+ * gets SIGINT itself and again relayed by npm and by tsx, within milliseconds; only a signal well after that is a
+ * second request ("stop now").
+ */
+const SIGNAL_BURST_MS = 1_500;
 
 let config: ReturnType<typeof loadConfig>;
 try {
@@ -38,20 +46,60 @@ let cluster: EmbeddedCluster | undefined;
 let db: Databases | undefined;
 let server: Server | undefined;
 let scheduler: Runner | undefined;
-let stopping = false;
+/** Aborted by the first stop request; start-up checks it between its steps. */
+const startup = new AbortController();
+let starting: Promise<void> = Promise.resolve();
+let stopRequestedAt: number | undefined;
+let exitCode = 0;
 
-async function shutdown(reason: string, exitCode = 0): Promise<never> {
-  if (stopping) {
-    logger.warn("second stop request: exiting now");
-    process.exit(1);
+/** The first request starts the one orderly shutdown; later ones only raise the exit code. */
+function requestStop(reason: string, code: number): void {
+  exitCode = Math.max(exitCode, code);
+  if (stopRequestedAt !== undefined) return;
+  stopRequestedAt = Date.now();
+  void shutdown(reason);
+}
+
+function onSignal(signal: NodeJS.Signals): void {
+  if (stopRequestedAt === undefined) answerTsx(signal);
+  else if (Date.now() - stopRequestedAt >= SIGNAL_BURST_MS) {
+    logger.warn({ signal }, "second stop request: stopping the database servers immediately and exiting");
+    forceExit();
   }
-  stopping = true;
+  requestStop(signal, 0);
+}
+
+/**
+ * `npm start` runs `tsx src/main.ts`: a tsx parent process that relays each SIGINT/SIGTERM it gets to this process
+ * unless this process reports within 30 ms that it got the signal too (a listener tsx adds to our signal events sends
+ * the report), and SIGKILLs it when a relayed signal goes unreported for another 30 ms. tsx keeps one pending report
+ * at a time, so overlapping signals — a terminal's Ctrl-C burst — lose reports: measured with tsx 4.23, it relayed
+ * an extra signal after most double Ctrl-Cs and now and then SIGKILLed us in the middle of the orderly stop, which
+ * leaves the servers running. Re-emitting the signal event for a moment answers each of its waits (relays fell from
+ * 24 in 30 to 1 in 30); our own listener counts those as part of the burst. (`node --import tsx` has no such parent.)
+ */
+function answerTsx(signal: NodeJS.Signals): void {
+  if (!process.execArgv.some((arg) => arg.includes("tsx/dist/preflight"))) return;
+  const repeat = setInterval(() => process.emit(signal, signal), 5);
+  setTimeout(() => clearInterval(repeat), 250).unref();
+}
+
+/** Exits now, but never leaves a PostgreSQL server behind: immediate shutdown (SIGQUIT), waited for briefly. */
+function forceExit(): never {
+  killAllPgProcessesSync("SIGQUIT");
+  process.exit(1);
+}
+
+async function shutdown(reason: string): Promise<void> {
   logger.info({ reason }, "shutting down");
   const force = setTimeout(() => {
-    logger.error("shutdown took too long; exiting");
-    process.exit(1);
+    logger.error("shutdown took too long: stopping the database servers immediately and exiting");
+    forceExit();
   }, SHUTDOWN_GRACE_MS);
   force.unref();
+  // A stop during start-up lets start-up return at its next step, so that what it has started is stopped below.
+  startup.abort();
+  await starting.catch(() => {});
   await scheduler?.stop().catch((err) => logger.warn({ err }, "stopping the job scheduler failed"));
   if (server) {
     const s = server;
@@ -62,12 +110,31 @@ async function shutdown(reason: string, exitCode = 0): Promise<never> {
   }
   await db?.close().catch((err) => logger.warn({ err }, "closing database pools failed"));
   await cluster?.stop().catch((err) => logger.warn({ err }, "stopping the embedded cluster failed"));
-  logger.info("stopped");
+  // Servers of a start-up that failed half-way (the cluster start stops its own, this is the backstop).
+  await stopAllPgProcesses().catch((err) => logger.warn({ err }, "stopping PostgreSQL failed"));
+  logger.info({ exitCode }, "stopped");
   process.exit(exitCode);
 }
 
-process.on("SIGINT", () => void shutdown("SIGINT"));
-process.on("SIGTERM", () => void shutdown("SIGTERM"));
+for (const signal of ["SIGINT", "SIGTERM", "SIGHUP"] as const) process.on(signal, onSignal);
+process.on("uncaughtException", (err) => {
+  logger.fatal({ err }, "uncaught exception");
+  requestStop("uncaught exception", 1);
+});
+process.on("unhandledRejection", (reason) => {
+  logger.fatal({ err: reason }, "unhandled promise rejection");
+  requestStop("unhandled promise rejection", 1);
+});
+
+/** Settles with `work`, or with undefined as soon as a stop is requested. */
+function unlessStopped<T>(work: Promise<T>): Promise<T | undefined> {
+  return Promise.race([
+    work,
+    new Promise<undefined>((resolve) =>
+      startup.signal.addEventListener("abort", () => resolve(undefined), { once: true }),
+    ),
+  ]);
+}
 
 async function main(): Promise<void> {
   const started = performance.now();
@@ -76,14 +143,14 @@ async function main(): Promise<void> {
     urls = { primaryUrl: config.database.primaryUrl, replicaUrl: config.database.replicaUrl };
     if (!urls.replicaUrl) logger.warn("DATABASE_REPLICA_URL is not set: analytics reads go to the primary");
   } else {
-    cluster = await startEmbeddedCluster({ ...config.embedded, logger });
+    cluster = await startEmbeddedCluster({ ...config.embedded, logger, signal: startup.signal });
     urls = cluster;
     logger.info(
       { ms: Math.round(performance.now() - started), created: cluster.created, dataDir: cluster.dataDir },
       "embedded PostgreSQL primary and streaming replica are up",
     );
   }
-  if (stopping) return;
+  if (startup.signal.aborted) return;
 
   await migrate(urls.primaryUrl, { logger });
   db = connectDatabases(urls, {
@@ -94,6 +161,7 @@ async function main(): Promise<void> {
     replicaMaxLagSeconds: config.replicaMaxLagSeconds,
   });
   const database = db;
+  if (startup.signal.aborted) return;
 
   // Partitions must exist before the first write; afterwards the job scheduler keeps them ahead.
   const created = await ensurePartitions(database.primary, 1, config.partitions.monthsAhead);
@@ -105,6 +173,7 @@ async function main(): Promise<void> {
     partitionMonthsAhead: config.partitions.monthsAhead,
     viewRefreshIntervalMinutes: config.viewRefreshIntervalMinutes,
   });
+  if (startup.signal.aborted) return;
   let seeded = false;
 
   if (cluster && !cluster.demoSeeded) {
@@ -129,12 +198,12 @@ async function main(): Promise<void> {
   // Fresh demo data is shown at once; otherwise the views are refreshed in the background now and on schedule.
   if (seeded) await refreshViews(database.primary, "startup");
   else await scheduler.addJob("refresh_views", {}, { jobKey: "refresh_views" });
-  if (database.replica) {
-    await waitForReplica(database.primary, database.replica, 30_000).catch((err) =>
+  if (database.replica && !startup.signal.aborted) {
+    await unlessStopped(waitForReplica(database.primary, database.replica, 30_000)).catch((err) =>
       logger.warn({ err: { message: (err as Error).message } }, "replica is behind"),
     );
   }
-  if (stopping) return;
+  if (startup.signal.aborted) return;
 
   configureAsOfCache(config.analyticsCacheEntries);
   const app = createApp({
@@ -180,11 +249,14 @@ async function main(): Promise<void> {
   process.stdout.write(`\n${banner.join("\n")}\n\n`);
 }
 
-main().catch((err) => {
+starting = main();
+starting.catch((err) => {
+  // Start-up cut short by a stop request fails in whatever step it was in; that is not a start-up failure.
+  if (startup.signal.aborted) return;
   if (err instanceof Error && (err as NodeJS.ErrnoException).code === "EADDRINUSE") {
     logger.fatal(`port ${config.http.port} is in use: set PORT to another port`);
   } else {
     logger.fatal({ err }, "start-up failed");
   }
-  void shutdown("start-up failed", 1);
+  requestStop("start-up failed", 1);
 });

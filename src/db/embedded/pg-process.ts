@@ -1,5 +1,5 @@
 import { type ChildProcess, spawn } from "node:child_process";
-import { createWriteStream, type WriteStream } from "node:fs";
+import { createWriteStream, readFileSync, type WriteStream } from "node:fs";
 import { readFile } from "node:fs/promises";
 import path from "node:path";
 import pg from "pg";
@@ -19,6 +19,47 @@ export type PgProcessOptions = {
 
 const STARTUP_TIMEOUT_MS = 60_000;
 const SHUTDOWN_TIMEOUT_MS = 20_000;
+/** How long a synchronous kill waits for the servers to go: an immediate shutdown takes milliseconds. */
+const KILL_SYNC_WAIT_MS = 3_000;
+
+/**
+ * Every server this process has spawned and not yet seen exit, in start order. The servers run in their own process
+ * group (see start), so nothing else stops them when node goes: whatever ends node must stop these first.
+ */
+const spawned = new Set<PgProcess>();
+let exitHookInstalled = false;
+
+/** Fast shutdown of every server this process started and has not stopped, last started first. */
+export async function stopAllPgProcesses(): Promise<void> {
+  for (const server of [...spawned].reverse()) await server.stop();
+}
+
+/**
+ * Sends `signal` to every server this process started and waits (blocking, a few seconds at most) until they are
+ * gone — for `process.on("exit")`, where nothing asynchronous runs any more. SIGQUIT is PostgreSQL's immediate
+ * shutdown: no checkpoint, crash recovery at the next start, nothing lost that was committed.
+ */
+export function killAllPgProcessesSync(signal: NodeJS.Signals = "SIGQUIT"): void {
+  const pids = [...spawned].flatMap((server) => (server.pid ? [server.pid] : []));
+  for (const pid of pids) {
+    try {
+      process.kill(pid, signal);
+    } catch {
+      // already gone
+    }
+  }
+  const deadline = Date.now() + KILL_SYNC_WAIT_MS;
+  const pause = new Int32Array(new SharedArrayBuffer(4));
+  // A server that has exited stays a zombie until node reaps it, which it cannot do while blocked here.
+  while (pids.some(isRunning) && Date.now() < deadline) Atomics.wait(pause, 0, 0, 10);
+}
+
+/** A process exit that no one planned for (process.exit anywhere, the grace timeout) still takes the servers down. */
+function installExitHook(): void {
+  if (exitHookInstalled) return;
+  exitHookInstalled = true;
+  process.on("exit", () => killAllPgProcessesSync("SIGQUIT"));
+}
 
 /**
  * One `postgres` server process. Readiness is decided by connecting, not by parsing log lines, so the same code
@@ -29,6 +70,7 @@ export class PgProcess {
   private log: WriteStream | undefined;
   private exited: Promise<number | null> | undefined;
   private lastOutput = "";
+  private stopping: Promise<void> | undefined;
 
   constructor(private readonly options: PgProcessOptions) {}
 
@@ -36,11 +78,23 @@ export class PgProcess {
     return this.child !== undefined && this.child.exitCode === null && this.child.signalCode === null;
   }
 
-  async start(): Promise<void> {
+  /** The postmaster's pid while it runs. */
+  get pid(): number | undefined {
+    return this.running ? this.child?.pid : undefined;
+  }
+
+  /** Resolves once the server accepts connections; `signal` aborts the wait (and stops the server). */
+  async start(signal?: AbortSignal): Promise<void> {
     const { postgresBin, dataDir, port, settings, runAs, logFile } = this.options;
-    await this.stopOrphan();
+    const holder = await stopOrphanServer(dataDir);
+    if (holder.state === "in-use") {
+      throw new Error(
+        `${this.options.name} PostgreSQL of ${dataDir} is already running (pid ${holder.pid}, postmaster.pid already exists)`,
+      );
+    }
     const args = ["-D", dataDir, "-p", String(port)];
     for (const [key, value] of Object.entries(settings)) args.push("-c", `${key}=${value}`);
+    this.lastOutput = "";
     this.log = createWriteStream(logFile, { flags: "a" });
     const child = spawn(postgresBin, args, {
       ...(runAs ?? {}),
@@ -50,22 +104,37 @@ export class PgProcess {
       stdio: ["ignore", "pipe", "pipe"],
     });
     this.child = child;
+    installExitHook();
+    spawned.add(this);
     const onOutput = (chunk: Buffer) => {
       this.log?.write(chunk);
       this.lastOutput = (this.lastOutput + chunk.toString("utf8")).slice(-4_000);
     };
     child.stdout?.on("data", onOutput);
     child.stderr?.on("data", onOutput);
-    this.exited = new Promise((resolve) => child.once("exit", (code) => resolve(code)));
+    let exitedEarly = false;
+    this.exited = new Promise<number | null>((resolve) => {
+      child.once("exit", (code) => resolve(code));
+      // Instead of exit when the binary cannot be run at all (EACCES, ENOENT).
+      child.once("error", (err) => {
+        this.lastOutput += err.message;
+        resolve(null);
+      });
+    }).then((code) => {
+      spawned.delete(this);
+      exitedEarly = true;
+      return code;
+    });
 
     const deadline = Date.now() + STARTUP_TIMEOUT_MS;
-    let exitedEarly = false;
-    void this.exited.then(() => {
-      exitedEarly = true;
-    });
     for (;;) {
       if (exitedEarly) {
+        await this.stop();
         throw new Error(`${this.options.name} PostgreSQL exited during start-up:\n${this.lastOutput.trim()}`);
+      }
+      if (signal?.aborted) {
+        await this.stop();
+        signal.throwIfAborted();
       }
       if (await this.acceptsConnections()) return;
       if (Date.now() > deadline) {
@@ -76,28 +145,6 @@ export class PgProcess {
       }
       await new Promise((r) => setTimeout(r, 50));
     }
-  }
-
-  /**
-   * A server left running by a reachgraph process that was killed (SIGKILL, a crash) still holds the data directory.
-   * It is an orphan when its parent is gone (re-parented to init) or is no longer a node process; a server whose
-   * parent is a live node process belongs to another running reachgraph and is left alone.
-   */
-  private async stopOrphan(): Promise<void> {
-    const pidFile = await readFile(path.join(this.options.dataDir, "postmaster.pid"), "utf8").catch(
-      () => undefined,
-    );
-    const pid = Number(pidFile?.split("\n")[0]);
-    if (!pid || !isAlive(pid)) return;
-    const cmdline = await readFile(`/proc/${pid}/cmdline`, "utf8").catch(() => "");
-    if (!cmdline.includes(this.options.dataDir)) return;
-    const stat = await readFile(`/proc/${pid}/stat`, "utf8").catch(() => "");
-    const ppid = Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]);
-    const parentCmd = ppid > 1 ? await readFile(`/proc/${ppid}/cmdline`, "utf8").catch(() => "") : "";
-    if (ppid > 1 && parentCmd.includes("node")) return;
-    process.kill(pid, "SIGINT");
-    const deadline = Date.now() + SHUTDOWN_TIMEOUT_MS;
-    while (isAlive(pid) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
   }
 
   private async acceptsConnections(): Promise<boolean> {
@@ -121,8 +168,15 @@ export class PgProcess {
     }
   }
 
-  /** Fast shutdown (SIGINT): open sessions are ended, the server checkpoints and exits. */
-  async stop(): Promise<void> {
+  /** Fast shutdown (SIGINT): open sessions are ended, the server checkpoints and exits. Safe to call twice. */
+  stop(): Promise<void> {
+    this.stopping ??= this.stopChild().finally(() => {
+      this.stopping = undefined;
+    });
+    return this.stopping;
+  }
+
+  private async stopChild(): Promise<void> {
     const child = this.child;
     if (!child || !this.exited) return;
     if (this.running) {
@@ -132,15 +186,52 @@ export class PgProcess {
       clearTimeout(timer);
     }
     this.child = undefined;
-    await new Promise<void>((resolve) => (this.log ? this.log.end(resolve) : resolve()));
+    const log = this.log;
+    this.log = undefined;
+    await new Promise<void>((resolve) => (log ? log.end(resolve) : resolve()));
   }
 }
 
-function isAlive(pid: number): boolean {
+export type OrphanCheck =
+  | { state: "none" }
+  | { state: "stopped"; pid: number }
+  | { state: "in-use"; pid: number };
+
+/**
+ * A server left running by a reachgraph process that was killed (SIGKILL, a crash) still holds the data directory:
+ * it is stopped here. It is an orphan when its parent is gone (re-parented to init) or is no longer a node process;
+ * a server whose parent is a live node process belongs to another running reachgraph and is reported "in-use".
+ */
+export async function stopOrphanServer(dataDir: string): Promise<OrphanCheck> {
+  const pidFile = await readFile(path.join(dataDir, "postmaster.pid"), "utf8").catch(() => undefined);
+  const pid = Number(pidFile?.split("\n")[0]);
+  if (!pid || !isRunning(pid)) return { state: "none" };
+  const cmdline = await readFile(`/proc/${pid}/cmdline`, "utf8").catch(() => "");
+  if (!cmdline.includes(dataDir)) return { state: "none" };
+  if ([...spawned].some((server) => server.pid === pid)) return { state: "in-use", pid };
+  const stat = await readFile(`/proc/${pid}/stat`, "utf8").catch(() => "");
+  const ppid = Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]);
+  const parentCmd = ppid > 1 ? await readFile(`/proc/${ppid}/cmdline`, "utf8").catch(() => "") : "";
+  if (ppid > 1 && parentCmd.includes("node")) return { state: "in-use", pid };
+  process.kill(pid, "SIGINT");
+  const deadline = Date.now() + SHUTDOWN_TIMEOUT_MS;
+  while (isRunning(pid) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+  if (isRunning(pid)) process.kill(pid, "SIGQUIT");
+  return { state: "stopped", pid };
+}
+
+/** Alive and not a zombie (an exited child that node has not reaped yet still answers kill(pid, 0)). */
+function isRunning(pid: number): boolean {
   try {
     process.kill(pid, 0);
-    return true;
   } catch {
     return false;
+  }
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+    return !stat.slice(stat.lastIndexOf(")") + 2).startsWith("Z");
+  } catch {
+    // no /proc (not Linux): kill(pid, 0) is the best answer there is
+    return true;
   }
 }
