@@ -248,7 +248,7 @@ export async function startEmbeddedCluster(options: EmbeddedClusterOptions): Pro
   const dataDir = await chooseDataDir(path.resolve(options.dataDir), runAs, logger);
   await mkdir(dataDir, { recursive: true, mode: 0o755 });
   await chmod(dataDir, 0o755);
-  const bins = await findPgBinaries();
+  const bins = await findPgBinaries(runAs, logger);
   const primaryDir = path.join(dataDir, "primary");
   const replicaDir = path.join(dataDir, "replica");
   // A server of this data directory left behind by a killed reachgraph still holds its port: stop it first.
