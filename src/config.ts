@@ -7,6 +7,10 @@ import { defaultMaxWaiting } from "./db/pool.js";
  * The README's configuration table documents the same list; keep them in step.
  */
 const port = z.coerce.number().int().min(1).max(65_535);
+const optionalPort = z.preprocess(
+  (v) => (typeof v === "string" && v.trim() === "" ? undefined : v),
+  port.optional(),
+);
 const positiveInt = z.coerce.number().int().positive();
 const flag = z
   .enum(["1", "0", "true", "false", "yes", "no", "on", "off"])
@@ -31,8 +35,9 @@ const EnvSchema = z.object({
   DB_CONNECT_TIMEOUT_MS: positiveInt.default(5_000),
   DB_POOL_MAX_WAITING: z.coerce.number().int().min(0).optional(),
   REACHGRAPH_DATA_DIR: z.string().default(".data"),
-  EMBEDDED_PG_PORT: port.default(54329),
-  EMBEDDED_PG_REPLICA_PORT: port.default(54330),
+  // Unset is not the same as the default: unset ports are chosen free and recorded (see startEmbeddedCluster).
+  EMBEDDED_PG_PORT: optionalPort,
+  EMBEDDED_PG_REPLICA_PORT: optionalPort,
   SEED_ON_FIRST_START: flag.default(true),
   SEED_DEMO_LEADS: positiveInt.default(500),
   PARTITION_MONTHS_AHEAD: z.coerce.number().int().min(1).max(36).default(3),
@@ -60,7 +65,8 @@ export type Config = {
     poolMaxWaiting: number;
     connectTimeoutMs: number;
   };
-  embedded: { dataDir: string; primaryPort: number; replicaPort: number };
+  /** Ports set explicitly, else undefined: the cluster then uses free ports, preferring 54329/54330 or the recorded ones. */
+  embedded: { dataDir: string; primaryPort: number | undefined; replicaPort: number | undefined };
   seed: { onFirstStart: boolean; demoLeads: number };
   partitions: { monthsAhead: number };
   /** Requests per minute per API key, unless the key sets its own. */
@@ -99,7 +105,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       "DATABASE_REPLICA_URL is set but DATABASE_URL is not: a replica needs its primary.",
     );
   }
-  if (!e.DATABASE_URL && e.EMBEDDED_PG_PORT === e.EMBEDDED_PG_REPLICA_PORT) {
+  if (
+    !e.DATABASE_URL &&
+    e.EMBEDDED_PG_PORT !== undefined &&
+    e.EMBEDDED_PG_PORT === e.EMBEDDED_PG_REPLICA_PORT
+  ) {
     throw new ConfigError("EMBEDDED_PG_PORT and EMBEDDED_PG_REPLICA_PORT must differ.");
   }
   return {

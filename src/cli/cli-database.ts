@@ -6,7 +6,8 @@ import { type Logger, redactUrl } from "../logger.js";
 
 /**
  * The database a command-line tool works on: DATABASE_URL when set; otherwise the embedded cluster — the running
- * one (started by `npm start`) if it answers, else started for the duration of the command.
+ * one (started by `npm start`) if it answers (on the ports recorded in its cluster.json), else started for the
+ * duration of the command.
  */
 export async function withCliDatabase<T>(
   config: Config,

