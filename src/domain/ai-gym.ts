@@ -13,12 +13,9 @@ export type AiGymRecordInput = {
   prompt_hash?: string | null | undefined;
   response_hash?: string | null | undefined;
   metadata?: Record<string, unknown> | null | undefined;
-  /** Defaults to the request clock. */
+  /** Defaults to the request clock; the REST contract (OccurredAtInput) has refused one in the future. */
   created_at?: Date | undefined;
 };
-
-/** Clock skew tolerated between a client and this API before a time counts as "in the future". */
-export const FUTURE_SKEW_MS = 5 * 60 * 1000;
 
 /**
  * Records AI-GYM rows in one INSERT, whatever the batch size. Ids are generated here rather than by the database so
@@ -31,16 +28,6 @@ export async function recordAiGymPerformance(
   pointer: (index: number) => string = (i) => `/records/${i}`,
 ): Promise<{ id: string }[]> {
   const errors: FieldError[] = [];
-  const latest = uow.now.getTime() + FUTURE_SKEW_MS;
-  for (const [i, r] of records.entries()) {
-    if (r.created_at && r.created_at.getTime() > latest) {
-      errors.push({
-        location: "body",
-        path: `${pointer(i)}/created_at`,
-        message: "must not be in the future",
-      });
-    }
-  }
   const leadIds = [...new Set(records.flatMap((r) => (r.lead_id ? [r.lead_id] : [])))];
   if (leadIds.length > 0) {
     const { rows } = await uow.tx.query<{ id: string }>(

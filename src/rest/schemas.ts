@@ -1,5 +1,4 @@
 import { z } from "zod";
-import { FUTURE_SKEW_MS } from "../domain/ai-gym.js";
 import { UnprocessableError } from "../domain/errors.js";
 import { requestNow } from "./request-clock.js";
 
@@ -11,15 +10,23 @@ export const TimestampInput = z.iso
   .transform((s) => new Date(s))
   .refine(inStorableRange, "must be between years 1 and 9999 (UTC)");
 
+/** Clock skew tolerated between a client and this API before a time counts as "in the future". */
+export const FUTURE_SKEW_MS = 5 * 60 * 1000;
+
 /**
  * When something happened (consent given, a message sent, a model call made): never in the future of the request
- * clock, beyond FUTURE_SKEW_MS of clock skew. Consent in the future is not consent. Times that may lie ahead (a
- * meeting's `scheduled_for`) use TimestampInput.
+ * clock (src/rest/request-clock.ts, entered by the route wrapper around validation), beyond FUTURE_SKEW_MS of clock
+ * skew. Consent in the future is not consent. Times that may lie ahead (a meeting's `scheduled_for`) use
+ * TimestampInput. `description` says what the field is; the rule is appended for the OpenAPI document.
  */
-export const OccurredAtInput = TimestampInput.refine(
-  (d) => d.getTime() <= requestNow().getTime() + FUTURE_SKEW_MS,
-  "must not be in the future",
-);
+export function occurredAtInput(description: string) {
+  return TimestampInput.refine(
+    (d) => d.getTime() <= requestNow().getTime() + FUTURE_SKEW_MS,
+    "must not be in the future",
+  ).meta({
+    description: `${description} Must not be in the future: at most ${FUTURE_SKEW_MS / 60_000} minutes of clock skew are accepted (422 otherwise).`,
+  });
+}
 
 /** PostgreSQL's TIMESTAMP refuses year 0 and would accept dates no client means; keep to years 1–9999. */
 function inStorableRange(d: Date): boolean {

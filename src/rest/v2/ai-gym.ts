@@ -1,7 +1,7 @@
 import { z } from "zod";
 import { recordAiGymPerformance } from "../../domain/ai-gym.js";
 import { defineRoute } from "../route.js";
-import { JsonObject, ModelName, OccurredAtInput, Uuid } from "../schemas.js";
+import { JsonObject, ModelName, occurredAtInput, Uuid } from "../schemas.js";
 
 const Sha256Hex = z.string().regex(/^[0-9a-fA-F]{64}$/, "must be a SHA-256 as 64 hex characters");
 /**
@@ -36,7 +36,7 @@ export const AiGymRecordInput = z
     lead_id: Uuid.optional(),
     ...metricsShape,
     conversion_metric: Numeric10_4.optional(),
-    created_at: OccurredAtInput.optional().meta({ description: "When the work happened; defaults to now." }),
+    created_at: occurredAtInput("When the work happened; defaults to now.").optional(),
   })
   .meta({ id: "AiGymRecordInput" });
 

@@ -19,7 +19,7 @@ import {
   JsonObject,
   ModelName,
   NullableTimestamp,
-  OccurredAtInput,
+  occurredAtInput,
   Timestamp,
   TimestampInput,
   toPage,
@@ -86,7 +86,7 @@ export const PostMessageBody = z
     model_used: ModelName.optional().meta({ description: "The model that wrote an outbound (AI) reply." }),
     sentiment: Sentiment.optional(),
     gmail_message_id: z.string().trim().min(1).max(255).optional(),
-    sent_at: OccurredAtInput.optional().meta({ description: "Defaults to now." }),
+    sent_at: occurredAtInput("When the message was sent; defaults to now.").optional(),
   })
   .refine((m) => m.direction === "outbound" || m.model_used === undefined, {
     message: "only outbound messages are written by a model",

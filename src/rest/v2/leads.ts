@@ -8,7 +8,7 @@ import {
   IdParams,
   iso,
   NullableTimestamp,
-  OccurredAtInput,
+  occurredAtInput,
   Page,
   PageQueryShape,
   Timestamp,
@@ -47,7 +47,7 @@ export const LeadInput = z
       .min(1)
       .max(255)
       .meta({ description: "Where consent came from (spec §5)." }),
-    consent_timestamp: OccurredAtInput,
+    consent_timestamp: occurredAtInput("When consent was given (spec §5)."),
     consent_proof_url: HttpUrl.optional().meta({ description: "Link to the proof of consent (spec §5)." }),
   })
   .refine((l) => l.website !== undefined || l.domain !== undefined, {
