@@ -1,6 +1,9 @@
 import { randomUUID } from "node:crypto";
+import http from "node:http";
+import type { AddressInfo } from "node:net";
 import net from "node:net";
 import { describe, expect, it } from "vitest";
+import { handleClientErrors } from "../../src/http/client-errors.js";
 import { startApi } from "../support/api.js";
 import { leadInput } from "../support/factories.js";
 
@@ -160,38 +163,73 @@ describe("a time that happened, given in the future of the request clock", () =>
   });
 });
 
-/** Sends raw bytes and reads the whole response (the server closes the connection). */
-function rawRequest(text: string): Promise<string> {
-  const { port } = new URL(api.url);
-  return new Promise((resolve, reject) => {
-    const socket = net.connect(Number(port), "127.0.0.1", () => socket.write(text));
+/** Sends raw bytes and reads everything until the server closes the connection. */
+function rawRequest(text: string, port = Number(new URL(api.url).port)): Promise<string> {
+  return new Promise((resolve) => {
+    const socket = net.connect(port, "127.0.0.1", () => socket.write(text));
     let data = "";
-    socket.on("data", (c) => (data += c.toString()));
-    socket.on("end", () => resolve(data));
-    socket.on("error", reject);
+    socket.on("data", (c) => (data += c.toString("latin1")));
+    socket.on("error", () => undefined); // a reset still ends in "close"
+    socket.on("close", () => resolve(data));
   });
+}
+
+/** A complete HTTP/1.1 problem response: status line, problem+json, Connection: close, an exact Content-Length. */
+function expectProblemResponse(raw: string, status: number, code: string): void {
+  const split = raw.indexOf("\r\n\r\n");
+  expect(split, raw).toBeGreaterThan(0);
+  const head = raw.slice(0, split);
+  const body = raw.slice(split + 4);
+  expect(head).toMatch(new RegExp(`^HTTP/1\\.1 ${status} `));
+  expect(head).toMatch(/\r\ncontent-type: application\/problem\+json\r\n/i);
+  expect(head).toMatch(/\r\nconnection: close(\r\n|$)/i);
+  expect(head).toMatch(new RegExp(`\r\ncontent-length: ${Buffer.byteLength(body, "latin1")}(\r\n|$)`, "i"));
+  expect(JSON.parse(body)).toMatchObject({ status, type: `https://reachgraph.dev/problems/${code}` });
 }
 
 describe("requests Node's HTTP parser refuses", () => {
   it("a 20 KB query string is a 431 problem+json", async () => {
     const raw = await rawRequest(`GET /api/v2/leads?q=${"x".repeat(20_000)} HTTP/1.1\r\nHost: x\r\n\r\n`);
-    const [head, body] = raw.split("\r\n\r\n") as [string, string];
-    expect(head).toMatch(/^HTTP\/1\.1 431 /);
-    expect(head).toMatch(/content-type: application\/problem\+json/i);
-    expect(JSON.parse(body)).toMatchObject({
-      status: 431,
-      type: "https://reachgraph.dev/problems/request-header-fields-too-large",
-    });
+    expectProblemResponse(raw, 431, "request-header-fields-too-large");
   });
 
   it("a malformed request line is a 400 problem+json", async () => {
     const raw = await rawRequest("THIS IS NOT HTTP\r\n\r\n");
-    const [head, body] = raw.split("\r\n\r\n") as [string, string];
-    expect(head).toMatch(/^HTTP\/1\.1 400 /);
-    expect(head).toMatch(/content-type: application\/problem\+json/i);
-    expect(JSON.parse(body)).toMatchObject({
-      status: 400,
-      type: "https://reachgraph.dev/problems/bad-request",
+    expectProblemResponse(raw, 400, "bad-request");
+  });
+
+  it("a malformed header is a 400 problem+json", async () => {
+    const raw = await rawRequest("GET /api/v2/leads HTTP/1.1\r\nHost: x\r\nBad Header\r\n\r\n");
+    expectProblemResponse(raw, 400, "bad-request");
+  });
+
+  describe("each parser error code (handleClientErrors on a bare server)", () => {
+    /** Whatever the socket sends, the server reports `code` for it, as Node's parser or its timers would. */
+    async function answerTo(code: string): Promise<string> {
+      const server = handleClientErrors(http.createServer());
+      server.on("connection", (socket) => {
+        socket.once("data", () =>
+          server.emit("clientError", Object.assign(new Error(code), { code }), socket),
+        );
+      });
+      await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+      try {
+        return await rawRequest("G", (server.address() as AddressInfo).port);
+      } finally {
+        await new Promise((resolve) => server.close(resolve));
+      }
+    }
+
+    it.each([
+      ["ERR_HTTP_REQUEST_TIMEOUT", 408, "request-timeout"],
+      ["HPE_CHUNK_EXTENSIONS_OVERFLOW", 413, "payload-too-large"],
+      ["HPE_INVALID_METHOD", 400, "bad-request"],
+    ] as const)("%s is a %i problem+json", async (code, status, type) => {
+      expectProblemResponse(await answerTo(code), status, type);
+    });
+
+    it("a reset connection is closed without an answer", async () => {
+      expect(await answerTo("ECONNRESET")).toBe("");
     });
   });
 });
