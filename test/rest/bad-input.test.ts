@@ -18,10 +18,10 @@ async function leadsNamed(name: string): Promise<number> {
   return rows[0]?.n ?? -1;
 }
 
-async function postRaw(path: string, body: Buffer) {
+async function postRaw(path: string, body: Buffer, contentType = "application/json") {
   const res = await fetch(api.url + path, {
     method: "POST",
-    headers: { authorization: `Bearer ${api.adminKey}`, "content-type": "application/json" },
+    headers: { authorization: `Bearer ${api.adminKey}`, "content-type": contentType },
     body: new Uint8Array(body),
   });
   return { status: res.status, type: res.headers.get("content-type"), body: await res.json() };
@@ -53,7 +53,30 @@ describe("a JSON body that would be stored other than it was sent", () => {
     );
     const res = await postRaw("/api/v2/leads", Buffer.from(json));
     expect(res.status).toBe(400);
+    expect(res.type).toMatch(/^application\/problem\+json/);
     expect(res.body.type).toBe("https://reachgraph.dev/problems/invalid-utf8");
+    expect(res.body.detail).toMatch(/lone UTF-16 surrogate/);
+    expect(await leadsNamed(name)).toBe(0);
+  });
+
+  it("with a lone surrogate escaped in a member name is a 400, not an unknown field", async () => {
+    const json = JSON.stringify({ leads: [leadInput()], XX: 1 }).replace('"XX"', '"\\udc00"');
+    const res = await postRaw("/api/v2/leads", Buffer.from(json));
+    expect(res.status).toBe(400);
+    expect(res.body.type).toBe("https://reachgraph.dev/problems/invalid-utf8");
+  });
+
+  it("in another charset than UTF-8 is a 415 and writes nothing", async () => {
+    const name = `utf16 ${randomUUID()}`;
+    const json = JSON.stringify({ leads: [leadInput({ company_name: name })] });
+    const res = await postRaw(
+      "/api/v2/leads",
+      Buffer.from(json, "utf16le"),
+      "application/json; charset=utf-16le",
+    );
+    expect(res.status).toBe(415);
+    expect(res.type).toMatch(/^application\/problem\+json/);
+    expect(res.body.type).toBe("https://reachgraph.dev/problems/unsupported-media-type");
     expect(await leadsNamed(name)).toBe(0);
   });
 
@@ -80,6 +103,7 @@ describe("a JSON body that would be stored other than it was sent", () => {
     });
     expect(res.status).toBe(400);
     expect(res.headers.get("content-type")).toMatch(/^application\/problem\+json/);
+    expect((await res.json()).type).toBe("https://reachgraph.dev/problems/invalid-utf8");
   });
 });
 
