@@ -129,8 +129,8 @@ export function mountRoutes(router: Router, routes: readonly AnyRoute[], deps: R
     const json = express.json({
       limit: route.bodyLimit ?? "1mb",
       strict: true,
-      verify: (req, res, buf) => {
-        verifyJsonText(req, res, buf);
+      verify: (req, res, buf, encoding) => {
+        verifyJsonText(req, res, buf, encoding);
         (req as RawBodyRequest).rawBody = buf;
       },
     });
