@@ -61,27 +61,11 @@ function requestStop(reason: string, code: number): void {
 }
 
 function onSignal(signal: NodeJS.Signals): void {
-  if (stopRequestedAt === undefined) answerTsx(signal);
-  else if (Date.now() - stopRequestedAt >= SIGNAL_BURST_MS) {
+  if (stopRequestedAt !== undefined && Date.now() - stopRequestedAt >= SIGNAL_BURST_MS) {
     logger.warn({ signal }, "second stop request: stopping the database servers immediately and exiting");
     forceExit();
   }
   requestStop(signal, 0);
-}
-
-/**
- * `npm start` runs `tsx src/main.ts`: a tsx parent process that relays each SIGINT/SIGTERM it gets to this process
- * unless this process reports within 30 ms that it got the signal too (a listener tsx adds to our signal events sends
- * the report), and SIGKILLs it when a relayed signal goes unreported for another 30 ms. tsx keeps one pending report
- * at a time, so overlapping signals — a terminal's Ctrl-C burst — lose reports: measured with tsx 4.23, it relayed
- * an extra signal after most double Ctrl-Cs and now and then SIGKILLed us in the middle of the orderly stop, which
- * leaves the servers running. Re-emitting the signal event for a moment answers each of its waits (relays fell from
- * 24 in 30 to 1 in 30); our own listener counts those as part of the burst. (`node --import tsx` has no such parent.)
- */
-function answerTsx(signal: NodeJS.Signals): void {
-  if (!process.execArgv.some((arg) => arg.includes("tsx/dist/preflight"))) return;
-  const repeat = setInterval(() => process.emit(signal, signal), 5);
-  setTimeout(() => clearInterval(repeat), 250).unref();
 }
 
 /** Exits now, but never leaves a PostgreSQL server behind: immediate shutdown (SIGQUIT), waited for briefly. */
