@@ -20,6 +20,7 @@ import { readFile } from "node:fs/promises";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import pg from "pg";
+import { Rng } from "../src/seed/rng.js";
 import { freePort } from "../test/support/urls.js";
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
@@ -72,17 +73,6 @@ type Write = {
   acknowledgedId?: string;
   replayed?: boolean;
 };
-
-class Rng {
-  constructor(private state: number) {}
-  next(): number {
-    // mulberry32
-    this.state = (this.state + 0x6d2b79f5) | 0;
-    let t = Math.imul(this.state ^ (this.state >>> 15), 1 | this.state);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4_294_967_296;
-  }
-}
 
 const percentile = (xs: number[], p: number) => {
   if (xs.length === 0) return 0;
