@@ -28,8 +28,8 @@ const FIRST_START_SEED = 7;
 const SHUTDOWN_GRACE_MS = 25_000;
 /**
  * Signals closer together than this are one stop request. Ctrl-C signals the terminal's whole process group, so node
- * gets SIGINT itself and again relayed by npm and by tsx, within milliseconds; only a signal well after that is a
- * second request ("stop now").
+ * gets SIGINT itself and may get it again relayed by npm, within milliseconds (the npm scripts run `node --import
+ * tsx`, so no tsx parent relays it a third time); only a signal well after that is a second request ("stop now").
  */
 const SIGNAL_BURST_MS = 1_500;
 

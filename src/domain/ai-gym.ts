@@ -13,7 +13,7 @@ export type AiGymRecordInput = {
   prompt_hash?: string | null | undefined;
   response_hash?: string | null | undefined;
   metadata?: Record<string, unknown> | null | undefined;
-  /** Defaults to the request clock; the REST contract (OccurredAtInput) has refused one in the future. */
+  /** Defaults to the request clock; the REST contract (occurredAtInput) has refused one in the future. */
   created_at?: Date | undefined;
 };
 

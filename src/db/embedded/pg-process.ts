@@ -85,13 +85,9 @@ export class PgProcess {
 
   /** Resolves once the server accepts connections; `signal` aborts the wait (and stops the server). */
   async start(signal?: AbortSignal): Promise<void> {
+    // The caller has stopped an orphan of this data directory first (stopOrphanServer; startEmbeddedCluster does,
+    // before it chooses ports).
     const { postgresBin, dataDir, port, settings, runAs, logFile } = this.options;
-    const holder = await stopOrphanServer(dataDir);
-    if (holder.state === "in-use") {
-      throw new Error(
-        `${this.options.name} PostgreSQL of ${dataDir} is already running (pid ${holder.pid}, postmaster.pid already exists)`,
-      );
-    }
     const args = ["-D", dataDir, "-p", String(port)];
     for (const [key, value] of Object.entries(settings)) args.push("-c", `${key}=${value}`);
     this.lastOutput = "";
