@@ -72,7 +72,7 @@ describe("demo data seeder", async () => {
     const other = await scratchDatabase();
     await migrate(other.url, { logger });
     await seedDemoData(other.pool, { leads: 1_500, seed: 11, anchor });
-    const fingerprint = `SELECT md5(string_agg(id::text || company_name || contact_email || created_at::text, ',' ORDER BY id)) AS leads,
+    const fingerprint = `SELECT md5(string_agg(id::text || company_name || email_token || created_at::text, ',' ORDER BY id)) AS leads,
       (SELECT md5(string_agg(id::text || coalesce(sent_at::text, '-') || status, ',' ORDER BY id)) FROM email_sends) AS sends,
       (SELECT md5(string_agg(id::text || cost::text, ',' ORDER BY id)) FROM ai_gym_performance) AS gym
       FROM leads`;

@@ -321,7 +321,7 @@ export type Assignment = {
  */
 export async function getAssignment(db: pg.Pool, testId: string, leadId: string): Promise<Assignment> {
   const test = await getAbTest(db, testId);
-  const { rowCount } = await db.query(`SELECT 1 FROM leads WHERE id = $1`, [leadId]);
+  const { rowCount } = await db.query(`SELECT 1 FROM leads WHERE id = $1 AND erased_at IS NULL`, [leadId]);
   if (!rowCount) throw new NotFoundError("Lead", leadId);
   const design = designOf(test);
   if (!design)

@@ -31,7 +31,7 @@ export async function recordAiGymPerformance(
   const leadIds = [...new Set(records.flatMap((r) => (r.lead_id ? [r.lead_id] : [])))];
   if (leadIds.length > 0) {
     const { rows } = await uow.tx.query<{ id: string }>(
-      `SELECT x.id FROM unnest($1::uuid[]) AS x(id) WHERE NOT EXISTS (SELECT 1 FROM leads l WHERE l.id = x.id)`,
+      `SELECT x.id FROM unnest($1::uuid[]) AS x(id) WHERE NOT EXISTS (SELECT 1 FROM leads l WHERE l.id = x.id AND l.erased_at IS NULL)`,
       [leadIds],
     );
     const missing = new Set(rows.map((r) => r.id));

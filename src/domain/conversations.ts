@@ -101,7 +101,7 @@ export async function createConversation(
     send_campaign_id: string | null;
     send_exists: boolean;
   }>(
-    `SELECT EXISTS (SELECT 1 FROM leads WHERE id = $1) AS lead_exists,
+    `SELECT EXISTS (SELECT 1 FROM leads WHERE id = $1 AND erased_at IS NULL) AS lead_exists,
             ($2::uuid IS NULL OR EXISTS (SELECT 1 FROM campaigns WHERE id = $2)) AS campaign_exists,
             s.lead_id AS send_lead_id, s.campaign_id AS send_campaign_id, (s.id IS NOT NULL) AS send_exists
        FROM (SELECT 1) AS one

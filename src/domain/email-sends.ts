@@ -1,3 +1,4 @@
+import { decryptField } from "../compliance/field-encryption.js";
 import { randomUUID } from "node:crypto";
 import type pg from "pg";
 import { z } from "zod";
@@ -112,7 +113,7 @@ export async function queueEmails(
   }
   const leadIds = [...new Set(input.emails.map((e) => e.lead_id))];
   const { rows: found } = await uow.tx.query<{ id: string }>(
-    `SELECT id FROM leads WHERE id = ANY($1::uuid[])`,
+    `SELECT id FROM leads WHERE id = ANY($1::uuid[]) AND erased_at IS NULL`,
     [leadIds],
   );
   const known = new Set(found.map((r) => r.id));
@@ -337,7 +338,7 @@ async function takeSends(
       email_send_id: r.id,
       campaign_id: r.campaign_id,
       lead_id: r.lead_id,
-      to_email: r.contact_email ?? "",
+      to_email: decryptField(r.contact_email) ?? "",
       subject: r.subject_variant,
       body: r.body,
       demo_url: r.demo_url,

@@ -33,6 +33,21 @@ export class ConflictError extends DomainError {
   readonly title = "Conflict";
 }
 
+/**
+ * An ingest of a lead that was erased at its subject's request: the keyed token of its domain or contact email is
+ * suppressed (SUPPRESS_WITH_DELETE) until an admin lifts the suppression.
+ */
+export class LeadSuppressedError extends ConflictError {
+  override readonly code = "lead-suppressed";
+  constructor(errors: (FieldError & { suppression_id: string; kind: "email" | "domain" })[]) {
+    super(
+      "Some leads were erased at their subject's request and are suppressed; an admin can lift a suppression " +
+        "with DELETE /api/v2/suppressions/{id}.",
+      { errors },
+    );
+  }
+}
+
 /** A status change the resource's state machine does not allow, e.g. completing a demo that was never claimed. */
 export class InvalidTransitionError extends ConflictError {
   override readonly code = "invalid-state-transition";

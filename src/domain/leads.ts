@@ -1,5 +1,7 @@
 import type pg from "pg";
-import { NotFoundError, UnprocessableError } from "./errors.js";
+import { decryptField, encryptField } from "../compliance/field-encryption.js";
+import { domainToken, emailToken, lookupTokens } from "../compliance/tokens.js";
+import { type FieldError, LeadSuppressedError, NotFoundError, UnprocessableError } from "./errors.js";
 import type { UnitOfWork } from "./unit-of-work.js";
 
 export type LeadInput = {
@@ -107,6 +109,7 @@ export async function ingestLeads(
   if (errors.length) throw new UnprocessableError("Some leads cannot be ingested.", errors);
 
   if (input.scraping_job_id) await assertScrapingJobExists(uow, input.scraping_job_id);
+  await assertNotSuppressed(uow, input.leads, domains);
   const now = uow.now.toISOString();
   // Rows go in in natural-key order so that two batches with overlapping leads lock them in the same order and
   // cannot deadlock; results are matched back to the input by key below.
@@ -120,6 +123,9 @@ export async function ingestLeads(
           : 1,
     );
   const col = <K extends keyof LeadInput>(k: K) => order.map(({ lead }) => lead[k] ?? null);
+  // Contact PII is stored encrypted, with keyed tokens of the email and domain for lookups (issue 12, §5).
+  const encrypted = (k: "contact_name" | "contact_email" | "contact_phone") =>
+    order.map(({ lead }) => encryptField(lead[k]));
   const { rows } = await uow.tx.query<{
     id: string;
     domain: string;
@@ -130,11 +136,12 @@ export async function ingestLeads(
   }>(
     `INSERT INTO leads (company_name, website, domain, source_platform, contact_name, contact_title, contact_email,
                         contact_phone, industry, city, region, country_code, employee_count, consent_source,
-                        consent_timestamp, consent_proof_url, scraping_job_id, created_at, updated_at)
-     SELECT u.*, $17::uuid, $18::timestamp, $18::timestamp
+                        consent_timestamp, consent_proof_url, email_token, domain_token, scraping_job_id, created_at,
+                        updated_at)
+     SELECT u.*, $19::uuid, $20::timestamp, $20::timestamp
        FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[],
                    $9::text[], $10::text[], $11::text[], $12::text[], $13::int[], $14::text[], $15::timestamp[],
-                   $16::text[]) AS u
+                   $16::text[], $17::text[], $18::text[]) AS u
      ON CONFLICT (domain, source_platform) DO UPDATE SET
         company_name = EXCLUDED.company_name,
         website = COALESCE(EXCLUDED.website, leads.website),
@@ -150,6 +157,8 @@ export async function ingestLeads(
         consent_source = EXCLUDED.consent_source,
         consent_timestamp = EXCLUDED.consent_timestamp,
         consent_proof_url = COALESCE(EXCLUDED.consent_proof_url, leads.consent_proof_url),
+        email_token = COALESCE(EXCLUDED.email_token, leads.email_token),
+        domain_token = EXCLUDED.domain_token,
         scraping_job_id = COALESCE(EXCLUDED.scraping_job_id, leads.scraping_job_id),
         updated_at = EXCLUDED.updated_at
      RETURNING id, domain, source_platform, (xmax = 0) AS inserted, industry, country_code`,
@@ -158,10 +167,10 @@ export async function ingestLeads(
       col("website"),
       order.map(({ domain }) => domain),
       col("source_platform"),
-      col("contact_name"),
+      encrypted("contact_name"),
       col("contact_title"),
-      col("contact_email"),
-      col("contact_phone"),
+      encrypted("contact_email"),
+      encrypted("contact_phone"),
       col("industry"),
       col("city"),
       col("region"),
@@ -170,6 +179,8 @@ export async function ingestLeads(
       col("consent_source"),
       order.map(({ lead }) => lead.consent_timestamp.toISOString()),
       col("consent_proof_url"),
+      order.map(({ lead }) => (lead.contact_email ? emailToken(lead.contact_email) : null)),
+      order.map(({ domain }) => domainToken(domain)),
       input.scraping_job_id ?? null,
       now,
     ],
@@ -205,6 +216,43 @@ export async function ingestLeads(
   return results;
 }
 
+/**
+ * Refuses the batch when a lead in it was erased at its subject's request: an active suppression holds the token
+ * of its domain or contact email under the current or a previous tokenization key (rotation).
+ */
+async function assertNotSuppressed(
+  uow: UnitOfWork,
+  leads: readonly LeadInput[],
+  domains: readonly (string | null)[],
+): Promise<void> {
+  const wanted = leads.flatMap((lead, i) => [
+    ...lookupTokens("domain", domains[i] ?? "").map((token) => ({ i, kind: "domain" as const, token })),
+    ...(lead.contact_email
+      ? lookupTokens("email", lead.contact_email).map((token) => ({ i, kind: "email" as const, token }))
+      : []),
+  ]);
+  const { rows } = await uow.tx.query<{ id: string; kind: "email" | "domain"; token: string }>(
+    `SELECT id, kind, token FROM lead_suppressions WHERE lifted_at IS NULL AND token = ANY($1::text[])`,
+    [[...new Set(wanted.map((w) => w.token))]],
+  );
+  if (rows.length === 0) return;
+  const byToken = new Map(rows.map((r) => [`${r.kind}:${r.token}`, r]));
+  const errors: (FieldError & { suppression_id: string; kind: "email" | "domain" })[] = [];
+  for (const w of wanted) {
+    const hit = byToken.get(`${w.kind}:${w.token}`);
+    if (!hit) continue;
+    const path = w.kind === "email" ? `/leads/${w.i}/contact_email` : `/leads/${w.i}/domain`;
+    errors.push({
+      location: "body",
+      path,
+      message: `this ${w.kind} is suppressed`,
+      suppression_id: hit.id,
+      kind: w.kind,
+    });
+  }
+  throw new LeadSuppressedError(errors);
+}
+
 async function assertScrapingJobExists(uow: UnitOfWork, id: string): Promise<void> {
   const { rowCount } = await uow.tx.query("SELECT 1 FROM scraping_jobs WHERE id = $1", [id]);
   if (!rowCount) {
@@ -215,15 +263,28 @@ async function assertScrapingJobExists(uow: UnitOfWork, id: string): Promise<voi
 }
 
 export async function getLead(db: pg.Pool | pg.ClientBase, id: string): Promise<LeadRow> {
-  const { rows } = await db.query<LeadRow>(`SELECT ${LEAD_COLUMNS} FROM leads WHERE id = $1`, [id]);
+  const { rows } = await db.query<LeadRow>(
+    `SELECT ${LEAD_COLUMNS} FROM leads WHERE id = $1 AND erased_at IS NULL`,
+    [id],
+  );
   const row = rows[0];
   if (!row) throw new NotFoundError("Lead", id);
-  return row;
+  return decryptLead(row);
+}
+
+/** The stored row with its contact PII decrypted (rows written before encryption read as they are). */
+function decryptLead(row: LeadRow): LeadRow {
+  return {
+    ...row,
+    contact_name: decryptField(row.contact_name),
+    contact_email: decryptField(row.contact_email),
+    contact_phone: decryptField(row.contact_phone),
+  };
 }
 
 /** Throws NotFound unless the lead exists; used before queuing work for it. */
 export async function assertLeadExists(db: pg.ClientBase, id: string): Promise<void> {
-  const { rowCount } = await db.query(`SELECT 1 FROM leads WHERE id = $1`, [id]);
+  const { rowCount } = await db.query(`SELECT 1 FROM leads WHERE id = $1 AND erased_at IS NULL`, [id]);
   if (!rowCount) throw new NotFoundError("Lead", id);
 }
 
@@ -239,7 +300,8 @@ export async function listLeads(
 ): Promise<LeadRow[]> {
   const { rows } = await db.query<LeadRow>(
     `SELECT ${LEAD_COLUMNS} FROM leads
-      WHERE ($1::timestamp IS NULL OR (created_at, id) > ($1::timestamp, $2::uuid))
+      WHERE erased_at IS NULL
+        AND ($1::timestamp IS NULL OR (created_at, id) > ($1::timestamp, $2::uuid))
         AND ($3::text IS NULL OR source_platform = $3)
         AND ($4::text IS NULL OR status = $4)
         AND ($5::uuid IS NULL OR scraping_job_id = $5)
@@ -254,5 +316,5 @@ export async function listLeads(
       q.limit + 1,
     ],
   );
-  return rows;
+  return rows.map(decryptLead);
 }

@@ -134,7 +134,9 @@ export type LeadRef = { id: string; from: "path" | "body" };
 
 async function assertLead(uow: UnitOfWork, lead: LeadRef): Promise<void> {
   if (lead.from === "path") return assertLeadExists(uow.tx, lead.id);
-  const { rowCount } = await uow.tx.query(`SELECT 1 FROM leads WHERE id = $1`, [lead.id]);
+  const { rowCount } = await uow.tx.query(`SELECT 1 FROM leads WHERE id = $1 AND erased_at IS NULL`, [
+    lead.id,
+  ]);
   if (!rowCount) {
     throw new UnprocessableError("The lead does not exist.", [
       { location: "body", path: "/lead_id", message: "no such lead" },
@@ -680,7 +682,7 @@ function one<T>(rows: T[]): T {
 
 /** assertLeadExists for a pool: a lead's lists answer 404 rather than an empty page for an unknown lead. */
 async function assertLeadFound(db: pg.Pool, id: string): Promise<void> {
-  const { rowCount } = await db.query(`SELECT 1 FROM leads WHERE id = $1`, [id]);
+  const { rowCount } = await db.query(`SELECT 1 FROM leads WHERE id = $1 AND erased_at IS NULL`, [id]);
   if (!rowCount) throw new NotFoundError("Lead", id);
 }
 

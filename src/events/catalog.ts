@@ -28,14 +28,16 @@ export type EventPayloads = {
     demo_id: Uuid;
     lead_id: Uuid;
     analysis_id: Uuid | null;
-    deployment_url: string;
+    /** null once the lead was erased. */
+    deployment_url: string | null;
     model_used: string | null;
   };
   "video.ready": {
     video_id: Uuid;
     lead_id: Uuid;
     demo_site_id: Uuid | null;
-    video_url: string;
+    /** null once the lead was erased. */
+    video_url: string | null;
     duration_seconds: number | null;
   };
   "email.sent": {
@@ -71,6 +73,7 @@ export type EventPayloads = {
     lead_id: Uuid;
     erased_at: IsoTimestamp;
   };
+  "asset.archived": AssetArchivedPayload;
   "deal.won": {
     deal_id: Uuid;
     lead_id: Uuid;
@@ -80,6 +83,14 @@ export type EventPayloads = {
     currency: string;
     won_at: IsoTimestamp;
   };
+};
+
+/** A demo site or video archived by retention (spec §8): its file goes to cold storage. No URL, ids only. */
+export type AssetArchivedPayload = {
+  asset_kind: "demo_site" | "video";
+  asset_id: Uuid;
+  lead_id: Uuid | null;
+  archived_at: IsoTimestamp;
 };
 
 export type EventType = keyof EventPayloads;
@@ -94,6 +105,7 @@ export const EVENT_TYPES = [
   "meeting.booked",
   "deal.won",
   "lead.erased",
+  "asset.archived",
 ] as const satisfies readonly EventType[];
 export const EVENT_VERSION = 1;
 

@@ -82,6 +82,13 @@ const PARSER_ERRORS: Record<string, { status: number; code: string; title: strin
  * value a CHECK refuses) when validation let it through. Mapped here so that a client's mistake is never a 500.
  */
 const PG_CLIENT_ERRORS: Record<string, { status: number; code: string; title: string; detail: string }> = {
+  // Raised by migration 0015's triggers: a write for a lead that was erased (e.g. a worker finishing late).
+  RGE01: {
+    status: 409,
+    code: "lead-erased",
+    title: "Conflict",
+    detail: "The lead was erased (GDPR); nothing more may be written for it.",
+  },
   "23503": {
     status: 422,
     code: "unknown-reference",

@@ -1,4 +1,6 @@
 import type { Faker } from "@faker-js/faker";
+import { encryptField } from "../compliance/field-encryption.js";
+import { domainToken, emailToken } from "../compliance/tokens.js";
 import {
   type AbTestSpec,
   CAMPAIGNS,
@@ -381,7 +383,7 @@ export function generateLead(w: SeedWorld, rows: SeedRows): void {
     company,
     `https://www.${domain}`,
     domain,
-    `${first} ${last}`,
+    encryptField(`${first} ${last}`),
     rng.pick([
       "Owner",
       "Managing Partner",
@@ -390,8 +392,8 @@ export function generateLead(w: SeedWorld, rows: SeedRows): void {
       "Founder",
       "Practice Manager",
     ]),
-    contactEmail,
-    faker.phone.number({ style: "international" }),
+    encryptField(contactEmail),
+    encryptField(faker.phone.number({ style: "international" })),
     campaign?.spec.industry ?? rng.pick(UNENROLLED_INDUSTRIES),
     faker.location.city(),
     faker.location.state(),
@@ -405,6 +407,8 @@ export function generateLead(w: SeedWorld, rows: SeedRows): void {
     ts(createdMs),
     `https://consent.reachgraph.dev/proofs/${leadId}`,
     w.scrapingJobs.get(`${platform}:${month}`) ?? null,
+    emailToken(contactEmail),
+    domainToken(domain),
   ]);
 }
 

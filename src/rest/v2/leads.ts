@@ -175,8 +175,18 @@ export const EraseLeadResponse = z
   .object({
     id: Uuid,
     erased: z.record(z.string(), z.number().int()).meta({
-      description: "Rows deleted, or anonymised where metrics are kept, per table.",
+      description:
+        "Rows stripped of the lead's personal data per table (the rows themselves stay, so metrics are kept), " +
+        "work items deleted, events redacted, stored idempotent responses deleted and suppressions recorded. " +
+        "All zero when the lead had already been erased.",
     }),
+    erased_at: Timestamp.optional().meta({
+      description: "When the lead was erased (this or an earlier request).",
+    }),
+    already_erased: z
+      .boolean()
+      .optional()
+      .meta({ description: "True when an earlier request erased the lead." }),
   })
   .meta({ id: "EraseLeadResponse" });
 
@@ -186,15 +196,27 @@ export const eraseLeadRoute = defineRoute({
   operationId: "eraseLead",
   summary: "Erase a lead (GDPR right to erasure)",
   description:
-    "Deletes the lead with its conversations, messages, analyses, demo sites, videos and queued work in one " +
-    "transaction; email sends, AI-GYM records, meetings and deals are kept for metrics without the lead. " +
+    "Erases the lead's personal data everywhere in one transaction and keeps anonymised metrics: the lead becomes " +
+    "a tombstone without PII, and its analyses, demos, videos, emails, conversations, meetings, deals and AI-GYM " +
+    "records stay attached to it with names, addresses, phone, subjects, bodies and URLs stripped, so every " +
+    "analytics answer is unchanged. Queued work is deleted and queued emails fail. The keyed tokens of the lead's " +
+    "domain and contact email are kept as suppressions: ingesting the same lead again answers 409 " +
+    "`lead-suppressed` until an admin lifts them. Idempotent: erasing an erased lead changes nothing. " +
     "Emits `lead.erased`.",
   tags: ["Leads"],
   scope: "admin",
   params: IdParams,
   response: { status: 200, description: "What was erased.", schema: EraseLeadResponse },
   errors: [404],
-  handler: async ({ params }, uow) => ({ id: params.id, erased: await eraseLead(uow, params.id) }),
+  handler: async ({ params }, uow) => {
+    const outcome = await eraseLead(uow, params.id);
+    return {
+      id: params.id,
+      erased: outcome.report,
+      erased_at: iso(outcome.erasedAt),
+      already_erased: outcome.alreadyErased,
+    };
+  },
 });
 
 export const leadRoutes = [ingestLeadsRoute, listLeadsRoute, getLeadRoute, eraseLeadRoute];
