@@ -84,17 +84,36 @@ function hasBody(req: Request): boolean {
   return req.headers["transfer-encoding"] !== undefined || Number(req.headers["content-length"] ?? 0) > 0;
 }
 
+/** The successor of a deprecated route, with this request's path parameters filled in. */
+function successorUrl(successor: string, params: Record<string, string>): string {
+  return successor.replace(/\{(\w+)\}/g, (_m, name: string) => encodeURIComponent(params[name] ?? ""));
+}
+
 function deprecationHeaders(route: AnyRoute, params: Record<string, string>): Record<string, string> {
   if (!route.deprecated) return {};
   const { since, sunset } = route.deprecated;
-  const successor = route.deprecated.successor.replace(/\{(\w+)\}/g, (_m, name: string) =>
-    encodeURIComponent(params[name] ?? ""),
-  );
   return {
     Deprecation: `@${Math.floor(since.getTime() / 1000)}`,
     Sunset: sunset.toUTCString(),
-    Link: `<${successor}>; rel="successor-version"`,
+    Link: `<${successorUrl(route.deprecated.successor, params)}>; rel="successor-version"`,
   };
+}
+
+/**
+ * From its Sunset on, a deprecated route is gone (RFC 8594 §1): 410 for every caller, keyed or not — the answer
+ * reveals nothing but where the replacement is — before anything is read or written.
+ */
+function refuseAfterSunset(route: AnyRoute, params: Record<string, string>, now: Date): void {
+  if (!route.deprecated || now < route.deprecated.sunset) return;
+  const successor = successorUrl(route.deprecated.successor, params);
+  throw new HttpError(
+    410,
+    "gone",
+    "Gone",
+    `${route.method.toUpperCase()} ${route.path} was deprecated on ${route.deprecated.since.toISOString()} and ` +
+      `sunset on ${route.deprecated.sunset.toISOString()}; use ${successor}.`,
+    { successor, sunset: route.deprecated.sunset.toISOString() },
+  );
 }
 
 /**
@@ -171,6 +190,7 @@ async function handle(
   const correlationId = incoming && CORRELATION_ID.test(incoming) ? incoming : randomUUID();
   res.set("X-Correlation-Id", correlationId);
   res.set(deprecationHeaders(route, req.params as Record<string, string>));
+  refuseAfterSunset(route, req.params as Record<string, string>, now);
 
   const principal = await deps.authenticator.authenticate(req, route.scope);
   res.locals.principal = principal;

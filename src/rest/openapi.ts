@@ -36,6 +36,7 @@ const ERROR_DESCRIPTIONS: Record<number, string> = {
   404: "The resource does not exist.",
   405: "Method not allowed on this path.",
   409: "Conflict: illegal state transition, or the same Idempotency-Key is in flight.",
+  410: "Gone: this deprecated endpoint is past its Sunset date (x-sunset). `successor` and the Link header name its replacement.",
   413: "Request body too large.",
   415: "Body is not application/json.",
   422: "Validation failed; `errors` lists each failing field.",
@@ -51,6 +52,8 @@ function commonErrors(route: AnyRoute): number[] {
   if (route.body) statuses.push(413, 415);
   // Any write can meet a concurrent one (409 concurrent-update); POSTs also an Idempotency-Key in flight.
   if (route.method !== "get") statuses.push(409);
+  // A deprecated route answers 410 from its sunset on.
+  if (route.deprecated) statuses.push(410);
   return [...new Set([...statuses, ...(route.errors ?? [])])].sort();
 }
 
@@ -133,7 +136,15 @@ function operation(route: AnyRoute): ZodOpenApiOperationObject {
     summary: route.summary,
     ...(route.description ? { description: route.description } : {}),
     tags: route.tags,
-    ...(route.deprecated ? { deprecated: true } : {}),
+    // The dates contract:check enforces the 90-day rule with (src/contract/deprecation.ts).
+    ...(route.deprecated
+      ? {
+          deprecated: true,
+          "x-deprecated-at": route.deprecated.since.toISOString(),
+          "x-sunset": route.deprecated.sunset.toISOString(),
+          "x-successor": route.deprecated.successor,
+        }
+      : {}),
     security: [{ bearerAuth: [] }, { apiKeyHeader: [] }],
     "x-required-scope": route.scope,
     "x-writes": isWrite(route),
