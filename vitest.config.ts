@@ -14,5 +14,13 @@ export default defineConfig({
     // Test files share one migrated database; each test writes its own rows, and tests that need an empty or
     // differently migrated database create a scratch database of their own.
     fileParallelism: true,
+    // Fixed, test-only key material (not secret), so that every worker — on the embedded target and on
+    // TEST_DATABASE_URL alike — tokenizes and encrypts the same way and no run generates a secrets.json.
+    env: {
+      TOKENIZATION_KEY: "uZCmJ1hePdWp/yCqEZO0G5HOkjSs42Lmc5Hr7F3p0CY=",
+      TOKENIZATION_PREVIOUS_KEYS: "",
+      ENCRYPTION_KEYS: "test-1:JS4ICTRq98x7xCjROmyd4phIiwm7HgztXsmHa/FKVYs=",
+      ENCRYPTION_KEY_ID: "test-1",
+    },
   },
 });

@@ -1,5 +1,6 @@
 import path from "node:path";
 import { z } from "zod";
+import { DEFAULT_RETENTION_POLICY, type RetentionPolicy } from "./compliance/retention-policy.js";
 import { defaultMaxWaiting } from "./db/pool.js";
 
 /**
@@ -23,6 +24,14 @@ const optionalUrl = z
   .pipe(
     z.url({ protocol: /^postgres(ql)?$/, error: "must be a postgres:// or postgresql:// URL" }).optional(),
   );
+
+const optionalText = z
+  .string()
+  .trim()
+  .optional()
+  .transform((v) => (v === "" ? undefined : v));
+
+const retentionMonths = z.coerce.number().int().min(1).max(600);
 
 const EnvSchema = z.object({
   NODE_ENV: z.enum(["development", "production", "test"]).default("development"),
@@ -50,6 +59,16 @@ const EnvSchema = z.object({
   GRAPHQL_MAX_ALIASES: positiveInt.default(15),
   GRAPHQL_MAX_TOKENS: positiveInt.default(2000),
   GRAPHQL_MAX_COST: positiveInt.default(50_000),
+  // Retention (spec §8): months per class; the defaults and what expires are in src/compliance/retention-policy.ts.
+  RETENTION_LEAD_MONTHS: retentionMonths.default(DEFAULT_RETENTION_POLICY.leads.months),
+  RETENTION_EMAIL_LOG_MONTHS: retentionMonths.default(DEFAULT_RETENTION_POLICY.email_logs.months),
+  RETENTION_AI_HASH_MONTHS: retentionMonths.default(DEFAULT_RETENTION_POLICY.ai_hashes.months),
+  RETENTION_ASSET_MONTHS: retentionMonths.default(DEFAULT_RETENTION_POLICY.assets.months),
+  // Parsed by parseKeySettings below, which names the variable in every message and never quotes a key.
+  TOKENIZATION_KEY: optionalText,
+  TOKENIZATION_PREVIOUS_KEYS: optionalText,
+  ENCRYPTION_KEYS: optionalText,
+  ENCRYPTION_KEY_ID: optionalText,
 });
 
 export type Config = {
@@ -78,6 +97,28 @@ export type Config = {
   /** Analytics answers cached per views' asOf (0: off). */
   analyticsCacheEntries: number;
   graphql: GraphQLConfig;
+  /** Months each class of data is kept (spec §8). */
+  retention: RetentionPolicy;
+  /** Key material from the environment; both parts unset means "generate" (src/compliance/secrets.ts decides). */
+  keys: KeySettings;
+};
+
+/**
+ * Tokenization (HMAC) and field-encryption (AES-256-GCM) keys. Either both parts are set or neither: a half-configured
+ * set is refused rather than completed with a generated key nobody backs up.
+ */
+export type KeySettings = {
+  tokenization: { current: Buffer; previous: Buffer[] } | undefined;
+  /** `currentKeyId` names the entry of `keys` that encrypts; every entry decrypts. */
+  encryption: { currentKeyId: string; keys: { id: string; key: Buffer }[] } | undefined;
+};
+
+/** The four key variables as text, from the environment or from the embedded default's secrets.json. */
+export type KeySettingsInput = {
+  TOKENIZATION_KEY?: string | undefined;
+  TOKENIZATION_PREVIOUS_KEYS?: string | undefined;
+  ENCRYPTION_KEYS?: string | undefined;
+  ENCRYPTION_KEY_ID?: string | undefined;
 };
 
 export type GraphQLConfig = {
@@ -91,6 +132,115 @@ export type GraphQLConfig = {
 
 export class ConfigError extends Error {
   override name = "ConfigError";
+}
+
+export const MIN_TOKENIZATION_KEY_BYTES = 32;
+export const ENCRYPTION_KEY_BYTES = 32;
+const KEY_ID = /^[A-Za-z0-9_-]{1,32}$/;
+const HEX = /^(?:[0-9a-fA-F]{2})+$/;
+const BASE64 = /^[A-Za-z0-9+/]+={0,2}$/;
+const BASE64URL = /^[A-Za-z0-9_-]+$/;
+
+/**
+ * Key text → bytes. Hex is tried first (a string of an even number of hex digits is hex), then base64 or base64url;
+ * a string that is neither, or base64 that does not re-encode to itself (stray characters, a truncated tail), is
+ * refused rather than decoded leniently into some other key.
+ */
+function decodeKey(text: string): Buffer | undefined {
+  if (HEX.test(text)) return Buffer.from(text, "hex");
+  const url = BASE64URL.test(text);
+  if (!url && !BASE64.test(text)) return undefined;
+  const bytes = Buffer.from(text, url ? "base64url" : "base64");
+  const canonical = (t: string) => t.replace(/=+$/, "").replaceAll("-", "+").replaceAll("_", "/");
+  return bytes.length > 0 && canonical(bytes.toString("base64")) === canonical(text) ? bytes : undefined;
+}
+
+function listEntries(text: string | undefined): string[] {
+  return (text ?? "")
+    .split(",")
+    .map((s) => s.trim())
+    .filter((s) => s !== "");
+}
+
+/**
+ * Parses and validates the key variables. Every problem names its variable (and entry); no message quotes key
+ * material. `source` says where the text came from ("the environment" or a secrets.json path).
+ */
+export function parseKeySettings(input: KeySettingsInput, source = "the environment"): KeySettings {
+  const problems: string[] = [];
+
+  const tokenizationKey = (name: string, text: string): Buffer => {
+    const key = decodeKey(text);
+    if (!key) problems.push(`${name}: must be hex or base64`);
+    else if (key.length < MIN_TOKENIZATION_KEY_BYTES)
+      problems.push(`${name}: must be at least ${MIN_TOKENIZATION_KEY_BYTES} bytes (it has ${key.length})`);
+    return key ?? Buffer.alloc(0);
+  };
+  let tokenization: KeySettings["tokenization"];
+  const previousTexts = listEntries(input.TOKENIZATION_PREVIOUS_KEYS);
+  if (input.TOKENIZATION_KEY) {
+    const current = tokenizationKey("TOKENIZATION_KEY", input.TOKENIZATION_KEY);
+    const previous = previousTexts.map((t, i) =>
+      tokenizationKey(`TOKENIZATION_PREVIOUS_KEYS entry ${i + 1}`, t),
+    );
+    // The current key listed again among the previous ones (a half-done rotation) changes nothing.
+    const unique = previous.filter(
+      (k, i) => !k.equals(current) && previous.findIndex((o) => o.equals(k)) === i,
+    );
+    tokenization = { current, previous: unique };
+  } else if (previousTexts.length > 0) {
+    problems.push(
+      "TOKENIZATION_PREVIOUS_KEYS: is set but TOKENIZATION_KEY is not (the current key is required)",
+    );
+  }
+
+  const entries = listEntries(input.ENCRYPTION_KEYS);
+  const keys: { id: string; key: Buffer }[] = [];
+  for (const [i, entry] of entries.entries()) {
+    const name = `ENCRYPTION_KEYS entry ${i + 1}`;
+    const colon = entry.indexOf(":");
+    const id = colon > 0 ? entry.slice(0, colon).trim() : "";
+    if (!KEY_ID.test(id)) {
+      problems.push(`${name}: must be keyId:base64key, with a key id of 1–32 letters, digits, '-' or '_'`);
+      continue;
+    }
+    const key = decodeKey(entry.slice(colon + 1).trim());
+    if (!key) problems.push(`${name} (key id "${id}"): the key must be base64 (or hex)`);
+    else if (key.length !== ENCRYPTION_KEY_BYTES)
+      problems.push(
+        `${name} (key id "${id}"): must be ${ENCRYPTION_KEY_BYTES} bytes for AES-256 (it has ${key.length})`,
+      );
+    else if (keys.some((k) => k.id === id)) problems.push(`ENCRYPTION_KEYS: key id "${id}" appears twice`);
+    else keys.push({ id, key });
+  }
+  const requestedId = input.ENCRYPTION_KEY_ID;
+  if (requestedId !== undefined && entries.length === 0) {
+    problems.push("ENCRYPTION_KEY_ID: is set but ENCRYPTION_KEYS is not");
+  } else if (
+    requestedId !== undefined &&
+    keys.length === entries.length &&
+    !keys.some((k) => k.id === requestedId)
+  ) {
+    const ids = keys.map((k) => k.id).join(", ");
+    problems.push(`ENCRYPTION_KEY_ID: "${requestedId}" is not a key id of ENCRYPTION_KEYS (${ids})`);
+  }
+  const encryption =
+    entries.length > 0 ? { currentKeyId: requestedId ?? keys[0]?.id ?? "", keys } : undefined;
+
+  if (tokenization && !encryption)
+    problems.push(
+      "ENCRYPTION_KEYS: must be set too when TOKENIZATION_KEY is (set both, or neither to generate them)",
+    );
+  if (encryption && !tokenization)
+    problems.push(
+      "TOKENIZATION_KEY: must be set too when ENCRYPTION_KEYS is (set both, or neither to generate them)",
+    );
+  if (problems.length > 0) {
+    throw new ConfigError(
+      `Invalid key configuration in ${source}:\n${problems.map((p) => `  ${p}`).join("\n")}`,
+    );
+  }
+  return { tokenization, encryption };
 }
 
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
@@ -141,5 +291,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       maxTokens: e.GRAPHQL_MAX_TOKENS,
       maxCost: e.GRAPHQL_MAX_COST,
     },
+    retention: {
+      leads: { months: e.RETENTION_LEAD_MONTHS },
+      email_logs: { months: e.RETENTION_EMAIL_LOG_MONTHS },
+      ai_hashes: { months: e.RETENTION_AI_HASH_MONTHS },
+      assets: { months: e.RETENTION_ASSET_MONTHS },
+    },
+    keys: parseKeySettings(e),
   };
 }
