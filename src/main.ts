@@ -9,6 +9,7 @@ import type { Server } from "node:http";
 import type { Runner } from "graphile-worker";
 import { configureAsOfCache } from "./analytics/as-of-cache.js";
 import { refreshViews } from "./analytics/refresh-views.js";
+import { getSecrets } from "./compliance/secrets.js";
 import { ConfigError, loadConfig } from "./config.js";
 import { connectDatabases, type Databases } from "./db/databases.js";
 import { type EmbeddedCluster, startEmbeddedCluster } from "./db/embedded/cluster.js";
@@ -36,6 +37,9 @@ const SIGNAL_BURST_MS = 1_500;
 let config: ReturnType<typeof loadConfig>;
 try {
   config = loadConfig();
+  // Keys are loaded (or, for the embedded default, generated) now, so a bad or missing key stops the start here
+  // rather than failing the first write that encrypts a contact field.
+  getSecrets();
 } catch (err) {
   console.error(err instanceof ConfigError ? err.message : err);
   process.exit(2);
