@@ -12,6 +12,7 @@ import { emailRoutes } from "./v2/email.js";
 import { eventRoutes } from "./v2/events.js";
 import { leadRoutes } from "./v2/leads.js";
 import { scrapingJobRoutes } from "./v2/scraping-jobs.js";
+import { suppressionRoutes } from "./v2/suppressions.js";
 import { videoRoutes } from "./v2/videos.js";
 import { workRoutes } from "./v2/work.js";
 
@@ -29,6 +30,7 @@ export const routes: readonly AnyRoute[] = [
   ...abTestRoutes,
   ...scrapingJobRoutes,
   ...eventRoutes,
+  ...suppressionRoutes,
   ...analyticsRoutes,
   ...leadV1Routes,
   ...analysisV1Routes,
