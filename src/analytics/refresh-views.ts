@@ -44,7 +44,16 @@ export type ClosedRange = {
 /** A closed day a write changed: for one rollup (null: every rollup), one key of it (null: every key). */
 type Mark = { day: string; rollup: string | null; key: string | null };
 
-export type RefreshTrigger = "startup" | "schedule" | "admin" | "test";
+export type RefreshTrigger = "startup" | "schedule" | "admin" | "test" | "retention";
+
+export type RefreshOptions = {
+  /**
+   * Moves the seal up to this UTC timestamp (day-aligned, "YYYY-MM-DD" or "YYYY-MM-DD 00:00:00"), after this
+   * refresh has recounted the pending marks: closed buckets before the seal are never rewritten again. It never
+   * moves back, nor past the horizon this refresh moves to. Retention seals the days it is about to purge.
+   */
+  sealBefore?: string;
+};
 
 export type ViewsRefresh = {
   /** What the refreshed data is current to: the refresh transaction's snapshot time. */
@@ -52,6 +61,11 @@ export type ViewsRefresh = {
   duration_ms: number;
   /** Buckets before this are in the closed tables, the rest in the open materialized views. */
   horizon: string;
+  /**
+   * Closed buckets before this are sealed: never recounted, since the base rows of purged periods are gone and the
+   * closed rollups are their record ('-infinity': nothing is sealed).
+   */
+  sealed_before: string;
   views: {
     view_name: Rollup;
     duration_ms: number;
@@ -87,11 +101,19 @@ const WAIT_FOR_WRITERS_MS = 60_000;
  * 3. From the refreshed rollups, still in the snapshot, it stores the model leaderboards ending at its as_of
  *    (storeLeaderboardSnapshots in get-model-leaderboard.ts).
  *
+ * Closed days before `rollup_horizon.sealed_before` are never recounted (their marks are discarded, a '-infinity'
+ * mark recounts from the seal): retention purges their base rows, so the closed rollups are their only record.
+ * `options.sealBefore` moves the seal up after this refresh's recount (migration 0016, views/README.md).
+ *
  * The advisory lock is taken before the snapshot, so a refresh that waited for another one never writes older data
  * over newer. Call it outside any transaction that has written: it would wait for that one (and give up after
  * WAIT_FOR_WRITERS_MS).
  */
-export async function refreshViews(primary: pg.Pool, trigger: RefreshTrigger): Promise<ViewsRefresh> {
+export async function refreshViews(
+  primary: pg.Pool,
+  trigger: RefreshTrigger,
+  options: RefreshOptions = {},
+): Promise<ViewsRefresh> {
   const client = await primary.connect();
   let locked = false;
   try {
@@ -102,9 +124,9 @@ export async function refreshViews(primary: pg.Pool, trigger: RefreshTrigger): P
     await client.query("BEGIN ISOLATION LEVEL REPEATABLE READ");
     try {
       // The first statement takes the snapshot; now() is the transaction's start, just before it.
-      const { rows } = await client.query<{ as_of: Date; horizon: string; target: string }>(
+      const { rows } = await client.query<{ as_of: Date; horizon: string; target: string; sealed: string }>(
         `SELECT date_trunc('milliseconds', now())::timestamp AS as_of, horizon::text AS horizon,
-                mark_below::text AS target
+                mark_below::text AS target, sealed_before::text AS sealed
            FROM rollup_horizon`,
       );
       const state = rows[0];
@@ -112,8 +134,17 @@ export async function refreshViews(primary: pg.Pool, trigger: RefreshTrigger): P
       const dirty = await client.query<Mark>(
         "DELETE FROM rollup_dirty_days RETURNING day::text AS day, rollup, key::text AS key",
       );
-      // The closed ranges are explicit; only the open views read the horizon.
-      await client.query("UPDATE rollup_horizon SET horizon = $1::timestamp", [state.target]);
+      // The closed ranges are explicit (from the seal as it was: the pending marks of days about to be sealed are
+      // recounted first); only the open views read the horizon. The seal moves up, never past the new horizon.
+      const moved = await client.query<{ sealed: string }>(
+        `UPDATE rollup_horizon
+            SET horizon = $1::timestamp,
+                sealed_before = CASE WHEN $2::timestamp IS NULL THEN sealed_before
+                                     ELSE least(greatest(sealed_before, $2::timestamp), $1::timestamp) END
+         RETURNING sealed_before::text AS sealed`,
+        [state.target, options.sealBefore ?? null],
+      );
+      const sealedBefore = moved.rows[0]?.sealed ?? state.sealed;
       const views: ViewsRefresh["views"] = [];
       for (const view of ROLLUPS) {
         const t0 = performance.now();
@@ -124,6 +155,7 @@ export async function refreshViews(primary: pg.Pool, trigger: RefreshTrigger): P
           dirty.rows
             .filter((m) => m.rollup === null || m.rollup === view)
             .map((m) => ({ day: m.day, key: key ? m.key : null })),
+          state.sealed,
         );
         let closedRows = 0;
         if (ranges.length > 0) {
@@ -178,6 +210,7 @@ export async function refreshViews(primary: pg.Pool, trigger: RefreshTrigger): P
         as_of: state.as_of,
         duration_ms: Math.round(performance.now() - started),
         horizon: state.target,
+        sealed_before: sealedBefore,
         views,
         leaderboard_snapshots: leaderboards,
       };
@@ -228,21 +261,25 @@ const isoDay = (ms: number) => new Date(ms).toISOString().slice(0, 10);
 /**
  * One rollup's closed ranges to rewrite: [horizon, target) when the horizon moves; each marked day before the
  * horizon, consecutive whole days merged; a day marked only for some keys as that day with those keys (all of
- * [-infinity, target) after a TRUNCATE).
+ * [sealed, target) after a TRUNCATE). Marks of sealed days (before `sealed`) are dropped: their base rows may be
+ * purged, and the closed rollups are the record of them.
  */
 export function closedRanges(
   horizon: string,
   target: string,
   marks: readonly { day: string; key: string | null }[],
+  sealed = "-infinity",
 ): ClosedRange[] {
-  if (marks.some((m) => m.day === "-infinity")) return [{ from: "-infinity", to: target }];
   const ms = (timestamp: string) =>
     timestamp === "-infinity" ? Number.NEGATIVE_INFINITY : Date.parse(`${timestamp.replace(" ", "T")}Z`);
+  const sealedMs = ms(sealed);
+  if (marks.some((m) => m.day === "-infinity"))
+    return sealedMs < ms(target) ? [{ from: sealed, to: target }] : [];
   const horizonMs = ms(horizon);
   const targetMs = ms(target);
   const closed = marks
     .map((m) => ({ day: Date.parse(`${m.day}T00:00:00Z`), key: m.key }))
-    .filter((m) => m.day < horizonMs);
+    .filter((m) => m.day < horizonMs && m.day >= sealedMs);
   const wholeDays = new Set(closed.filter((m) => m.key === null).map((m) => m.day));
   const keyedDays = new Map<number, Set<string>>();
   for (const { day, key } of closed) {
