@@ -181,7 +181,13 @@ async function main(): Promise<void> {
   // The first embedded start creates an admin key and shows it once; later keys come from `npm run keys`.
   let bootstrapKey: string | undefined;
   if (cluster && !(await anyApiKeyExists(database.primary))) {
-    bootstrapKey = (await createApiKey(database.primary, { name: "bootstrap admin", scopes: ["admin"] })).key;
+    bootstrapKey = (
+      await createApiKey(
+        database.primary,
+        { name: "bootstrap admin", scopes: ["admin"] },
+        { type: "system", id: "bootstrap" },
+      )
+    ).key;
   }
   // Fresh demo data is shown at once; otherwise the views are refreshed in the background now and on schedule.
   if (seeded) await refreshViews(database.primary, "startup");

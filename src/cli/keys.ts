@@ -9,11 +9,14 @@ import { parseArgs } from "node:util";
 import { loadConfig } from "../config.js";
 import { migrate } from "../db/migrate.js";
 import { createPool } from "../db/pool.js";
-import { createApiKey, isScope, listApiKeys, revokeApiKey } from "../domain/api-keys.js";
+import { createApiKey, isScope, type KeyActor, listApiKeys, revokeApiKey } from "../domain/api-keys.js";
 import { NotFoundError } from "../domain/errors.js";
 import { SCOPES, type Scope } from "../domain/principal.js";
 import { createLogger } from "../logger.js";
 import { withCliDatabase } from "./cli-database.js";
+
+/** How the audit log names this tool (principal_type `system`): keys made here are made by no API key. */
+const CLI_ACTOR: KeyActor = { type: "system", id: "cli:keys" };
 
 const USAGE = `usage:
   npm run keys -- create --name NAME --scopes SCOPE[,SCOPE…] [--rate-limit REQUESTS_PER_MINUTE]
@@ -75,11 +78,15 @@ try {
       if (command === "create") {
         const name = parsed.values.name?.trim();
         if (!name) fail("--name is required");
-        const key = await createApiKey(pool, {
-          name,
-          scopes: scopesArg(parsed.values.scopes),
-          rateLimitPerMinute: rateLimitArg(parsed.values["rate-limit"]),
-        });
+        const key = await createApiKey(
+          pool,
+          {
+            name,
+            scopes: scopesArg(parsed.values.scopes),
+            rateLimitPerMinute: rateLimitArg(parsed.values["rate-limit"]),
+          },
+          CLI_ACTOR,
+        );
         console.log(`created ${key.prefix} (${key.id}) "${key.name}" scopes=${key.scopes.join(",")}`);
         console.log(`\n  ${key.key}\n\nStore it now: it is not shown again.`);
       } else if (command === "list") {
@@ -92,7 +99,7 @@ try {
         }
       } else if (command === "revoke") {
         if (!target) fail("revoke needs a key id or prefix");
-        const k = await revokeApiKey(pool, target);
+        const k = await revokeApiKey(pool, target, CLI_ACTOR);
         console.log(`revoked ${k.prefix} (${k.id}); running servers stop accepting it within 30 s`);
       } else {
         fail(`unknown command "${command}"`);

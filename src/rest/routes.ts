@@ -5,6 +5,7 @@ import { abTestRoutes } from "./v2/ab-tests.js";
 import { aiGymRoutes } from "./v2/ai-gym.js";
 import { analysisRoutes } from "./v2/analysis.js";
 import { analyticsRoutes } from "./v2/analytics.js";
+import { auditLogRoutes } from "./v2/audit-log.js";
 import { campaignRoutes } from "./v2/campaigns.js";
 import { conversationRoutes } from "./v2/conversations.js";
 import { demoRoutes } from "./v2/demos.js";
@@ -32,6 +33,7 @@ export const routes: readonly AnyRoute[] = [
   ...eventRoutes,
   ...suppressionRoutes,
   ...analyticsRoutes,
+  ...auditLogRoutes,
   ...leadV1Routes,
   ...analysisV1Routes,
 ];
