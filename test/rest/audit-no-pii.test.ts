@@ -11,8 +11,9 @@ import { aiGymMetrics, aiGymRecord, sampleDemoBody } from "../support/factories-
 /**
  * Spec §5: audit rows never hold PII. A lead with distinctive personal data goes through every kind of write the API
  * has — ingest and update, scraping job, analysis/demo/video work with a failure and a retry, AI-GYM, a campaign
- * with an A/B test, email send/claim/report, a conversation with replies, a meeting, a deal, erasure — and then no
- * audit_log row may contain any of those values, in any column or in `details` read as text.
+ * with an A/B test, email send/claim/report, a conversation with replies, a meeting, a deal, an API key, erasure,
+ * lifting the erased lead's suppressions and ingesting it again — and then no audit_log row may contain any of
+ * those values, in any column or in `details` read as text.
  *
  * A database of its own, so that claims take only this test's work and the whole audit log is this test's.
  */
@@ -292,6 +293,15 @@ describe("audit rows hold no PII", () => {
       [leadId],
     );
     expect(erased.rowCount).toBe(1);
+
+    // The erased lead's domain and email are suppressed; an admin lifts that and the lead is ingested again.
+    const refused = await api.request("POST", "/api/v2/leads", { body: { leads: [lead] } });
+    expect(refused.status, refused.text).toBe(409);
+    const suppressions = await ok(api.request("GET", `/api/v2/suppressions?lead_id=${leadId}`));
+    expect(suppressions.body.data.length).toBeGreaterThan(0);
+    for (const s of suppressions.body.data) await ok(api.request("DELETE", `/api/v2/suppressions/${s.id}`));
+    await post("/api/v2/leads", { leads: [lead] });
+
     for (const needle of needles) expect(await auditRowsContaining(db, needle), needle).toEqual([]);
   });
 });
