@@ -95,7 +95,9 @@ export const listAuditLogRoute = defineRoute({
     "revoked), written in the same transaction as the change. Oldest first, in id order; start without `after` " +
     "and continue with `page.next_cursor`, which can also be kept to poll for newer rows. Rows hold ids, states " +
     "and counts, never personal data. Ids are taken when a row is written, so a row whose transaction was still " +
-    "committing while you read can appear with an id just below a cursor you already hold.",
+    "committing while you read can appear with an id just below a cursor you already hold. Needs an admin key " +
+    "(403 for any other scope). A `limit` outside 1–1000, a malformed `resource` or `action`, or an `after` this " +
+    "API did not issue is a 422 whose `errors` name the parameter.",
   tags: ["Audit"],
   scope: "admin",
   query: AuditLogQuery,
