@@ -12,6 +12,7 @@ import { demoRoutes } from "./v2/demos.js";
 import { emailRoutes } from "./v2/email.js";
 import { eventRoutes } from "./v2/events.js";
 import { leadRoutes } from "./v2/leads.js";
+import { retentionRoutes } from "./v2/retention.js";
 import { scrapingJobRoutes } from "./v2/scraping-jobs.js";
 import { suppressionRoutes } from "./v2/suppressions.js";
 import { videoRoutes } from "./v2/videos.js";
@@ -33,6 +34,7 @@ export const routes: readonly AnyRoute[] = [
   ...eventRoutes,
   ...suppressionRoutes,
   ...analyticsRoutes,
+  ...retentionRoutes,
   ...auditLogRoutes,
   ...leadV1Routes,
   ...analysisV1Routes,

@@ -205,6 +205,11 @@ const ViewRefreshResponse = z
         "UTC timestamp: buckets before it are kept in the closed rollup tables, the rest in the open materialized views.",
       example: "2026-11-11 00:00:00",
     }),
+    sealed_before: z.string().meta({
+      description:
+        "UTC timestamp: closed buckets before it are sealed — never recounted, since retention purged their base rows ('-infinity': none).",
+      example: "2024-12-01 00:00:00",
+    }),
     views: z.array(
       z.object({
         view_name: z.enum(ROLLUPS),
