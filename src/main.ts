@@ -160,6 +160,7 @@ async function main(): Promise<void> {
     logger,
     partitionMonthsAhead: config.partitions.monthsAhead,
     viewRefreshIntervalMinutes: config.viewRefreshIntervalMinutes,
+    retention: config.retention,
   });
   if (startup.signal.aborted) return;
   let seeded = false;

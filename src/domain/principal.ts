@@ -4,7 +4,9 @@ export type Scope = (typeof SCOPES)[number];
 
 export type Principal =
   | { type: "api_key"; id: string; name: string; scopes: readonly Scope[]; rateLimitPerMinute: number | null }
-  | { type: "anonymous"; id: "anonymous" };
+  | { type: "anonymous"; id: "anonymous" }
+  /** Work reachgraph does by itself (scheduled jobs, the CLI), audited under its name, e.g. "retention". */
+  | { type: "system"; id: string };
 
 export function hasScope(principal: Principal, scope: Scope): boolean {
   return (

@@ -1,7 +1,10 @@
 import graphileWorker, { type Runner, type TaskList } from "graphile-worker";
 import type pg from "pg";
 import { refreshViews } from "../analytics/refresh-views.js";
+import { runRetention } from "../compliance/retention.js";
+import { DEFAULT_RETENTION_POLICY, type RetentionPolicy } from "../compliance/retention-policy.js";
 import { ensurePartitions } from "../db/partitions.js";
+import { EventValidator } from "../events/schemas.js";
 import type { Logger } from "../logger.js";
 import { purgeExpiredIdempotencyKeys } from "../rest/idempotency.js";
 
@@ -19,6 +22,8 @@ export function crontab(viewRefreshIntervalMinutes: number): string {
     "15 * * * * purge_idempotency_keys ?max=3",
     // The read side's materialized views; the job key keeps at most one refresh queued.
     `*/${viewRefreshIntervalMinutes} * * * * refresh_views ?max=1&jobKey=refresh_views&jobKeyMode=preserve_run_at`,
+    // Retention (spec §8) once a day, at a quiet hour (UTC); a failed run is retried, a run is safe to repeat.
+    "30 3 * * * retention ?max=3&jobKey=retention&jobKeyMode=preserve_run_at",
   ].join("\n");
 }
 
@@ -28,14 +33,17 @@ export type SchedulerOptions = {
   logger: Logger;
   partitionMonthsAhead: number;
   viewRefreshIntervalMinutes: number;
-  /** Request clock for the purge; tests move it. */
+  /** Request clock for the purge and the retention policy; tests move it. */
   clock?: () => Date;
+  /** Months per class of data (config RETENTION_*_MONTHS); the policy's defaults when absent. */
+  retention?: RetentionPolicy;
   /** Tests poll fast; the server relies on LISTEN/NOTIFY and polls rarely. */
   pollIntervalMs?: number;
 };
 
 export function maintenanceTasks(options: SchedulerOptions): TaskList {
   const clock = options.clock ?? (() => new Date());
+  let events: EventValidator | undefined;
   return {
     maintain_partitions: async () => {
       const created = await ensurePartitions(options.primary, 1, options.partitionMonthsAhead);
@@ -55,6 +63,33 @@ export function maintenanceTasks(options: SchedulerOptions): TaskList {
     purge_idempotency_keys: async () => {
       const purged = await purgeExpiredIdempotencyKeys(options.primary, clock());
       if (purged > 0) options.logger.info({ purged }, "expired idempotency keys purged");
+    },
+    retention: async () => {
+      events ??= new EventValidator();
+      const r = await runRetention(options.primary, {
+        now: clock(),
+        policy: options.retention ?? DEFAULT_RETENTION_POLICY,
+        events,
+      });
+      if ("skipped" in r) {
+        options.logger.warn({ reason: r.skipped }, "retention skipped");
+        return;
+      }
+      // The same figures as `npm run retention` prints (counts and partition names: no PII).
+      options.logger.info(
+        {
+          runId: r.run_id,
+          seal: r.seal,
+          leads: r.leads,
+          emailLogs: {
+            ...r.email_logs,
+            partitions_dropped: r.email_logs.partitions_dropped.map((p) => `${p.name} (${p.rows})`),
+          },
+          aiHashes: r.ai_hashes,
+          assets: r.assets,
+        },
+        "retention run",
+      );
     },
   };
 }
