@@ -1,4 +1,7 @@
 import { randomBytes, randomUUID } from "node:crypto";
+import { Writable } from "node:stream";
+import graphileWorker from "graphile-worker";
+import { pino } from "pino";
 import { beforeAll, describe, expect, it } from "vitest";
 import { getCampaignKpis } from "../../src/analytics/get-campaign-kpis.js";
 import { refreshViews } from "../../src/analytics/refresh-views.js";
@@ -6,6 +9,7 @@ import { type RetentionReport, runRetention } from "../../src/compliance/retenti
 import { DEFAULT_RETENTION_POLICY } from "../../src/compliance/retention-policy.js";
 import { migrate } from "../../src/db/migrate.js";
 import { EventValidator } from "../../src/events/schemas.js";
+import { startScheduler } from "../../src/jobs/scheduler.js";
 import { startApi } from "../support/api.js";
 import { logger, scratchDatabase } from "../support/db.js";
 import { oracleFunnel } from "../support/kpi-oracle.js";
@@ -690,5 +694,54 @@ describe("retention (spec §8)", () => {
       }),
     ]);
     expect(await exists(partition("email_sends", 23))).toBe(true);
+  });
+
+  it("runs as the daily graphile-worker job and logs the run's figures", async () => {
+    const expected = await retention({ dryRun: true });
+    const lines: Record<string, unknown>[] = [];
+    const sink = new Writable({
+      write(chunk, _encoding, done) {
+        for (const line of String(chunk).split("\n").filter(Boolean)) lines.push(JSON.parse(line));
+        done();
+      },
+    });
+    const runner = await startScheduler({
+      url,
+      primary: pool,
+      logger: pino({ level: "info" }, sink),
+      partitionMonthsAhead: 3,
+      viewRefreshIntervalMinutes: 5,
+      clock: () => NOW,
+      retention: DEFAULT_RETENTION_POLICY,
+      pollIntervalMs: 100,
+    });
+    try {
+      await graphileWorker.quickAddJob({ connectionString: url }, "retention", {}, { jobKey: "retention" });
+      for (let tries = 0; !lines.some((l) => l.msg === "retention run"); tries++) {
+        if (tries > 300) throw new Error("the retention job did not log a run");
+        await new Promise((resolve) => setTimeout(resolve, 100));
+      }
+    } finally {
+      await runner.stop();
+    }
+    // The figures a dry run of the same state reports (what `npm run retention` prints).
+    const logged = lines.find((l) => l.msg === "retention run");
+    expect(logged).toMatchObject({
+      seal: expected.seal,
+      leads: expected.leads,
+      emailLogs: {
+        partitions_dropped: [],
+        email_sends_dropped: 0,
+        partitions_waiting: expected.email_logs.partitions_waiting,
+        conversation_messages_stripped: 0,
+      },
+      aiHashes: expected.ai_hashes,
+      assets: expected.assets,
+    });
+    const audit = await pool.query(
+      "SELECT 1 FROM audit_log WHERE action = 'retention.run' AND request_id = $1",
+      [logged?.runId],
+    );
+    expect(audit.rowCount).toBe(1);
   });
 });
