@@ -205,6 +205,37 @@ describe("erasure keeps every metric (issue 12)", () => {
     expect(leadId).toBeTypeOf("string");
   });
 
+  it("keeps raw emails out of every rollup, view and analytics answer (analytics use the keyed token)", async () => {
+    const emails = new Set<string>();
+    for (const r of await q<{ e: string | null }>("SELECT contact_email AS e FROM leads")) {
+      const e = decryptField(r.e);
+      if (e) emails.add(e);
+    }
+    for (const r of await q<{ e: string }>(
+      "SELECT from_email AS e FROM conversation_messages WHERE from_email IS NOT NULL UNION SELECT to_email FROM conversation_messages WHERE to_email IS NOT NULL",
+    )) {
+      emails.add(r.e);
+    }
+    expect(emails.size).toBeGreaterThan(100);
+    // The read side: every materialized view, closed rollup table and plain view of the public schema.
+    const relations = await q<{ name: string }>(
+      `SELECT format('%I', c.relname) AS name FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+        WHERE n.nspname = 'public' AND c.relname <> 'email_send_outcomes'
+          AND (c.relkind IN ('m', 'v') OR (c.relkind = 'r' AND (c.relname LIKE '%_closed' OR c.relname LIKE '%snapshot%')))`,
+    );
+    expect(relations.length).toBeGreaterThan(10);
+    let text = "";
+    for (const { name } of relations) {
+      const [row] = await q<{ t: string | null }>(`SELECT string_agg(t::text, E'\n') AS t FROM ${name} t`);
+      text += row?.t ?? "";
+    }
+    text += JSON.stringify(await everyAnswer());
+    expect(text.length).toBeGreaterThan(10_000);
+    const leaked = [...emails].filter((e) => text.includes(e));
+    expect(leaked).toEqual([]);
+    expect(text).not.toMatch(/[\w.+-]+@[\w-]+\.[a-z]{2,}/i);
+  });
+
   it("leaves every analytics answer unchanged: after erasure, after a refresh and after a full recount", async () => {
     const pii = await piiOf(leadId);
     expect([...pii.values()]).toEqual(
