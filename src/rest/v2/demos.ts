@@ -39,13 +39,10 @@ export const DemoResponse = z
     id: Uuid,
     lead_id: Uuid,
     analysis_id: Uuid.nullable(),
-    status: z
-      .string()
-      .nullable()
-      .meta({
-        description:
-          "queued → building → deployed | failed; deployed → archived after the asset retention (spec §8)",
-      }),
+    status: z.string().nullable().meta({
+      description:
+        "queued → building → deployed | failed; deployed → archived after the asset retention (spec §8)",
+    }),
     deployment_url: z.string().nullable(),
     qa_report: JsonObject.nullable(),
     model_used: z.string().nullable(),

@@ -26,13 +26,10 @@ export const VideoResponse = z
     id: Uuid,
     lead_id: Uuid,
     demo_site_id: Uuid.nullable(),
-    status: z
-      .string()
-      .nullable()
-      .meta({
-        description:
-          "queued → generating → ready | failed; ready → archived after the asset retention (spec §8)",
-      }),
+    status: z.string().nullable().meta({
+      description:
+        "queued → generating → ready | failed; ready → archived after the asset retention (spec §8)",
+    }),
     video_url: z.string().nullable(),
     duration_seconds: z.number().int().nullable(),
     script: JsonObject.nullable(),
