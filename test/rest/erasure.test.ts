@@ -27,7 +27,8 @@ async function leadWithAssets(overrides: Record<string, unknown> = {}) {
   const videoUrl = `https://videos.example/${randomUUID()}.mp4`;
   await complete("video", video.body.video_id, { video_url: videoUrl, duration_seconds: 61 });
   const domain = new URL(String(input.website)).hostname.replace(/^www\./, "");
-  return { input: { ...input, domain }, leadId, demoUrl, videoUrl };
+  const withDomain: Record<string, unknown> & { domain: string } = { ...input, domain };
+  return { input: withDomain, leadId, demoUrl, videoUrl };
 }
 
 async function complete(kind: "demo" | "video", id: string, result: Record<string, unknown>) {
