@@ -4,7 +4,7 @@
  * a stale file or a breaking change; the report lists every change, grouped Breaking / Dangerous / Non-breaking.
  */
 import { parseArgs } from "node:util";
-import { formatReport } from "../contract/changes.js";
+import { formatReport, hasBreaking } from "../contract/changes.js";
 import {
   checkContracts,
   contractPaths,
@@ -33,10 +33,13 @@ console.log(
 console.log(formatReport(result.changes));
 for (const line of result.stale) console.log(`STALE: ${line}`);
 if (!result.ok) {
-  console.log(
-    "contract:check FAILED: a released client would break. Make the change additive, or deprecate first " +
-      "(README, Contracts and releases).",
-  );
+  if (hasBreaking(result.changes)) {
+    console.log(
+      "contract:check FAILED: a released client would break. Make the change additive, or deprecate first " +
+        "(README, Contracts and releases).",
+    );
+  }
+  if (result.stale.length > 0) console.log("contract:check FAILED: the committed contract files are stale.");
   process.exit(1);
 }
 console.log("contract:check passed");

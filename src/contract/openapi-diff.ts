@@ -8,6 +8,7 @@ import {
   policyViolation,
   removalVerdict,
 } from "./deprecation.js";
+import { type Json, record, resolveRef } from "./json-ref.js";
 
 /**
  * Breaking-change rules over two OpenAPI 3.1 documents (the released baseline and the current one), with $refs
@@ -18,7 +19,6 @@ import {
  * (narrowing it is breaking, widening it is not); a response schema must produce nothing its clients were not
  * promised (widening it is breaking or dangerous, narrowing it is not).
  */
-type Json = Record<string, unknown>;
 type Direction = "request" | "response";
 const METHODS = ["get", "put", "post", "delete", "options", "head", "patch", "trace"] as const;
 
@@ -31,10 +31,6 @@ export type OpenApiDiffOptions = {
    */
   baselineReleasedAt: Date;
 };
-
-function record(value: unknown): Json | undefined {
-  return typeof value === "object" && value !== null && !Array.isArray(value) ? (value as Json) : undefined;
-}
 
 function entries(value: unknown): [string, unknown][] {
   return Object.entries(record(value) ?? {});
@@ -283,23 +279,8 @@ class Differ {
     }
   }
 
-  /** Follows local $refs (`#/components/…`); siblings of a $ref (3.1) override the target's keywords. */
   private resolve(doc: Json, value: unknown): { schema: Json; ref?: string } {
-    let current = record(value) ?? {};
-    let ref: string | undefined;
-    for (let hops = 0; typeof current.$ref === "string" && hops < 32; hops++) {
-      const pointer = current.$ref as string;
-      if (!pointer.startsWith("#/")) throw new Error(`only local $refs are supported: ${pointer}`);
-      let target: unknown = doc;
-      for (const part of pointer.slice(2).split("/")) {
-        target = record(target)?.[part.replaceAll("~1", "/").replaceAll("~0", "~")];
-      }
-      if (target === undefined) throw new Error(`unresolvable $ref ${pointer}`);
-      const { $ref: _ignored, ...siblings } = current;
-      ref = pointer;
-      current = { ...(record(target) ?? {}), ...siblings };
-    }
-    return { schema: current, ref };
+    return resolveRef(doc, value);
   }
 
   /** Compares two schemas at `location` + JSON-Pointer-like `field` (`/leads/[]/website`). */

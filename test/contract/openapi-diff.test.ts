@@ -1,25 +1,13 @@
-import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
 import { type ContractChange, changeLine } from "../../src/contract/changes.js";
 import { diffOpenApi } from "../../src/contract/openapi-diff.js";
+import { type Doc, releasedOpenapiWithDates } from "./fixtures.js";
 
 /**
  * The REST rule set, one guard per test: each test changes a copy of the released baseline the way a careless
  * commit would and asserts the level the check gives it.
  */
-// biome-ignore lint/suspicious/noExplicitAny: the tests edit an OpenAPI document freely
-type Doc = any;
-const BASELINE: Doc = JSON.parse(
-  readFileSync(new URL("../../contracts/openapi.released.json", import.meta.url), "utf8"),
-);
-// The baseline was released before deprecated operations carried their dates; the fixture adds v1's.
-for (const item of Object.values(BASELINE.paths) as Doc[]) {
-  for (const op of Object.values(item) as Doc[]) {
-    if (!op.deprecated) continue;
-    op["x-deprecated-at"] = "2026-11-25T00:00:00.000Z";
-    op["x-sunset"] = "2027-02-23T00:00:00.000Z";
-  }
-}
+const BASELINE: Doc = releasedOpenapiWithDates();
 const RELEASED = new Date("2026-12-02T00:00:00Z");
 const NOW = new Date("2026-12-10T12:00:00Z");
 const DAY = 86_400_000;
