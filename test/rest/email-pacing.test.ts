@@ -325,11 +325,13 @@ describe("pacing: POST /api/v2/email/claim and GET /api/v2/campaigns/{id}/sendin
     });
     const [claimed] = await claim(c.id);
     const token = q.body.data[0].tracking_token;
-    const { rows } = await api.db.primary.query("SELECT contact_email FROM leads WHERE id = $1", [lead]);
+    // The address as ingested (the database holds it encrypted).
+    const stored = await api.request("GET", `/api/v2/leads/${lead}`);
+    expect(stored.body.contact_email).toMatch(/^jane@acme-/);
     expect(claimed).toMatchObject({
       email_send_id: q.body.data[0].email_send_id,
       lead_id: lead,
-      to_email: rows[0].contact_email,
+      to_email: stored.body.contact_email,
       subject: "Quick question about your website",
       demo_url: input.demo_url,
       tracking_token: token,
