@@ -56,10 +56,15 @@ export const APPLICATION_TABLES = [
 ] as const;
 
 /**
- * Tables the running service fills (queue, outbox, stored idempotent responses) and the seeder does not; `--reset`
+ * Tables the running service fills (queue, outbox, stored idempotent responses, erasure suppressions) and the seeder does not; `--reset`
  * empties them too, since they refer to the rows it deletes. API keys are credentials and survive a reset.
  */
-export const OPERATIONAL_TABLES = ["work_items", "event_outbox", "idempotency_keys"] as const;
+export const OPERATIONAL_TABLES = [
+  "work_items",
+  "event_outbox",
+  "idempotency_keys",
+  "lead_suppressions",
+] as const;
 
 export async function seedDemoData(pool: pg.Pool, options: SeedOptions): Promise<SeedReport> {
   const started = performance.now();
