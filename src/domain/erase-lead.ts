@@ -153,9 +153,10 @@ export async function eraseLead(
   );
 
   const emailAddress = decryptField(lead.contact_email);
+  // Made afresh under the current key (the stored ones may predate a rotation), so the suppression's key id is true.
   const tokens = {
-    email: lead.email_token ?? (emailAddress ? emailToken(emailAddress) : null),
-    domain: lead.domain_token ?? (lead.domain ? domainToken(lead.domain) : null),
+    email: emailAddress ? emailToken(emailAddress) : lead.email_token,
+    domain: lead.domain ? domainToken(lead.domain) : lead.domain_token,
   };
   if (suppress) {
     const kinds = (["email", "domain"] as const).filter((k) => tokens[k] !== null);
