@@ -600,7 +600,13 @@ describe("retention (spec §8)", () => {
     expect(actions).toContain("conversation_messages.stripped");
     expect(actions).toContain("ai_gym_performance.hashes_cleared");
     expect(actions.filter((a) => a === "demo_site.archived" || a === "video.archived")).toHaveLength(4);
-    expect(audit.rows.find((a) => a.action === "lead.erased")).toMatchObject({ resource_id: ids.idleLead });
+    expect(audit.rows.find((a) => a.action === "lead.erased")).toMatchObject({
+      resource_id: ids.idleLead,
+      details: { reason: "retention", suppressed: false },
+    });
+    // An idle lead has not objected to being found again: no suppression.
+    const suppressed = await pool.query("SELECT 1 FROM lead_suppressions WHERE lead_id = $1", [ids.idleLead]);
+    expect(suppressed.rowCount).toBe(0);
     const run = audit.rows.at(-1);
     expect(run?.action).toBe("retention.run");
     expect(run?.details).toMatchObject({
