@@ -27,21 +27,33 @@ export function changeLine(c: ContractChange): string {
   return `${c.api} ${c.location}: ${c.message}`;
 }
 
-/**
- * The report, one line per change, grouped Breaking / Dangerous / Non-breaking (an empty group says "none").
- * `heading` prefixes each group title (`## ` or `### ` for Markdown); `bullet` each line.
- */
-export function formatReport(
+/** The changes of one level as report lines, sorted and unique so the same two contracts give the same text. */
+function groupLines(
   changes: readonly ContractChange[],
-  style: { heading: string; bullet: string } = { heading: "", bullet: "  " },
-): string {
+  level: ChangeLevel,
+  line: (c: ContractChange) => string,
+) {
+  return [...new Set(changes.filter((c) => c.level === level).map(line))].sort();
+}
+
+/** The report, one line per change, grouped Breaking / Dangerous / Non-breaking (an empty group says "none"). */
+export function formatReport(changes: readonly ContractChange[]): string {
   const lines: string[] = [];
   for (const { level, title } of GROUPS) {
-    // Sorted and unique, so the report of the same two contracts is always the same text.
-    const group = [...new Set(changes.filter((c) => c.level === level).map(changeLine))].sort();
-    lines.push(`${style.heading}${title} (${group.length})`);
-    if (group.length === 0) lines.push(`${style.bullet}none`);
-    for (const line of group) lines.push(`${style.bullet}${line}`);
+    const group = groupLines(changes, level, changeLine);
+    lines.push(`${title} (${group.length})`, ...(group.length ? group : ["none"]).map((l) => `  ${l}`));
   }
   return lines.join("\n");
+}
+
+/** The same report as Markdown, for CHANGELOG.md: a `###` heading per group, one bullet per change. */
+export function formatMarkdownReport(changes: readonly ContractChange[]): string {
+  const sections: string[] = [];
+  for (const { level, title } of GROUPS) {
+    const group = groupLines(changes, level, (c) => `${c.api} \`${c.location}\`: ${c.message}`);
+    sections.push(
+      `### ${title} (${group.length})\n\n${(group.length ? group : ["none"]).map((l) => `- ${l}`).join("\n")}`,
+    );
+  }
+  return sections.join("\n\n");
 }

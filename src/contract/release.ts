@@ -1,5 +1,5 @@
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
-import { type ContractChange, formatReport, hasBreaking } from "./changes.js";
+import { type ContractChange, formatMarkdownReport, hasBreaking } from "./changes.js";
 import {
   type Baseline,
   type ContractPaths,
@@ -26,13 +26,7 @@ export type ReleaseResult =
 
 /** The changelog entry of a release: its day and the report of what changed since the previous one. */
 export function changelogEntry(now: Date, changes: readonly ContractChange[], note?: string): string {
-  const lines = [`## ${formatDay(now)}`, ""];
-  if (note) lines.push(note, "");
-  lines.push(formatReport(changes, { heading: "### ", bullet: "- " }).replace(/^(### .*)$/gm, "$1\n"), "");
-  return `${lines
-    .join("\n")
-    .replace(/\n{3,}/g, "\n\n")
-    .trimEnd()}\n`;
+  return `${[`## ${formatDay(now)}`, ...(note ? [note] : []), formatMarkdownReport(changes)].join("\n\n")}\n`;
 }
 
 /** Inserts an entry below the marker (newest first), creating the changelog when there is none. */

@@ -47,9 +47,8 @@ describe("contract:release", () => {
     expect(changelog).toMatch(/^# Changelog\n/);
     expect(changelog).toContain("## 2026-12-20");
     expect(changelog).toContain("### Breaking (0)\n\n- none");
-    expect(changelog).toContain("- REST GET /api/v2/reports: added");
     expect(changelog).toContain(
-      "- GraphQL AbTest.archivedAt: Field 'archivedAt' was added to object type 'AbTest'",
+      "### Non-breaking (2)\n\n- GraphQL `AbTest.archivedAt`: Field 'archivedAt' was added to object type 'AbTest'\n- REST `GET /api/v2/reports`: added\n",
     );
 
     // The next release compares with the new baseline and goes above the previous entry.
