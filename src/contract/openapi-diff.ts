@@ -12,8 +12,8 @@ import { type Json, record, resolveRef } from "./json-ref.js";
 
 /**
  * Breaking-change rules over two OpenAPI 3.1 documents (the released baseline and the current one), with $refs
- * resolved. openapi-diff (0.24) refuses OpenAPI 3.1, so this is our own, small rule set; each rule is one `report`
- * call below and has a test in test/contract/openapi-diff.test.ts.
+ * resolved. openapi-diff (0.24) refuses OpenAPI 3.1, so this is our own, small rule set; each rule is a `report`
+ * call below, and every rule that reports a breaking change has a test in test/contract/openapi-diff.test.ts.
  *
  * Direction decides what a schema change means. A request schema must accept everything it accepted before
  * (narrowing it is breaking, widening it is not); a response schema must produce nothing its clients were not

@@ -157,6 +157,21 @@ describe("new requirements are breaking", () => {
     expect(lines(changes, "breaking")).toEqual(["REST DELETE /api/v2/leads/{id}: new required request body"]);
   });
 
+  it("an optional request body that becomes required, or loses its media type", () => {
+    const changes = diffWith(
+      (d) => {
+        const body = d.paths["/api/v2/analysis/{lead_id}"].post.requestBody;
+        body.required = true;
+        body.content = { "application/x-ndjson": body.content["application/json"] };
+      },
+      { base: (d) => (d.paths["/api/v2/analysis/{lead_id}"].post.requestBody.required = false) },
+    );
+    expect(lines(changes, "breaking")).toEqual([
+      "REST POST /api/v2/analysis/{lead_id}: request body became required",
+      "REST POST /api/v2/analysis/{lead_id}: request body no longer accepts application/json",
+    ]);
+  });
+
   it("a changed required scope", () => {
     const changes = diffWith((d) => {
       d.paths["/api/v2/leads"].get["x-required-scope"] = "admin";
@@ -175,6 +190,15 @@ describe("new requirements are breaking", () => {
 });
 
 describe("narrowed requests are breaking, widened responses breaking or dangerous", () => {
+  it("a request field that becomes an enum is breaking", () => {
+    const changes = diffWith((d) => {
+      schemas(d).UpdateCampaignBody.properties.name.enum = ["spring", "autumn"];
+    });
+    expect(lines(changes, "breaking")).toEqual([
+      'REST #/components/schemas/UpdateCampaignBody /name: request now only accepts "spring", "autumn"',
+    ]);
+  });
+
   it("a request enum that loses a value is breaking; one that gains a value is not", () => {
     const changes = diffWith((d) => {
       const status = schemas(d).UpdateCampaignBody.properties.status;
