@@ -85,6 +85,10 @@ export async function seedDemoData(pool: pg.Pool, options: SeedOptions): Promise
   try {
     if (options.reset) {
       await client.query(`TRUNCATE ${[...OPERATIONAL_TABLES, ...APPLICATION_TABLES].join(", ")}`);
+      // History starts over: the rollup seal (migration 0016) kept the closed counts of days whose rows retention
+      // purged, and those rows' days belong to the data just deleted. Unsealed, the TRUNCATE's '-infinity' mark
+      // makes the next refresh recount every closed day from the new rows.
+      await client.query("UPDATE rollup_horizon SET sealed_before = '-infinity'");
     }
     const world: SeedWorld = {
       rng,

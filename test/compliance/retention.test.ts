@@ -10,6 +10,7 @@ import { DEFAULT_RETENTION_POLICY } from "../../src/compliance/retention-policy.
 import { migrate } from "../../src/db/migrate.js";
 import { EventValidator } from "../../src/events/schemas.js";
 import { startScheduler } from "../../src/jobs/scheduler.js";
+import { seedDemoData } from "../../src/seed/seed-demo-data.js";
 import { startApi } from "../support/api.js";
 import { logger, scratchDatabase } from "../support/db.js";
 import { oracleFunnel } from "../support/kpi-oracle.js";
@@ -749,5 +750,20 @@ describe("retention (spec §8)", () => {
       [logged?.runId],
     );
     expect(audit.rowCount).toBe(1);
+  });
+
+  it("a seed reset unseals: the next refresh recounts every closed day from the new rows", async () => {
+    await seedDemoData(pool, { leads: 40, seed: 11, spanDays: 900, reset: true });
+    const horizon = await pool.query<{ sealed: string }>(
+      "SELECT sealed_before::text AS sealed FROM rollup_horizon",
+    );
+    expect(horizon.rows[0]?.sealed).toBe("-infinity");
+    await refreshViews(pool, "test");
+    const { rows } = await pool.query<{ rollup: number; base: number }>(
+      `SELECT (SELECT COALESCE(sum(leads_scraped), 0) FROM platform_kpis_15m)::int AS rollup,
+              (SELECT count(*) FROM leads)::int AS base`,
+    );
+    expect(rows[0]?.base).toBe(40);
+    expect(rows[0]?.rollup).toBe(rows[0]?.base);
   });
 });
