@@ -1,7 +1,7 @@
-import { decryptField } from "../compliance/field-encryption.js";
 import { randomUUID } from "node:crypto";
 import type pg from "pg";
 import { z } from "zod";
+import { decryptField } from "../compliance/field-encryption.js";
 import { type AbVariant, assignVariant } from "./ab-assignment.js";
 import {
   type CampaignRow,
