@@ -5,7 +5,6 @@
  * Manages API keys on DATABASE_URL, or on the embedded cluster (the running one, else started for the command).
  * A created key is printed once; only its hash is stored.
  */
-import { parseArgs } from "node:util";
 import { loadConfig } from "../config.js";
 import { migrate } from "../db/migrate.js";
 import { createPool } from "../db/pool.js";
@@ -13,6 +12,7 @@ import { createApiKey, isScope, type KeyActor, listApiKeys, revokeApiKey } from 
 import { NotFoundError } from "../domain/errors.js";
 import { SCOPES, type Scope } from "../domain/principal.js";
 import { createLogger } from "../logger.js";
+import { parseCliArgs, usageError } from "./cli-args.js";
 import { withCliDatabase } from "./cli-database.js";
 
 /** How the audit log names this tool (principal_type `system`): keys made here are made by no API key. */
@@ -25,13 +25,11 @@ const USAGE = `usage:
 scopes: ${SCOPES.join(", ")} (admin satisfies every scope)`;
 
 function fail(message: string): never {
-  console.error(`${message}\n${USAGE}`);
-  process.exit(2);
+  return usageError(message, USAGE);
 }
 
-let parsed: ReturnType<typeof parse>;
-function parse() {
-  return parseArgs({
+const parsed = parseCliArgs(
+  {
     allowPositionals: true,
     options: {
       name: { type: "string" },
@@ -39,18 +37,11 @@ function parse() {
       "rate-limit": { type: "string" },
       help: { type: "boolean", short: "h", default: false },
     },
-  });
-}
-try {
-  parsed = parse();
-} catch (err) {
-  fail((err as Error).message);
-}
+  },
+  USAGE,
+);
 const [command, target] = parsed.positionals;
-if (parsed.values.help || !command) {
-  console.log(USAGE);
-  process.exit(command ? 0 : 2);
-}
+if (!command) fail("a command is needed");
 
 function scopesArg(raw: string | undefined): Scope[] {
   if (!raw) fail("--scopes is required");

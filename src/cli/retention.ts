@@ -4,42 +4,32 @@
  * and prints what it did — or, with --dry-run, what it would do — per class of data, with counts. The scheduler
  * runs the same daily. --now runs the policy as of another time (what would expire by then).
  */
-import { parseArgs } from "node:util";
 import { describeRetention, runRetention } from "../compliance/retention.js";
 import { loadConfig } from "../config.js";
 import { migrate } from "../db/migrate.js";
 import { createPool } from "../db/pool.js";
 import { EventValidator } from "../events/schemas.js";
 import { createLogger } from "../logger.js";
+import { parseCliArgs, usageError } from "./cli-args.js";
 import { withCliDatabase } from "./cli-database.js";
 
 const USAGE = "usage: npm run retention -- [--dry-run] [--now 2026-12-01T00:00:00Z] [--json]";
 
 function fail(message: string): never {
-  console.error(`${message}\n${USAGE}`);
-  process.exit(2);
+  return usageError(message, USAGE);
 }
 
-let args: ReturnType<typeof parse>;
-function parse() {
-  return parseArgs({
+const args = parseCliArgs(
+  {
     options: {
       "dry-run": { type: "boolean", default: false },
       now: { type: "string" },
       json: { type: "boolean", default: false },
       help: { type: "boolean", short: "h", default: false },
     },
-  });
-}
-try {
-  args = parse();
-} catch (err) {
-  fail((err as Error).message);
-}
-if (args.values.help) {
-  console.log(USAGE);
-  process.exit(0);
-}
+  },
+  USAGE,
+);
 const now = args.values.now === undefined ? new Date() : new Date(args.values.now);
 if (Number.isNaN(now.getTime())) fail(`--now must be an ISO 8601 time, got "${args.values.now}"`);
 

@@ -6,41 +6,30 @@
  * key current; drop the old encryption key only once it reports nothing left under it. Exit code 1 when some leads
  * could not be read or stayed locked (run it again), 2 for bad arguments or keys.
  */
-import { parseArgs } from "node:util";
 import { type RotationReport, rotateLeadKeys } from "../compliance/rotate-lead-keys.js";
 import { getSecrets } from "../compliance/secrets.js";
 import { ConfigError, loadConfig } from "../config.js";
 import { migrate } from "../db/migrate.js";
 import { createPool } from "../db/pool.js";
 import { createLogger } from "../logger.js";
+import { parseCliArgs, usageError } from "./cli-args.js";
 import { withCliDatabase } from "./cli-database.js";
 
 const USAGE = "usage: npm run keys:rotate [-- --dry-run] [--batch-size N]   (default batch size 500)";
 
-let args: ReturnType<typeof parse>;
-function parse() {
-  return parseArgs({
+const args = parseCliArgs(
+  {
     options: {
       "dry-run": { type: "boolean", default: false },
       "batch-size": { type: "string", default: "500" },
       help: { type: "boolean", short: "h", default: false },
     },
-  });
-}
-try {
-  args = parse();
-} catch (err) {
-  console.error(`${(err as Error).message}\n${USAGE}`);
-  process.exit(2);
-}
-if (args.values.help) {
-  console.log(USAGE);
-  process.exit(0);
-}
+  },
+  USAGE,
+);
 const batchSize = Number(args.values["batch-size"]);
 if (!Number.isInteger(batchSize) || batchSize < 1 || batchSize > 10_000) {
-  console.error(`--batch-size must be an integer from 1 to 10000\n${USAGE}`);
-  process.exit(2);
+  usageError("--batch-size must be an integer from 1 to 10000", USAGE);
 }
 const dryRun = args.values["dry-run"];
 

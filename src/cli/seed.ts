@@ -2,13 +2,13 @@
  * npm run db:seed -- --leads N [--seed S] [--emails-per-lead E] [--days D] [--reset]
  * Fills every table with a realistic, deterministic demo dataset (see src/seed/).
  */
-import { parseArgs } from "node:util";
 import cliProgress from "cli-progress";
 import { loadConfig } from "../config.js";
 import { migrate } from "../db/migrate.js";
 import { createPool } from "../db/pool.js";
 import { createLogger } from "../logger.js";
 import { SeedConflictError, seedDemoData } from "../seed/seed-demo-data.js";
+import { parseCliArgs, usageError } from "./cli-args.js";
 import { withCliDatabase } from "./cli-database.js";
 
 const USAGE = "usage: npm run db:seed -- --leads N [--seed S] [--emails-per-lead E] [--days D] [--reset]";
@@ -16,16 +16,12 @@ const USAGE = "usage: npm run db:seed -- --leads N [--seed S] [--emails-per-lead
 function positiveNumber(name: string, raw: string | undefined, fallback: number): number {
   if (raw === undefined) return fallback;
   const n = Number(raw);
-  if (!Number.isFinite(n) || n <= 0) {
-    console.error(`--${name} must be a positive number, got "${raw}"\n${USAGE}`);
-    process.exit(2);
-  }
+  if (!Number.isFinite(n) || n <= 0) usageError(`--${name} must be a positive number, got "${raw}"`, USAGE);
   return n;
 }
 
-let args: ReturnType<typeof parse>;
-function parse() {
-  return parseArgs({
+const args = parseCliArgs(
+  {
     options: {
       leads: { type: "string", default: "1000" },
       seed: { type: "string" },
@@ -34,18 +30,9 @@ function parse() {
       reset: { type: "boolean", default: false },
       help: { type: "boolean", short: "h", default: false },
     },
-  });
-}
-try {
-  args = parse();
-} catch (err) {
-  console.error(`${(err as Error).message}\n${USAGE}`);
-  process.exit(2);
-}
-if (args.values.help) {
-  console.log(USAGE);
-  process.exit(0);
-}
+  },
+  USAGE,
+);
 const leads = Math.floor(positiveNumber("leads", args.values.leads, 1000));
 const seed = Math.floor(positiveNumber("seed", args.values.seed, 42));
 const emailsPerLead = positiveNumber("emails-per-lead", args.values["emails-per-lead"], 2.4);
