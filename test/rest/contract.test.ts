@@ -7,6 +7,7 @@ import { restOpenApiDocument } from "../../src/rest/index.js";
 import { routes } from "../../src/rest/routes.js";
 import { expectDocumented, startApi } from "../support/api.js";
 import { logger, scratchDatabase } from "../support/db.js";
+import { whileV1Lives } from "../support/v1-clock.js";
 
 /**
  * Properties every route has by construction (the declarative wrapper): a scope check, problem+json for every kind
@@ -16,7 +17,7 @@ import { logger, scratchDatabase } from "../support/db.js";
 // table's rows before and after each refused request.
 const scratch = await scratchDatabase();
 await migrate(scratch.url, { logger });
-const api = await startApi({ databaseUrl: scratch.url });
+const api = await startApi({ databaseUrl: scratch.url, ...whileV1Lives() });
 const keys = Object.fromEntries(
   await Promise.all(SCOPES.map(async (s) => [s, await api.keyWith(s)] as const)),
 );

@@ -6,8 +6,9 @@ import { EVENT_TYPES } from "../../src/events/catalog.js";
 import { readEventSchemas } from "../../src/events/schemas.js";
 import { expectDocumented, expectIdempotentReplay, startApi } from "../support/api.js";
 import { leadInput } from "../support/factories.js";
+import { whileV1Lives } from "../support/v1-clock.js";
 
-const api = await startApi();
+const api = await startApi(whileV1Lives());
 
 /** Reads the whole feed of one type from the beginning, page by page. */
 async function readAll(type: string, key: string, limit = 2) {
