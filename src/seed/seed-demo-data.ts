@@ -56,14 +56,16 @@ export const APPLICATION_TABLES = [
 ] as const;
 
 /**
- * Tables the running service fills (queue, outbox, stored idempotent responses, erasure suppressions) and the seeder does not; `--reset`
- * empties them too, since they refer to the rows it deletes. API keys are credentials and survive a reset.
+ * Tables the running service fills (queue, outbox, stored idempotent responses, erasure suppressions) or its triggers
+ * keep (campaign recipients), and the seeder does not write itself; `--reset` empties them too, since they refer to
+ * the rows it deletes. API keys are credentials and survive a reset.
  */
 export const OPERATIONAL_TABLES = [
   "work_items",
   "event_outbox",
   "idempotency_keys",
   "lead_suppressions",
+  "campaign_recipients",
 ] as const;
 
 export async function seedDemoData(pool: pg.Pool, options: SeedOptions): Promise<SeedReport> {

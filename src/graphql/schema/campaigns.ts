@@ -47,6 +47,12 @@ export const CampaignRef = builder.prismaObject("Campaign", {
     dailyLimit: t.exposeInt("dailyLimit", { nullable: true }),
     createdAt: t.expose("createdAt", { type: "DateTime", nullable: true }),
     abTests: t.relation("abTests", { description: "A/B tests run in this campaign." }),
+    peopleReached: t.relationCount("recipients", {
+      description:
+        "Distinct people this campaign has delivered an email to, over its whole life: counted by the keyed token " +
+        "of their address (two leads with one address are one person), never by the address. Kept when a lead is " +
+        "erased or its emails age out of retention.",
+    }),
     performance: t.field({
       type: PerformanceRef,
       args: performanceArgs,
