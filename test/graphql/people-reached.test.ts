@@ -17,7 +17,9 @@ async function send(campaignId: string, leadId: string, status: string, sentAt: 
 
 async function recipients(campaignId: string): Promise<number> {
   if (api.db.replica) await waitForReplica(api.db.primary, api.db.replica);
-  const res = await api.graphql("query($id: ID!) { campaign(id: $id) { peopleReached } }", { id: campaignId });
+  const res = await api.graphql("query($id: ID!) { campaign(id: $id) { peopleReached } }", {
+    id: campaignId,
+  });
   expect(res.body.errors, JSON.stringify(res.body.errors)).toBeUndefined();
   return res.body.data.campaign.peopleReached;
 }
