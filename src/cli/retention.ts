@@ -5,7 +5,7 @@
  * runs the same daily. --now runs the policy as of another time (what would expire by then).
  */
 import { describeRetention, runRetention } from "../compliance/retention.js";
-import { loadConfig } from "../config.js";
+import { ConfigError, loadConfig } from "../config.js";
 import { migrate } from "../db/migrate.js";
 import { createPool } from "../db/pool.js";
 import { EventValidator } from "../events/schemas.js";
@@ -33,7 +33,13 @@ const args = parseCliArgs(
 const now = args.values.now === undefined ? new Date() : new Date(args.values.now);
 if (Number.isNaN(now.getTime())) fail(`--now must be an ISO 8601 time, got "${args.values.now}"`);
 
-const config = loadConfig();
+let config: ReturnType<typeof loadConfig>;
+try {
+  config = loadConfig();
+} catch (err) {
+  console.error(err instanceof ConfigError ? err.message : err);
+  process.exit(2);
+}
 const logger = createLogger(config.logLevel === "info" ? "warn" : config.logLevel, "retention");
 
 try {
