@@ -12,6 +12,7 @@ import { demoRoutes } from "./v2/demos.js";
 import { emailRoutes } from "./v2/email.js";
 import { eventRoutes } from "./v2/events.js";
 import { leadRoutes } from "./v2/leads.js";
+import { lineageRoutes } from "./v2/lineage.js";
 import { retentionRoutes } from "./v2/retention.js";
 import { scrapingJobRoutes } from "./v2/scraping-jobs.js";
 import { suppressionRoutes } from "./v2/suppressions.js";
@@ -21,6 +22,7 @@ import { workRoutes } from "./v2/work.js";
 /** Every REST route. The OpenAPI document, the router and the route × scope test all read this list. */
 export const routes: readonly AnyRoute[] = [
   ...leadRoutes,
+  ...lineageRoutes,
   ...analysisRoutes,
   ...demoRoutes,
   ...videoRoutes,

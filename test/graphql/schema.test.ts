@@ -79,6 +79,7 @@ describe("the GraphQL schema", () => {
       "abTests",
       "campaign",
       "campaigns",
+      "lineage",
       "modelLeaderboard",
       "overview",
     ]);

@@ -6,6 +6,7 @@ import "./overview.js";
 import "./campaigns.js";
 import "./leaderboard.js";
 import "./ab-tests.js";
+import "./lineage.js";
 
 builder.queryType({
   description:
