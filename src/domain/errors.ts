@@ -4,6 +4,17 @@
  */
 export type FieldError = { location?: "path" | "query" | "body"; path: string; message: string };
 
+/**
+ * A bad input value as the domain knows it: the body field, and for an item of a batch, the item's index. The domain
+ * does not know how the request was shaped, so it never spells REST paths; the route wrapper (`pointAtFields` in
+ * src/rest/route.ts) turns this into a FieldError with a JSON Pointer into the request body.
+ */
+export type FieldRef = { field: string; index?: number; message: string };
+
+export function isFieldRef(e: FieldError | FieldRef): e is FieldRef {
+  return "field" in e;
+}
+
 export abstract class DomainError extends Error {
   abstract readonly status: number;
   abstract readonly code: string;
@@ -61,7 +72,7 @@ export class UnprocessableError extends DomainError {
   readonly status = 422;
   readonly code: string = "validation-failed";
   readonly title = "Unprocessable Content";
-  constructor(detail: string, errors: FieldError[] = []) {
+  constructor(detail: string, errors: (FieldError | FieldRef)[] = []) {
     super(detail, errors.length ? { errors } : {});
   }
 }

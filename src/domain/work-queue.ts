@@ -1,14 +1,15 @@
 import type pg from "pg";
 import { type AiGymRecordInput, recordAiGymPerformance } from "./ai-gym.js";
-import { InvalidTransitionError, NotFoundError, UnprocessableError } from "./errors.js";
+import { InvalidTransitionError, NotFoundError } from "./errors.js";
 import { getMedianTaskDuration } from "./get-median-task-duration.js";
-import { assertLeadExists } from "./leads.js";
 import type { UnitOfWork } from "./unit-of-work.js";
 
 /**
- * The queue behind POST /analysis, /demos and /videos. A work_items row and the analysis/demo/video row it produces
- * share one id and are written in the same transaction; work_items holds the lease and retry bookkeeping, the
- * resource row holds the status and results clients read.
+ * The generic lease queue behind POST /analysis, /demos and /videos: enqueue, claim, heartbeat, fail/retry, the
+ * state machine and expected_ready_at. A work_items row and the analysis/demo/video row it produces share one id and
+ * are written in the same transaction; work_items holds the lease and retry bookkeeping, the resource row holds the
+ * status and results clients read. What is particular to a kind (its queue input, results, list columns) lives in
+ * analyses.ts, demos.ts and videos.ts, one per src/rest/v2 file.
  */
 export const WORK_KINDS = ["analysis", "demo", "video"] as const;
 export type WorkKind = (typeof WORK_KINDS)[number];
@@ -97,7 +98,7 @@ export function retryBackoffMs(attempts: number): number {
 export type QueuedWork = { id: string; expected_ready_at: Date };
 
 /** Inserts the resource row and its work item in one statement; `resourceInsert` must return the new id. */
-async function enqueue(
+export async function enqueue(
   uow: UnitOfWork,
   kind: WorkKind,
   leadId: string,
@@ -128,119 +129,8 @@ async function enqueue(
   return { id, expected_ready_at: new Date(uow.now.getTime() + Math.round(seconds * 1000)) };
 }
 
-type Preferences = Record<string, unknown> | undefined;
-/** Where the lead id came from decides its error: a missing path resource is 404, a bad body reference 422. */
-export type LeadRef = { id: string; from: "path" | "body" };
-
-async function assertLead(uow: UnitOfWork, lead: LeadRef): Promise<void> {
-  if (lead.from === "path") return assertLeadExists(uow.tx, lead.id);
-  const { rowCount } = await uow.tx.query(`SELECT 1 FROM leads WHERE id = $1 AND erased_at IS NULL`, [
-    lead.id,
-  ]);
-  if (!rowCount) {
-    throw new UnprocessableError("The lead does not exist.", [
-      { location: "body", path: "/lead_id", message: "no such lead" },
-    ]);
-  }
-}
-
-export async function queueAnalysis(
-  uow: UnitOfWork,
-  leadId: string,
-  preferences: Preferences,
-): Promise<QueuedWork> {
-  await assertLeadExists(uow.tx, leadId);
-  const now = uow.now.toISOString();
-  return enqueue(
-    uow,
-    "analysis",
-    leadId,
-    { preferences: preferences ?? {} },
-    {
-      sql: `INSERT INTO website_analyses (lead_id, status, created_at, updated_at) VALUES ($1, 'queued', $2, $2)`,
-      params: [leadId, now],
-    },
-  );
-}
-
-/**
- * Queues a demo for a lead. `analysis_id` must be one of the lead's analyses; when omitted, the lead's latest
- * completed analysis (if any) is the one the worker builds from.
- */
-export async function queueDemo(
-  uow: UnitOfWork,
-  input: { lead: LeadRef; analysis_id?: string | undefined; preferences: Preferences },
-): Promise<QueuedWork> {
-  await assertLead(uow, input.lead);
-  let analysisId: string | null = null;
-  if (input.analysis_id) {
-    const { rowCount } = await uow.tx.query(`SELECT 1 FROM website_analyses WHERE id = $1 AND lead_id = $2`, [
-      input.analysis_id,
-      input.lead.id,
-    ]);
-    if (!rowCount) {
-      throw new UnprocessableError("The analysis is not one of this lead's analyses.", [
-        { location: "body", path: "/analysis_id", message: "no analysis with this id for the lead" },
-      ]);
-    }
-    analysisId = input.analysis_id;
-  } else {
-    const { rows } = await uow.tx.query<{ id: string }>(
-      `SELECT id FROM website_analyses WHERE lead_id = $1 AND status = 'completed'
-        ORDER BY completed_at DESC NULLS LAST, created_at DESC LIMIT 1`,
-      [input.lead.id],
-    );
-    analysisId = rows[0]?.id ?? null;
-  }
-  return enqueue(
-    uow,
-    "demo",
-    input.lead.id,
-    { preferences: input.preferences ?? {} },
-    {
-      sql: `INSERT INTO demo_sites (lead_id, analysis_id, status, created_at) VALUES ($1, $2, 'queued', $3)`,
-      params: [input.lead.id, analysisId, uow.now.toISOString()],
-    },
-  );
-}
-
-/** Queues a video; `demo_site_id` defaults to the lead's latest deployed demo. */
-export async function queueVideo(
-  uow: UnitOfWork,
-  input: { leadId: string; demo_site_id?: string | undefined; preferences: Preferences },
-): Promise<QueuedWork> {
-  await assertLeadExists(uow.tx, input.leadId);
-  let demoSiteId: string | null = null;
-  if (input.demo_site_id) {
-    const { rowCount } = await uow.tx.query(`SELECT 1 FROM demo_sites WHERE id = $1 AND lead_id = $2`, [
-      input.demo_site_id,
-      input.leadId,
-    ]);
-    if (!rowCount) {
-      throw new UnprocessableError("The demo site is not one of this lead's demos.", [
-        { location: "body", path: "/demo_site_id", message: "no demo site with this id for the lead" },
-      ]);
-    }
-    demoSiteId = input.demo_site_id;
-  } else {
-    const { rows } = await uow.tx.query<{ id: string }>(
-      `SELECT id FROM demo_sites WHERE lead_id = $1 AND status = 'deployed'
-        ORDER BY deployed_at DESC NULLS LAST, created_at DESC LIMIT 1`,
-      [input.leadId],
-    );
-    demoSiteId = rows[0]?.id ?? null;
-  }
-  return enqueue(
-    uow,
-    "video",
-    input.leadId,
-    { preferences: input.preferences ?? {} },
-    {
-      sql: `INSERT INTO videos (lead_id, demo_site_id, status, created_at) VALUES ($1, $2, 'queued', $3)`,
-      params: [input.leadId, demoSiteId, uow.now.toISOString()],
-    },
-  );
-}
+/** Free-form hints for the worker, kept in the work item's payload. */
+export type Preferences = Record<string, unknown> | undefined;
 
 // ---- what a worker sees ----
 
@@ -388,7 +278,7 @@ export async function claimWork(
 
 // ---- one leased item ----
 
-type LockedItem = {
+export type LockedItem = {
   id: string;
   lead_id: string;
   status: WorkStatus;
@@ -504,7 +394,7 @@ export type AiGymMetrics = Omit<AiGymRecordInput, "task_type" | "lead_id" | "cre
  * Marks the leased item succeeded and records its AI-GYM metrics; `writeResult` then stores the kind's results on
  * the resource row and emits its event under the correlation id of the request that queued the work.
  */
-async function completeWork(
+export async function completeWork(
   uow: UnitOfWork,
   kind: WorkKind,
   id: string,
@@ -534,145 +424,7 @@ async function completeWork(
   return one(await loadWorkItems(uow.tx, [id]));
 }
 
-export type AnalysisScores = {
-  overall?: number | undefined;
-  performance?: number | undefined;
-  seo?: number | undefined;
-  accessibility?: number | undefined;
-  design?: number | undefined;
-};
-
-export async function completeAnalysis(
-  uow: UnitOfWork,
-  id: string,
-  input: {
-    worker_id: string;
-    scores: AnalysisScores;
-    findings?: unknown;
-    model_breakdown?: Record<string, unknown> | undefined;
-    lighthouse_report?: Record<string, unknown> | undefined;
-    model_used?: string | undefined;
-    ai_gym?: AiGymMetrics | undefined;
-  },
-): Promise<WorkItemRow> {
-  return completeWork(uow, "analysis", id, input, async (item) => {
-    const s = input.scores;
-    const json = (v: unknown) => (v === undefined ? null : JSON.stringify(v));
-    await uow.tx.query(
-      `UPDATE website_analyses
-          SET status = $2, overall_score = $3, performance_score = $4, seo_score = $5, accessibility_score = $6,
-              design_score = $7, findings = $8, model_breakdown = $9, lighthouse_report = $10, model_used = $11,
-              completed_at = $12, updated_at = $12
-        WHERE id = $1`,
-      [
-        id,
-        KINDS.analysis.statuses.succeeded,
-        s.overall ?? null,
-        s.performance ?? null,
-        s.seo ?? null,
-        s.accessibility ?? null,
-        s.design ?? null,
-        json(input.findings),
-        json(input.model_breakdown),
-        json(input.lighthouse_report),
-        input.model_used ?? null,
-        uow.now.toISOString(),
-      ],
-    );
-    uow.emit(
-      "analysis.completed",
-      {
-        analysis_id: id,
-        lead_id: item.lead_id,
-        overall_score: s.overall ?? null,
-        performance_score: s.performance ?? null,
-        seo_score: s.seo ?? null,
-        accessibility_score: s.accessibility ?? null,
-        design_score: s.design ?? null,
-        model_used: input.model_used ?? null,
-      },
-      { correlationId: item.correlation_id },
-    );
-  });
-}
-
-export async function completeDemo(
-  uow: UnitOfWork,
-  id: string,
-  input: {
-    worker_id: string;
-    deployment_url: string;
-    qa_report?: Record<string, unknown> | undefined;
-    model_used?: string | undefined;
-    ai_gym?: AiGymMetrics | undefined;
-  },
-): Promise<WorkItemRow> {
-  return completeWork(uow, "demo", id, input, async (item) => {
-    const { rows } = await uow.tx.query<{ analysis_id: string | null }>(
-      `UPDATE demo_sites SET status = $2, deployment_url = $3, qa_report = $4, model_used = $5, deployed_at = $6
-        WHERE id = $1
-       RETURNING analysis_id`,
-      [
-        id,
-        KINDS.demo.statuses.succeeded,
-        input.deployment_url,
-        input.qa_report ? JSON.stringify(input.qa_report) : null,
-        input.model_used ?? null,
-        uow.now.toISOString(),
-      ],
-    );
-    uow.emit(
-      "demo.deployed",
-      {
-        demo_id: id,
-        lead_id: item.lead_id,
-        analysis_id: rows[0]?.analysis_id ?? null,
-        deployment_url: input.deployment_url,
-        model_used: input.model_used ?? null,
-      },
-      { correlationId: item.correlation_id },
-    );
-  });
-}
-
-export async function completeVideo(
-  uow: UnitOfWork,
-  id: string,
-  input: {
-    worker_id: string;
-    video_url: string;
-    duration_seconds?: number | undefined;
-    script?: Record<string, unknown> | undefined;
-    ai_gym?: AiGymMetrics | undefined;
-  },
-): Promise<WorkItemRow> {
-  return completeWork(uow, "video", id, input, async (item) => {
-    const { rows } = await uow.tx.query<{ demo_site_id: string | null }>(
-      `UPDATE videos SET status = $2, video_url = $3, duration_seconds = $4, script = $5 WHERE id = $1
-       RETURNING demo_site_id`,
-      [
-        id,
-        KINDS.video.statuses.succeeded,
-        input.video_url,
-        input.duration_seconds ?? null,
-        input.script ? JSON.stringify(input.script) : null,
-      ],
-    );
-    uow.emit(
-      "video.ready",
-      {
-        video_id: id,
-        lead_id: item.lead_id,
-        demo_site_id: rows[0]?.demo_site_id ?? null,
-        video_url: input.video_url,
-        duration_seconds: input.duration_seconds ?? null,
-      },
-      { correlationId: item.correlation_id },
-    );
-  });
-}
-
-function one<T>(rows: T[]): T {
+export function one<T>(rows: T[]): T {
   const row = rows[0];
   if (!row) throw new Error("work item vanished inside its own transaction");
   return row;
@@ -686,9 +438,9 @@ async function assertLeadFound(db: pg.Pool, id: string): Promise<void> {
   if (!rowCount) throw new NotFoundError("Lead", id);
 }
 
-type Page = { limit: number; after: { at: Date; id: string } | null };
+export type Page = { limit: number; after: { at: Date; id: string } | null };
 /** Newest first; `sort_at` is created_at, never null, so it can be a cursor. */
-type Sortable = { sort_at: Date; id: string };
+export type Sortable = { sort_at: Date; id: string };
 
 const WORK_COLUMNS = `COALESCE(w.attempts, 0) AS attempts, COALESCE(w.max_attempts, 0) AS max_attempts,
   w.last_error, COALESCE(w.payload -> 'preferences', '{}'::jsonb) AS preferences`;
@@ -703,7 +455,7 @@ export type WorkColumns = {
  * A lead's items of one kind with their queue state, newest first, after the keyset cursor. `columns` and `sortAt`
  * name the resource table as `r`; they are constants of the list functions below, never input.
  */
-async function listForLead<Row extends pg.QueryResultRow>(
+export async function listForLead<Row extends pg.QueryResultRow>(
   db: pg.Pool,
   kind: WorkKind,
   leadId: string,
@@ -722,68 +474,4 @@ async function listForLead<Row extends pg.QueryResultRow>(
     [leadId, page.after?.at.toISOString() ?? null, page.after?.id ?? null, page.limit + 1],
   );
   return rows;
-}
-
-export type AnalysisRow = Sortable &
-  WorkColumns & {
-    lead_id: string;
-    status: string;
-    overall_score: number | null;
-    performance_score: number | null;
-    seo_score: number | null;
-    accessibility_score: number | null;
-    design_score: number | null;
-    findings: unknown;
-    model_breakdown: Record<string, unknown> | null;
-    lighthouse_report: Record<string, unknown> | null;
-    model_used: string | null;
-    created_at: Date;
-    completed_at: Date | null;
-  };
-
-export function listAnalyses(db: pg.Pool, leadId: string, page: Page): Promise<AnalysisRow[]> {
-  return listForLead(db, "analysis", leadId, page, {
-    columns: `r.id, r.lead_id, r.status, r.overall_score, r.performance_score, r.seo_score, r.accessibility_score,
-              r.design_score, r.findings, r.model_breakdown, r.lighthouse_report, r.model_used, r.created_at,
-              r.completed_at`,
-    sortAt: "r.created_at",
-  });
-}
-
-export type DemoRow = Sortable &
-  WorkColumns & {
-    lead_id: string;
-    analysis_id: string | null;
-    status: string | null;
-    deployment_url: string | null;
-    qa_report: Record<string, unknown> | null;
-    model_used: string | null;
-    created_at: Date | null;
-    deployed_at: Date | null;
-  };
-
-export function listDemos(db: pg.Pool, leadId: string, page: Page): Promise<DemoRow[]> {
-  return listForLead(db, "demo", leadId, page, {
-    columns: `r.id, r.lead_id, r.analysis_id, r.status, r.deployment_url, r.qa_report, r.model_used, r.created_at,
-              r.deployed_at`,
-    sortAt: "COALESCE(r.created_at, 'epoch')",
-  });
-}
-
-export type VideoRow = Sortable &
-  WorkColumns & {
-    lead_id: string;
-    demo_site_id: string | null;
-    status: string | null;
-    video_url: string | null;
-    duration_seconds: number | null;
-    script: Record<string, unknown> | null;
-    created_at: Date | null;
-  };
-
-export function listVideos(db: pg.Pool, leadId: string, page: Page): Promise<VideoRow[]> {
-  return listForLead(db, "video", leadId, page, {
-    columns: `r.id, r.lead_id, r.demo_site_id, r.status, r.video_url, r.duration_seconds, r.script, r.created_at`,
-    sortAt: "COALESCE(r.created_at, 'epoch')",
-  });
 }

@@ -34,7 +34,7 @@ import {
   storeIdempotentResponse,
 } from "./idempotency.js";
 import { withRequestClock } from "./request-clock.js";
-import { type AnyRoute, expressPath, isWrite, type ReadContext } from "./route.js";
+import { type AnyRoute, expressPath, isWrite, pointAtFields, type ReadContext } from "./route.js";
 
 export type RestDependencies = {
   primary: pg.Pool;
@@ -226,7 +226,9 @@ async function handle(
       requestId,
       correlationId,
     };
-    const body = await route.handler(input, ctx);
+    const body = await route.handler(input, ctx).catch((err: unknown) => {
+      throw pointAtFields(route, err);
+    });
     sendJson(res, route.response.status, body);
     return;
   }
@@ -268,7 +270,9 @@ async function handle(
       await client.query("SAVEPOINT request");
     }
     const uow = new UnitOfWork(client, now, principal, requestId, correlationId, deps.events, deps.primary);
-    const body = await route.handler(input, uow);
+    const body = await route.handler(input, uow).catch((err: unknown) => {
+      throw pointAtFields(route, err);
+    });
     if (!uow.accountedFor) throw new Error(`${route.operationId} wrote without an audit entry`);
     await uow.flush();
     const response: StoredResponse = {

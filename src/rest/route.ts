@@ -1,5 +1,6 @@
 import type pg from "pg";
 import type { z } from "zod";
+import { type FieldError, type FieldRef, isFieldRef, UnprocessableError } from "../domain/errors.js";
 import type { Principal, Scope } from "../domain/principal.js";
 import type { UnitOfWork } from "../domain/unit-of-work.js";
 
@@ -64,6 +65,8 @@ export type RouteSpec<
   response: { status: 200 | 201 | 202; description: string; schema: R };
   /** Other error statuses this route can answer besides the ones every route has. */
   errors?: number[];
+  /** The body member holding a batch's items, which a domain FieldRef's `index` counts in (`emails`, `records`). */
+  batch?: string;
   deprecated?: Deprecation;
   handler: (
     input: Input<
@@ -101,6 +104,7 @@ export type AnyRoute = {
   bodyLimit?: string;
   response: { status: 200 | 201 | 202; description: string; schema: z.ZodType };
   errors?: number[];
+  batch?: string;
   deprecated?: Deprecation;
   handler: (input: Input<unknown, unknown, unknown>, ctx: ReadContext | UnitOfWork) => Promise<unknown>;
 };
@@ -112,4 +116,21 @@ export function isWrite(route: Pick<AnyRoute, "method">): boolean {
 /** `/api/v2/campaigns/{id}` → `/api/v2/campaigns/:id` (express). */
 export function expressPath(path: string): string {
   return path.replace(/\{(\w+)\}/g, ":$1");
+}
+
+/**
+ * Turns the domain's `{field, index}` references of a 422 into JSON Pointers into the request body (`/lead_id`,
+ * `/emails/3/lead_id`), the form every problem document's `errors` use. Other errors pass through unchanged.
+ */
+export function pointAtFields(route: Pick<AnyRoute, "operationId" | "batch">, err: unknown): unknown {
+  if (!(err instanceof UnprocessableError)) return err;
+  const errors = err.extensions.errors as (FieldError | FieldRef)[] | undefined;
+  if (!errors?.some(isFieldRef)) return err;
+  err.extensions.errors = errors.map((e): FieldError => {
+    if (!isFieldRef(e)) return e;
+    if (e.index === undefined) return { location: "body", path: `/${e.field}`, message: e.message };
+    if (!route.batch) throw new Error(`${route.operationId} has no batch member for an indexed field error`);
+    return { location: "body", path: `/${route.batch}/${e.index}/${e.field}`, message: e.message };
+  });
+  return err;
 }

@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { type AnalysisRow, listAnalyses, queueAnalysis } from "../../domain/work-queue.js";
+import { type AnalysisRow, listAnalyses, queueAnalysis } from "../../domain/analyses.js";
 import { defineRoute } from "../route.js";
 import { iso, JsonObject, LeadIdParams, NullableTimestamp, Timestamp, Uuid } from "../schemas.js";
 import {

@@ -1,6 +1,6 @@
 import { z } from "zod";
+import { type DemoRow, type LeadRef, listDemos, queueDemo } from "../../domain/demos.js";
 import type { UnitOfWork } from "../../domain/unit-of-work.js";
-import { type DemoRow, type LeadRef, listDemos, queueDemo } from "../../domain/work-queue.js";
 import { defineRoute } from "../route.js";
 import { iso, JsonObject, LeadIdParams, NullableTimestamp, Uuid } from "../schemas.js";
 import {

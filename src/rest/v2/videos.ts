@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { listVideos, queueVideo, type VideoRow } from "../../domain/work-queue.js";
+import { listVideos, queueVideo, type VideoRow } from "../../domain/videos.js";
 import { defineRoute } from "../route.js";
 import { iso, JsonObject, LeadIdParams, NullableTimestamp, Uuid } from "../schemas.js";
 import {

@@ -1,9 +1,9 @@
 import { z } from "zod";
+import { completeAnalysis } from "../../domain/analyses.js";
+import { completeDemo } from "../../domain/demos.js";
+import { completeVideo } from "../../domain/videos.js";
 import {
   claimWork,
-  completeAnalysis,
-  completeDemo,
-  completeVideo,
   failWork,
   heartbeatWork,
   KINDS,
