@@ -60,7 +60,7 @@ function prismaColumnType(f: DmmfField): string {
               : "text";
       break;
     case "Int":
-      t = "integer";
+      t = native === "SmallInt" ? "smallint" : "integer";
       break;
     case "BigInt":
       t = "bigint";
