@@ -10,7 +10,13 @@ import {
   effectiveDailyLimit,
   effectiveWindow,
 } from "./campaigns.js";
-import { ConflictError, InvalidTransitionError, NotFoundError, UnprocessableError } from "./errors.js";
+import {
+  ConflictError,
+  type FieldRef,
+  InvalidTransitionError,
+  NotFoundError,
+  UnprocessableError,
+} from "./errors.js";
 import { isWindowOpen } from "./send-window.js";
 import type { UnitOfWork } from "./unit-of-work.js";
 
@@ -56,6 +62,9 @@ export type EmailInput = {
   video_url?: string | undefined;
   model_used?: string | undefined;
   links?: string[] | undefined;
+  sequence_step?: number | undefined;
+  demo_site_id?: string | undefined;
+  video_id?: string | undefined;
 };
 
 export type QueuedEmail = {
@@ -67,7 +76,73 @@ export type QueuedEmail = {
   subject_variant: string;
   tracking_token: string;
   pixel_url: string;
+  sequence_step: number;
+  demo_site_id: string | null;
+  video_id: string | null;
 };
+
+/**
+ * Resolves each email's step, demo and video. A given demo_site_id/video_id must be the email's lead's own row
+ * (422 naming the field), and supplies demo_url/video_url when those are omitted. The default step is the next one
+ * for the lead in the campaign: 1 + the lead's emails already in the campaign + its earlier emails in this batch.
+ */
+async function resolveStepsAndAssets(
+  uow: UnitOfWork,
+  campaignId: string,
+  emails: readonly EmailInput[],
+): Promise<
+  {
+    sequence_step: number;
+    demo_site_id: string | null;
+    video_id: string | null;
+    demo_url: string | null;
+    video_url: string | null;
+  }[]
+> {
+  const demoIds = emails.flatMap((e) => (e.demo_site_id ? [e.demo_site_id] : []));
+  const videoIds = emails.flatMap((e) => (e.video_id ? [e.video_id] : []));
+  const [demos, videos, counts] = await Promise.all([
+    uow.tx.query<{ id: string; lead_id: string | null; url: string | null }>(
+      `SELECT id, lead_id, deployment_url AS url FROM demo_sites WHERE id = ANY($1::uuid[])`,
+      [demoIds],
+    ),
+    uow.tx.query<{ id: string; lead_id: string | null; url: string | null }>(
+      `SELECT id, lead_id, video_url AS url FROM videos WHERE id = ANY($1::uuid[])`,
+      [videoIds],
+    ),
+    uow.tx.query<{ lead_id: string; n: number }>(
+      `SELECT lead_id, count(*)::int AS n FROM email_sends
+        WHERE campaign_id = $1 AND lead_id = ANY($2::uuid[]) GROUP BY lead_id`,
+      [campaignId, [...new Set(emails.map((e) => e.lead_id))]],
+    ),
+  ]);
+  const demoById = new Map(demos.rows.map((r) => [r.id, r]));
+  const videoById = new Map(videos.rows.map((r) => [r.id, r]));
+  const sent = new Map(counts.rows.map((r) => [r.lead_id, r.n]));
+  const errors: FieldRef[] = [];
+  const resolved = emails.map((e, index) => {
+    const demo = e.demo_site_id ? demoById.get(e.demo_site_id) : undefined;
+    if (e.demo_site_id && demo?.lead_id !== e.lead_id) {
+      errors.push({ field: "demo_site_id", index, message: "no demo site with this id for the lead" });
+    }
+    const video = e.video_id ? videoById.get(e.video_id) : undefined;
+    if (e.video_id && video?.lead_id !== e.lead_id) {
+      errors.push({ field: "video_id", index, message: "no video with this id for the lead" });
+    }
+    const before = sent.get(e.lead_id) ?? 0;
+    sent.set(e.lead_id, before + 1);
+    return {
+      sequence_step: e.sequence_step ?? before + 1,
+      demo_site_id: e.demo_site_id ?? null,
+      video_id: e.video_id ?? null,
+      demo_url: e.demo_url ?? demo?.url ?? null,
+      video_url: e.video_url ?? video?.url ?? null,
+    };
+  });
+  if (errors.length)
+    throw new UnprocessableError("Some emails carry a demo or video of another lead.", errors);
+  return resolved;
+}
 
 type ActiveTest = { id: string; variants: AbVariant[]; split: Record<string, number> };
 
@@ -123,9 +198,12 @@ export async function queueEmails(
       : [{ location: "body" as const, path: `/emails/${i}/lead_id`, message: "no such lead" }],
   );
   if (missing.length) throw new UnprocessableError("Some emails are for leads that do not exist.", missing);
+  const assets = await resolveStepsAndAssets(uow, input.campaign_id, input.emails);
 
   const test = await activeSubjectTest(uow.tx, input.campaign_id);
-  const queued: QueuedEmail[] = input.emails.map((e) => {
+  const queued: QueuedEmail[] = input.emails.map((e, i) => {
+    const a = assets[i];
+    if (!a) throw new Error("resolveStepsAndAssets lost an email");
     const variant = test ? assignVariant(test.id, e.lead_id, test.variants, test.split) : null;
     const token = randomUUID();
     return {
@@ -137,27 +215,31 @@ export async function queueEmails(
       subject_variant: variant?.subject ?? e.subject,
       tracking_token: token,
       pixel_url: pixelPath(token),
+      sequence_step: a.sequence_step,
+      demo_site_id: a.demo_site_id,
+      video_id: a.video_id,
     };
   });
-  const trackedLinks = input.emails.map((e) =>
+  const trackedLinks = input.emails.map((e, i) =>
     JSON.stringify([
       ...new Set([
         ...(e.links ?? []),
-        ...(e.demo_url ? [e.demo_url] : []),
-        ...(e.video_url ? [e.video_url] : []),
+        ...(assets[i]?.demo_url ? [assets[i].demo_url] : []),
+        ...(assets[i]?.video_url ? [assets[i].video_url] : []),
       ]),
     ]),
   );
 
   await uow.tx.query(
     `INSERT INTO email_sends (id, campaign_id, lead_id, subject_variant, body, demo_url, video_url, model_used,
-                              tracking_token, ab_test_id, ab_variant, tracked_links, status, created_at)
+                              tracking_token, ab_test_id, ab_variant, tracked_links, status, created_at,
+                              sequence_step, demo_site_id, video_id)
      SELECT u.id, $1, u.lead_id, u.subject_variant, u.body, u.demo_url, u.video_url, u.model_used, u.tracking_token,
-            $2, u.ab_variant, u.tracked_links, 'queued', $3
+            $2, u.ab_variant, u.tracked_links, 'queued', $3, u.sequence_step, u.demo_site_id, u.video_id
        FROM unnest($4::uuid[], $5::uuid[], $6::text[], $7::text[], $8::text[], $9::text[], $10::text[], $11::uuid[],
-                   $12::text[], $13::jsonb[])
+                   $12::text[], $13::jsonb[], $14::smallint[], $15::uuid[], $16::uuid[])
             AS u(id, lead_id, subject_variant, body, demo_url, video_url, model_used, tracking_token, ab_variant,
-                 tracked_links)`,
+                 tracked_links, sequence_step, demo_site_id, video_id)`,
     [
       input.campaign_id,
       test?.id ?? null,
@@ -166,12 +248,15 @@ export async function queueEmails(
       queued.map((q) => q.lead_id),
       queued.map((q) => q.subject_variant),
       input.emails.map((e) => e.body),
-      input.emails.map((e) => e.demo_url ?? null),
-      input.emails.map((e) => e.video_url ?? null),
+      assets.map((a) => a.demo_url),
+      assets.map((a) => a.video_url),
       input.emails.map((e) => e.model_used ?? null),
       queued.map((q) => q.tracking_token),
       queued.map((q) => q.ab_variant),
       trackedLinks,
+      queued.map((q) => q.sequence_step),
+      queued.map((q) => q.demo_site_id),
+      queued.map((q) => q.video_id),
     ],
   );
   for (const q of queued) {

@@ -16,6 +16,23 @@ const EmailInput = z
     links: z.array(HttpUrl).max(50).optional().meta({
       description: "Other URLs in the body that clicks may be tracked for (demo/video URL are included).",
     }),
+    sequence_step: z
+      .number()
+      .int()
+      .min(1)
+      .max(32767)
+      .optional()
+      .meta({
+        description:
+          "Its step in the campaign's sequence (1 = first email, 2.. = follow-ups). Default: the next step for the " +
+          "lead in this campaign, 1 + the lead's emails already queued in the campaign (and earlier in this batch).",
+      }),
+    demo_site_id: Uuid.optional().meta({
+      description: "The demo the email carries, one of the lead's; supplies demo_url when that is omitted.",
+    }),
+    video_id: Uuid.optional().meta({
+      description: "The video the email carries, one of the lead's; supplies video_url when that is omitted.",
+    }),
   })
   .meta({ id: "EmailInput" });
 
@@ -40,6 +57,12 @@ export const QueueEmailsResponse = z
         pixel_url: z
           .string()
           .meta({ description: "Relative URL of the open pixel.", example: "/t/<token>/o.gif" }),
+        sequence_step: z
+          .number()
+          .int()
+          .meta({ description: "Its step in the campaign's sequence (1 = first)." }),
+        demo_site_id: Uuid.nullable(),
+        video_id: Uuid.nullable(),
       }),
     ),
   })
@@ -112,6 +135,7 @@ export const queueEmailsRoute = defineRoute({
   tags: ["Email"],
   scope: "ingest",
   body: QueueEmailsBody,
+  batch: "emails",
   bodyLimit: "10mb",
   response: { status: 202, description: "The queued emails.", schema: QueueEmailsResponse },
   errors: [409],
