@@ -5,6 +5,7 @@ import {
   leaderboardPeriod,
   type ModelLeaderboardRow,
 } from "../../analytics/get-model-leaderboard.js";
+import { getModelOutcomes, type ModelOutcome } from "../../analytics/get-model-outcomes.js";
 import { wilsonInterval } from "../../analytics/statistics.js";
 import { UnprocessableError } from "../../domain/errors.js";
 import { builder } from "../builder.js";
@@ -139,6 +140,137 @@ builder.queryField("modelLeaderboard", (t) =>
         period: leaderboardPeriod(days, asOf),
         minSamples,
         entries: rows.map((r, i) => ({ ...r, rank: i + 1, minSamples })),
+      };
+    },
+  }),
+);
+
+const MoneyAmountRef = builder.objectRef<{ currency: string; amount: string }>("WonRevenue").implement({
+  description: "Won deal amounts in one currency (exact decimal string; currencies are never converted).",
+  fields: (t) => ({ currency: t.exposeString("currency"), amount: t.exposeString("amount") }),
+});
+
+type OutcomeEntry = ModelOutcome & { rank: number };
+type Outcomes = {
+  asOf: Date;
+  taskType: string | null;
+  period: LeaderboardPeriod;
+  minSamples: number;
+  entries: OutcomeEntry[];
+};
+
+const OutcomeEntryRef = builder.objectRef<OutcomeEntry>("ModelOutcomeEntry").implement({
+  description:
+    "What followed one model's work for one task type over the period, derived from what happened (not from the " +
+    "posted conversion_metric). Attribution: the model is credited with a lead's positive reply, booked meeting " +
+    "and won deals that happened at or after its first AI-GYM record for that lead in the period (and before " +
+    "asOf). Counted per lead; every model on a lead's path is credited, so outcomes do not sum across models.",
+  fields: (t) => ({
+    rank: t.exposeInt("rank"),
+    taskType: t.exposeString("task_type"),
+    modelName: t.exposeString("model_name"),
+    aiRuns: t.exposeInt("ai_runs", {
+      description: "AI-GYM records of this task type and model in the period.",
+    }),
+    aiSpendUsd: t.exposeFloat("ai_spend", { description: "Sum of their cost, USD." }),
+    leadsTouched: t.exposeInt("leads_touched", { description: "Distinct leads of those records." }),
+    positiveReplyLeads: t.exposeInt("positive_reply_leads", {
+      description: "Touched leads with an inbound reply of sentiment positive or interested afterwards.",
+    }),
+    meetingLeads: t.exposeInt("meeting_leads", {
+      description: "Touched leads that booked a meeting afterwards.",
+    }),
+    wonDeals: t.exposeInt("won_deals", { description: "Deals of touched leads won afterwards." }),
+    wonRevenue: t.field({ type: [MoneyAmountRef], resolve: (e) => e.revenue }),
+    positiveReplyRate: t.exposeFloat("positive_reply_rate", {
+      nullable: true,
+      description: "positiveReplyLeads / leadsTouched.",
+    }),
+    positiveReplyRateInterval: t.field({
+      type: IntervalRef,
+      nullable: true,
+      description: "Wilson score 95% interval of positiveReplyRate over leadsTouched.",
+      resolve: (e) => e.positive_reply_rate_interval,
+    }),
+    meetingRate: t.exposeFloat("meeting_rate", {
+      nullable: true,
+      description: "meetingLeads / leadsTouched.",
+    }),
+    meetingRateInterval: t.field({
+      type: IntervalRef,
+      nullable: true,
+      description: "Wilson score 95% interval of meetingRate over leadsTouched.",
+      resolve: (e) => e.meeting_rate_interval,
+    }),
+    costPerPositiveReplyUsd: t.exposeFloat("cost_per_positive_reply", {
+      nullable: true,
+      description: "aiSpendUsd / positiveReplyLeads; null with none.",
+    }),
+    costPerMeetingUsd: t.exposeFloat("cost_per_meeting", {
+      nullable: true,
+      description: "aiSpendUsd / meetingLeads; null with none.",
+    }),
+    revenuePerAiDollar: t.exposeFloat("revenue_per_ai_dollar", {
+      nullable: true,
+      description: "Won USD revenue / aiSpendUsd; null without spend. Other currencies are not converted.",
+    }),
+    belowMinSamples: t.exposeBoolean("below_min_samples", {
+      description: "leadsTouched < minSamples: too few leads to compare this model with confidence.",
+    }),
+  }),
+});
+
+const OutcomesRef = builder.objectRef<Outcomes>("ModelOutcomes").implement({
+  description:
+    "Outcome leaderboard: per task type × model, best first by revenue per AI dollar, then positive-reply rate.",
+  fields: (t) => ({
+    asOf: t.field({
+      type: "DateTime",
+      description: "The views' last refresh: records and outcomes are counted before it.",
+      resolve: (o) => o.asOf,
+    }),
+    taskType: t.exposeString("taskType", { nullable: true }),
+    period: t.field({ type: RollingPeriodRef, resolve: (o) => o.period }),
+    minSamples: t.exposeInt("minSamples"),
+    entries: t.field({ type: [OutcomeEntryRef], resolve: (o) => o.entries }),
+  }),
+});
+
+builder.queryField("modelOutcomes", (t) =>
+  t.field({
+    type: OutcomesRef,
+    description:
+      "Which model makes money: per task type × model over `[asOf − period, asOf)`, AI spend, leads touched, and " +
+      "the positive replies, meetings and won revenue that followed, with cost per positive reply, cost per " +
+      "meeting, revenue per AI dollar and Wilson intervals. Exact, from the base tables of the read replica.",
+    args: {
+      taskType: t.arg.string({ required: false, description: "One task type; all when omitted." }),
+      period: t.arg({ type: "Period", required: false, defaultValue: 30 }),
+      minSamples: t.arg.int({ required: false, defaultValue: 30 }),
+    },
+    resolve: async (_root, args, ctx) => {
+      if (args.taskType != null && !TASK_TYPE.test(args.taskType))
+        throw new UnprocessableError("taskType must look like website_analysis (lower case, digits, _).", [
+          { path: "taskType", message: "must match ^[a-z][a-z0-9_]{0,49}$" },
+        ]);
+      if ((args.minSamples ?? 0) < 0)
+        throw new UnprocessableError("minSamples must be 0 or more.", [
+          { path: "minSamples", message: ">= 0" },
+        ]);
+      const asOf = await ctx.asOf();
+      const period = leaderboardPeriod(args.period ?? 30, asOf);
+      const minSamples = args.minSamples ?? 30;
+      const rows = await getModelOutcomes(ctx.read.pool, {
+        period,
+        taskType: args.taskType ?? null,
+        minSamples,
+      });
+      return {
+        asOf,
+        taskType: args.taskType ?? null,
+        period,
+        minSamples,
+        entries: rows.map((r, i) => ({ ...r, rank: i + 1 })),
       };
     },
   }),

@@ -1,0 +1,131 @@
+import type pg from "pg";
+import type { LeaderboardPeriod } from "./get-model-leaderboard.js";
+import { rate, wilsonInterval } from "./statistics.js";
+
+/**
+ * Outcome leaderboard (README "Outcome leaderboards"): what followed a model's work, derived from what happened,
+ * never from the `conversion_metric` callers post.
+ *
+ * Attribution rule. A model's output is part of a lead's path when the lead has an AI-GYM record of that task type
+ * and model (the work queue writes one when an analysis, demo or video completes; AI workers post theirs for email
+ * copy and reply drafting). Over the period `[from, to)`:
+ * - AI spend and runs: the model's AI-GYM records of the task type created in the period;
+ * - leads touched: the distinct leads of those records;
+ * - for each touched lead, the model is credited with an outcome that happened at or after its first record for the
+ *   lead in the period and before `to`: a positive reply (an inbound message in any of the lead's threads whose
+ *   sentiment is `positive` or `interested`), a booked meeting, a won deal (its amount, per currency).
+ *   Each is counted per lead: a lead with two positive replies is one lead with a positive reply. Several models
+ *   on one lead's path are each credited (multi-touch, not split), so outcomes do not sum across models.
+ * Rates are over leads touched, with Wilson 95% intervals; money per outcome is AI spend / outcome leads.
+ * Exact: computed from the base tables (of the replica) on each request; test/analytics/model-outcomes.test.ts
+ * recomputes it from the rows independently.
+ */
+export type ModelOutcomeRow = {
+  task_type: string;
+  model_name: string;
+  ai_runs: number;
+  ai_spend: number;
+  leads_touched: number;
+  positive_reply_leads: number;
+  meeting_leads: number;
+  won_deals: number;
+  revenue: { currency: string; amount: string }[];
+};
+
+export type ModelOutcome = ModelOutcomeRow & {
+  positive_reply_rate: number | null;
+  positive_reply_rate_interval: { low: number; high: number } | null;
+  meeting_rate: number | null;
+  meeting_rate_interval: { low: number; high: number } | null;
+  cost_per_positive_reply: number | null;
+  cost_per_meeting: number | null;
+  /** Won revenue in USD per USD of AI spend (AI-GYM costs are USD; other currencies are not converted). */
+  revenue_per_ai_dollar: number | null;
+  below_min_samples: boolean;
+};
+
+/** The inbound messages the outcome leaderboard counts as positive replies. */
+export const POSITIVE_SENTIMENTS = ["positive", "interested"] as const;
+
+const OUTCOMES_SQL = `
+WITH runs AS (
+  SELECT g.task_type, g.model_name, g.lead_id, g.cost, g.created_at
+    FROM ai_gym_performance g
+   WHERE g.created_at >= $1 AND g.created_at < $2 AND g.model_name IS NOT NULL AND g.task_type IS NOT NULL
+     AND ($3::text IS NULL OR g.task_type = $3)
+),
+touches AS (
+  SELECT task_type, model_name, lead_id, min(created_at) AS first_at
+    FROM runs WHERE lead_id IS NOT NULL GROUP BY task_type, model_name, lead_id
+),
+credited AS (
+  SELECT t.task_type, t.model_name, t.lead_id,
+         EXISTS (SELECT 1 FROM conversations c JOIN conversation_messages m ON m.conversation_id = c.id
+                  WHERE c.lead_id = t.lead_id AND m.direction = 'inbound' AND m.sentiment = ANY ($4::text[])
+                    AND m.sent_at >= t.first_at AND m.sent_at < $2) AS positive,
+         EXISTS (SELECT 1 FROM meetings mt
+                  WHERE mt.lead_id = t.lead_id AND mt.booked_at >= t.first_at AND mt.booked_at < $2) AS meeting
+    FROM touches t
+),
+won AS (
+  SELECT t.task_type, t.model_name, d.currency, count(*)::int AS deals, sum(d.amount)::text AS amount
+    FROM touches t JOIN deals d ON d.lead_id = t.lead_id
+   WHERE d.status = 'won' AND d.won_at >= t.first_at AND d.won_at < $2
+   GROUP BY t.task_type, t.model_name, d.currency
+)
+SELECT r.task_type, r.model_name, r.ai_runs, r.ai_spend,
+       COALESCE(c.leads_touched, 0) AS leads_touched, COALESCE(c.positive_reply_leads, 0) AS positive_reply_leads,
+       COALESCE(c.meeting_leads, 0) AS meeting_leads, COALESCE(w.won_deals, 0) AS won_deals,
+       COALESCE(w.revenue, '[]'::jsonb) AS revenue
+  FROM (SELECT task_type, model_name, count(*)::int AS ai_runs, COALESCE(sum(cost), 0)::float8 AS ai_spend
+          FROM runs GROUP BY task_type, model_name) r
+  LEFT JOIN (SELECT task_type, model_name, count(*)::int AS leads_touched,
+                    count(*) FILTER (WHERE positive)::int AS positive_reply_leads,
+                    count(*) FILTER (WHERE meeting)::int AS meeting_leads
+               FROM credited GROUP BY task_type, model_name) c USING (task_type, model_name)
+  LEFT JOIN (SELECT task_type, model_name, sum(deals)::int AS won_deals,
+                    jsonb_agg(jsonb_build_object('currency', currency, 'amount', amount) ORDER BY currency) AS revenue
+               FROM won GROUP BY task_type, model_name) w USING (task_type, model_name)
+ ORDER BY r.task_type, r.model_name`;
+
+/** Per task type × model over `period` (one task type, or all when null); best first by revenue per AI dollar. */
+export async function getModelOutcomes(
+  db: pg.Pool,
+  q: { period: LeaderboardPeriod; taskType: string | null; minSamples: number },
+): Promise<ModelOutcome[]> {
+  const { rows } = await db.query<ModelOutcomeRow>(OUTCOMES_SQL, [
+    q.period.from.toISOString(),
+    q.period.to.toISOString(),
+    q.taskType,
+    POSITIVE_SENTIMENTS,
+  ]);
+  return rows.map((r) => withRates(r, q.minSamples)).sort(byValue);
+}
+
+export function withRates(r: ModelOutcomeRow, minSamples: number): ModelOutcome {
+  const positiveRate = rate(r.positive_reply_leads, r.leads_touched);
+  const meetingRate = rate(r.meeting_leads, r.leads_touched);
+  const usd = r.revenue.find((m) => m.currency === "USD");
+  return {
+    ...r,
+    positive_reply_rate: positiveRate,
+    positive_reply_rate_interval: wilsonInterval(positiveRate, r.leads_touched),
+    meeting_rate: meetingRate,
+    meeting_rate_interval: wilsonInterval(meetingRate, r.leads_touched),
+    cost_per_positive_reply: r.positive_reply_leads > 0 ? r.ai_spend / r.positive_reply_leads : null,
+    cost_per_meeting: r.meeting_leads > 0 ? r.ai_spend / r.meeting_leads : null,
+    revenue_per_ai_dollar: r.ai_spend > 0 ? Number(usd?.amount ?? 0) / r.ai_spend : null,
+    below_min_samples: r.leads_touched < minSamples,
+  };
+}
+
+/** Revenue per AI dollar, then positive-reply rate, descending (nulls last); ties by task type and model. */
+function byValue(a: ModelOutcome, b: ModelOutcome): number {
+  const desc = (x: number | null, y: number | null) => (y ?? -1) - (x ?? -1);
+  return (
+    desc(a.revenue_per_ai_dollar, b.revenue_per_ai_dollar) ||
+    desc(a.positive_reply_rate, b.positive_reply_rate) ||
+    a.task_type.localeCompare(b.task_type) ||
+    a.model_name.localeCompare(b.model_name)
+  );
+}

@@ -1,0 +1,188 @@
+import { randomUUID } from "node:crypto";
+import { describe, expect, it } from "vitest";
+import { refreshViews } from "../../src/analytics/refresh-views.js";
+import { wilsonInterval } from "../../src/analytics/statistics.js";
+import { waitForReplica } from "../../src/db/replication.js";
+import { startApi } from "../support/api.js";
+import { insertCampaign, insertLead } from "../support/factories-engagement.js";
+
+/**
+ * Outcome leaderboard oracle: the data is written here as plain rows, the expected figures are computed from those
+ * rows in TypeScript under the documented attribution rule (README "Outcome leaderboards"), and GraphQL
+ * `modelOutcomes` must agree. The task type is unique to this file, so other tests' rows never count.
+ */
+const api = await startApi();
+const q = async (sql: string, params: unknown[] = []) => (await api.db.primary.query(sql, params)).rows;
+const taskType = `outcome_${randomUUID().slice(0, 8)}`;
+const HOUR = 3_600_000;
+const at = (hoursAgo: number) => new Date(Date.now() - hoursAgo * HOUR);
+
+type Gym = { model: string; lead: string | null; cost: number; at: Date };
+type Reply = { lead: string; sentiment: string; direction: "inbound" | "outbound"; at: Date };
+type Meeting = { lead: string; at: Date };
+type Deal = { lead: string; amount: number; currency: string; status: "won" | "open"; at: Date };
+
+async function write(gym: Gym[], replies: Reply[], meetings: Meeting[], deals: Deal[]) {
+  const campaign = await insertCampaign(api.db.primary);
+  for (const g of gym)
+    await q(
+      `INSERT INTO ai_gym_performance (task_type, model_name, lead_id, cost, created_at) VALUES ($1, $2, $3, $4, $5)`,
+      [taskType, g.model, g.lead, g.cost, g.at.toISOString()],
+    );
+  for (const r of replies) {
+    const [conv] = await q(`INSERT INTO conversations (lead_id, campaign_id) VALUES ($1, $2) RETURNING id`, [
+      r.lead,
+      campaign,
+    ]);
+    await q(
+      `INSERT INTO conversation_messages (conversation_id, direction, body, sentiment, sent_at) VALUES ($1, $2, 'x', $3, $4)`,
+      [conv.id, r.direction, r.sentiment, r.at.toISOString()],
+    );
+  }
+  for (const m of meetings)
+    await q(`INSERT INTO meetings (lead_id, campaign_id, booked_at) VALUES ($1, $2, $3)`, [
+      m.lead,
+      campaign,
+      m.at.toISOString(),
+    ]);
+  for (const d of deals)
+    await q(
+      `INSERT INTO deals (lead_id, campaign_id, status, amount, currency, won_at) VALUES ($1, $2, $3, $4, $5, $6)`,
+      [d.lead, campaign, d.status, d.amount, d.currency, d.status === "won" ? d.at.toISOString() : null],
+    );
+}
+
+/** The documented rule, written independently of the SQL. */
+function oracle(gym: Gym[], replies: Reply[], meetings: Meeting[], deals: Deal[], from: Date, to: Date) {
+  const inPeriod = gym.filter((g) => g.at >= from && g.at < to);
+  const models = [...new Set(inPeriod.map((g) => g.model))].sort();
+  return models.map((model) => {
+    const rows = inPeriod.filter((g) => g.model === model);
+    const firstTouch = new Map<string, Date>();
+    for (const g of rows)
+      if (g.lead && (!firstTouch.has(g.lead) || g.at < (firstTouch.get(g.lead) as Date)))
+        firstTouch.set(g.lead, g.at);
+    const after = (lead: string, t: Date) => t >= (firstTouch.get(lead) as Date) && t < to;
+    const leads = [...firstTouch.keys()];
+    const positive = leads.filter((l) =>
+      replies.some(
+        (r) =>
+          r.lead === l &&
+          r.direction === "inbound" &&
+          ["positive", "interested"].includes(r.sentiment) &&
+          after(l, r.at),
+      ),
+    ).length;
+    const meeting = leads.filter((l) => meetings.some((m) => m.lead === l && after(l, m.at))).length;
+    const won = deals.filter((d) => d.status === "won" && firstTouch.has(d.lead) && after(d.lead, d.at));
+    const spend = rows.reduce((s, g) => s + g.cost, 0);
+    const usd = won.filter((d) => d.currency === "USD").reduce((s, d) => s + d.amount, 0);
+    const n = leads.length;
+    return {
+      modelName: model,
+      aiRuns: rows.length,
+      aiSpendUsd: spend,
+      leadsTouched: n,
+      positiveReplyLeads: positive,
+      meetingLeads: meeting,
+      wonDeals: won.length,
+      positiveReplyRate: n ? positive / n : null,
+      positiveReplyRateInterval: wilsonInterval(n ? positive / n : null, n),
+      meetingRate: n ? meeting / n : null,
+      costPerPositiveReplyUsd: positive ? spend / positive : null,
+      costPerMeetingUsd: meeting ? spend / meeting : null,
+      revenuePerAiDollar: spend > 0 ? usd / spend : null,
+    };
+  });
+}
+
+describe("modelOutcomes: what followed each model's work, by lineage", () => {
+  it("equals the rule computed from the base rows: credit after the first touch, per lead, multi-touch", async () => {
+    const [l1, l2, l3, l4] = await Promise.all([1, 2, 3, 4].map(() => insertLead(api.db.primary)));
+    const leads = [l1, l2, l3, l4] as string[];
+    const [a, b, c, d] = leads as [string, string, string, string];
+    const gym: Gym[] = [
+      { model: "writer-a", lead: a, cost: 0.5, at: at(100) },
+      { model: "writer-a", lead: a, cost: 0.25, at: at(90) },
+      { model: "writer-a", lead: b, cost: 1, at: at(80) },
+      { model: "writer-a", lead: null, cost: 2, at: at(70) }, // spend without a lead
+      { model: "writer-b", lead: b, cost: 0.4, at: at(60) }, // a second model on b's path
+      { model: "writer-b", lead: c, cost: 0.4, at: at(50) },
+      { model: "writer-b", lead: d, cost: 0.1, at: at(24 * 40) }, // before the 30-day period
+    ];
+    const replies: Reply[] = [
+      { lead: a, sentiment: "positive", direction: "inbound", at: at(95) }, // after a's first touch (100h)
+      { lead: a, sentiment: "interested", direction: "inbound", at: at(85) }, // same lead: still one
+      { lead: b, sentiment: "positive", direction: "inbound", at: at(70) }, // after writer-a (80h), before writer-b (60h)
+      { lead: c, sentiment: "negative", direction: "inbound", at: at(40) }, // not positive
+      { lead: c, sentiment: "positive", direction: "outbound", at: at(39) }, // outbound is not a reply
+      { lead: d, sentiment: "positive", direction: "inbound", at: at(10) }, // d's only touch is outside the period
+    ];
+    const meetings: Meeting[] = [
+      { lead: b, at: at(30) }, // after both writers touched b
+      { lead: c, at: at(55) }, // before writer-b touched c
+    ];
+    const deals: Deal[] = [
+      { lead: b, amount: 1200, currency: "USD", status: "won", at: at(20) },
+      { lead: b, amount: 300, currency: "EUR", status: "won", at: at(19) },
+      { lead: a, amount: 999, currency: "USD", status: "open", at: at(18) }, // not won
+    ];
+    await write(gym, replies, meetings, deals);
+    await refreshViews(api.db.primary, "test");
+    if (api.db.replica) await waitForReplica(api.db.primary, api.db.replica);
+
+    const res = await api.graphql(
+      `query($t: String!) { modelOutcomes(taskType: $t, period: "30d", minSamples: 2) {
+         asOf period { from to }
+         entries { modelName aiRuns aiSpendUsd leadsTouched positiveReplyLeads meetingLeads wonDeals
+                   wonRevenue { currency amount } positiveReplyRate positiveReplyRateInterval { low high }
+                   meetingRate costPerPositiveReplyUsd costPerMeetingUsd revenuePerAiDollar belowMinSamples } } }`,
+      { t: taskType },
+    );
+    expect(res.body.errors, JSON.stringify(res.body.errors)).toBeUndefined();
+    const out = res.body.data.modelOutcomes;
+    const expected = oracle(
+      gym,
+      replies,
+      meetings,
+      deals,
+      new Date(out.period.from),
+      new Date(out.period.to),
+    );
+    const byModel = Object.fromEntries(out.entries.map((e: { modelName: string }) => [e.modelName, e]));
+    for (const e of expected) expect(byModel[e.modelName]).toMatchObject(e);
+    expect(Object.keys(byModel).sort()).toEqual(expected.map((e) => e.modelName));
+
+    // The hand-checked facts behind the oracle, so the oracle itself cannot drift silently.
+    expect(byModel["writer-a"]).toMatchObject({
+      leadsTouched: 2,
+      positiveReplyLeads: 2,
+      meetingLeads: 1,
+      wonDeals: 2,
+    });
+    expect(byModel["writer-a"].wonRevenue).toEqual([
+      { currency: "EUR", amount: "300.00" },
+      { currency: "USD", amount: "1200.00" },
+    ]);
+    expect(byModel["writer-a"].revenuePerAiDollar).toBeCloseTo(1200 / 3.75, 9);
+    expect(byModel["writer-b"]).toMatchObject({
+      leadsTouched: 2,
+      positiveReplyLeads: 0,
+      meetingLeads: 1,
+      aiRuns: 2,
+    });
+    expect(byModel["writer-b"].costPerPositiveReplyUsd).toBeNull();
+    expect(byModel["writer-a"].belowMinSamples).toBe(false);
+    // Best first by revenue per AI dollar: b's deal followed writer-b too (1200 / 0.80 > 1200 / 3.75).
+    expect(byModel["writer-b"].revenuePerAiDollar).toBeCloseTo(1200 / 0.8, 9);
+    expect(out.entries.map((e: { modelName: string }) => e.modelName)).toEqual(["writer-b", "writer-a"]);
+  });
+
+  it("refuses a malformed task type and a negative minSamples with a client error", async () => {
+    const bad = await api.graphql(`{ modelOutcomes(taskType: "Bad Type") { minSamples } }`);
+    expect(bad.body.errors?.[0]?.extensions?.code).toBeDefined();
+    expect(JSON.stringify(bad.body.errors)).toMatch(/taskType/);
+    const neg = await api.graphql(`{ modelOutcomes(minSamples: -1) { minSamples } }`);
+    expect(JSON.stringify(neg.body.errors)).toMatch(/minSamples/);
+  });
+});
