@@ -21,6 +21,16 @@ type Leaderboard = {
   entries: Entry[];
 };
 
+/** 422 for a malformed task type or a negative minSamples (both leaderboards take them). */
+function assertLeaderboardArgs(args: { taskType?: string | null; minSamples?: number | null }): void {
+  if (args.taskType != null && !TASK_TYPE.test(args.taskType))
+    throw new UnprocessableError("taskType must look like website_analysis (lower case, digits, _).", [
+      { path: "taskType", message: "must match ^[a-z][a-z0-9_]{0,49}$" },
+    ]);
+  if ((args.minSamples ?? 0) < 0)
+    throw new UnprocessableError("minSamples must be 0 or more.", [{ path: "minSamples", message: ">= 0" }]);
+}
+
 const OrderEnum = builder.enumType("LeaderboardOrder", {
   description: "Best first: highest quality, lowest cost, highest conversion rate, or most used.",
   values: Object.fromEntries(LEADERBOARD_ORDER.map((o) => [o.toUpperCase(), { value: o }])) as Record<
@@ -117,14 +127,7 @@ builder.queryField("modelLeaderboard", (t) =>
       minSamples: t.arg.int({ required: false, defaultValue: 30 }),
     },
     resolve: async (_root, args, ctx) => {
-      if (!TASK_TYPE.test(args.taskType))
-        throw new UnprocessableError("taskType must look like website_analysis (lower case, digits, _).", [
-          { path: "taskType", message: "must match ^[a-z][a-z0-9_]{0,49}$" },
-        ]);
-      if ((args.minSamples ?? 0) < 0)
-        throw new UnprocessableError("minSamples must be 0 or more.", [
-          { path: "minSamples", message: ">= 0" },
-        ]);
+      assertLeaderboardArgs(args);
       const asOf = await ctx.asOf();
       const days = args.period ?? 30;
       const minSamples = args.minSamples ?? 30;
@@ -249,14 +252,7 @@ builder.queryField("modelOutcomes", (t) =>
       minSamples: t.arg.int({ required: false, defaultValue: 30 }),
     },
     resolve: async (_root, args, ctx) => {
-      if (args.taskType != null && !TASK_TYPE.test(args.taskType))
-        throw new UnprocessableError("taskType must look like website_analysis (lower case, digits, _).", [
-          { path: "taskType", message: "must match ^[a-z][a-z0-9_]{0,49}$" },
-        ]);
-      if ((args.minSamples ?? 0) < 0)
-        throw new UnprocessableError("minSamples must be 0 or more.", [
-          { path: "minSamples", message: ">= 0" },
-        ]);
+      assertLeaderboardArgs(args);
       const asOf = await ctx.asOf();
       const period = leaderboardPeriod(args.period ?? 30, asOf);
       const minSamples = args.minSamples ?? 30;
