@@ -81,6 +81,7 @@ describe("the GraphQL schema", () => {
       "campaigns",
       "lineage",
       "modelLeaderboard",
+      "modelOutcomes",
       "overview",
     ]);
     expect(piiFindings(live)).toEqual([]);
