@@ -433,6 +433,9 @@ function replyThread(
     ["outbound", t.senderEmail, t.contactEmail, t.subject, null, null, t.sentMs],
     ["inbound", t.contactEmail, t.senderEmail, `Re: ${t.subject}`, null, sentiment, t.repliedMs],
   ];
+  // The first reply's category (issue 13 reply taxonomy), picked from the conversation id rather than the RNG, so
+  // every other seeded value stays what it was for the same seed.
+  const firstCategory = replyCategory(sentiment, conversationId);
   let lastMs = t.repliedMs;
   let outcome: "replied" | "meeting_booked" | "won" = "replied";
   if (sentiment === "positive" || sentiment === "neutral") {
@@ -523,33 +526,114 @@ function replyThread(
     sentiment === "unsubscribe" || sentiment === "negative" ? "closed" : "active",
     ts(t.repliedMs),
   ]);
+  let inbound = 0;
   for (const [direction, from, to, subject, model, sent, atMs] of messages) {
+    const messageId = rng.uuid();
+    // A later inbound message of the thread is the lead booking the meeting.
+    const category = direction === "inbound" ? (inbound++ === 0 ? firstCategory : "meeting_request") : null;
+    const label = category ? classifierLabel(category, messageId, atMs) : NO_LABEL;
     rows.conversation_messages.push([
-      rng.uuid(),
+      messageId,
       conversationId,
       direction,
       from,
       to,
       subject,
-      direction === "inbound"
-        ? inboundBody(sent)
-        : "Thanks for getting back to me! Here is a link to pick a time.",
+      category ? inboundBody(category) : "Thanks for getting back to me! Here is a link to pick a time.",
       model,
       sent,
       `${threadId}.${rng.hex(8)}`,
       ts(atMs),
+      ...label,
     ]);
   }
   return outcome;
 }
 
-function inboundBody(sentiment: string | null): string {
+/** A number in [0, 1) from the hex digits of a UUID at `offset` (stable, and independent of the seed's RNG). */
+function fromId(id: string, offset: number): number {
+  return Number.parseInt(id.replace(/-/g, "").slice(offset, offset + 6), 16) / 0x1000000;
+}
+
+/**
+ * The reply category of a seeded first reply, consistent with its sentiment (README "Reply taxonomy"): some neutral
+ * replies are automatic (out-of-office, auto-replies), so the seeded reply rate counts them apart.
+ */
+function replyCategory(sentiment: string, conversationId: string): string {
+  const u = fromId(conversationId, 0);
   switch (sentiment) {
     case "positive":
-      return "This looks great — can we talk this week?";
+      return u < 0.7 ? "interested" : "meeting_request";
     case "neutral":
-      return "Interesting. What would this cost?";
+      if (u < 0.25) return "out_of_office";
+      if (u < 0.35) return "auto_reply";
+      if (u < 0.7) return "information_request";
+      return u < 0.9 ? "not_now" : "wrong_person";
     case "negative":
+      return "not_interested";
+    default:
+      return "unsubscribe";
+  }
+}
+
+const CLASSIFIERS = ["claude-4.5-haiku", "gpt-5-mini"] as const;
+/** The categories a classifier confuses a reply's true category with, when it does. */
+const CONFUSED_WITH: Record<string, string> = {
+  interested: "information_request",
+  meeting_request: "interested",
+  information_request: "interested",
+  not_now: "not_interested",
+  wrong_person: "uncategorized",
+  out_of_office: "auto_reply",
+  auto_reply: "uncategorized",
+  not_interested: "not_now",
+  unsubscribe: "not_interested",
+};
+const NO_LABEL = [null, null, null, null, null, null] as const;
+
+/**
+ * The classifier's label of an inbound message (model, confidence) and, for about one in five, a reviewer's verdict
+ * beside it: the true category. The cheaper classifier errs more often, so classifier accuracy differs by model.
+ */
+function classifierLabel(
+  category: string,
+  messageId: string,
+  atMs: number,
+): readonly [string, string, number, string | null, string | null, string | null] {
+  const model = fromId(messageId, 0) < 0.5 ? CLASSIFIERS[0] : CLASSIFIERS[1];
+  const errs = fromId(messageId, 6) < (model === CLASSIFIERS[0] ? 0.06 : 0.15);
+  const label = errs ? (CONFUSED_WITH[category] ?? "uncategorized") : category;
+  const confidence = Math.round(
+    (errs ? 0.5 + 0.3 * fromId(messageId, 12) : 0.8 + 0.2 * fromId(messageId, 12)) * 1000,
+  );
+  const reviewed = fromId(messageId, 18) < 0.2;
+  return [
+    label,
+    model,
+    confidence / 1000,
+    reviewed ? category : null,
+    reviewed ? ts(atMs + 4 * 3_600_000) : null,
+    reviewed ? "user:growth-team" : null,
+  ];
+}
+
+function inboundBody(category: string): string {
+  switch (category) {
+    case "interested":
+      return "This looks great — can we talk this week?";
+    case "meeting_request":
+      return "Let's do a call — does Thursday work?";
+    case "information_request":
+      return "Interesting. What would this cost?";
+    case "not_now":
+      return "Not right now, maybe next quarter.";
+    case "wrong_person":
+      return "I'm not the right person for this.";
+    case "out_of_office":
+      return "I'm out of the office until Monday with limited access to email.";
+    case "auto_reply":
+      return "Thank you for your message. This is an automatic reply.";
+    case "not_interested":
       return "Not interested, thanks.";
     default:
       return "Please remove me from your list.";

@@ -230,6 +230,16 @@ export async function seedDemoData(pool: pg.Pool, options: SeedOptions): Promise
       options.onProgress?.(leadsDone, rowsWritten);
     }
 
+    // An unsubscribe reply suppresses the lead in every campaign (README "Reply taxonomy"), as the API does.
+    await client.query(
+      `UPDATE leads l SET unsubscribed_at = u.first_at
+         FROM (SELECT c.lead_id, min(m.sent_at) AS first_at
+                 FROM conversation_messages m JOIN conversations c ON c.id = m.conversation_id
+                WHERE m.direction = 'inbound'
+                  AND COALESCE(m.reply_category_corrected, m.reply_category) = 'unsubscribe'
+                GROUP BY c.lead_id) u
+        WHERE l.id = u.lead_id`,
+    );
     await client.query(
       `UPDATE scraping_jobs j SET leads_found = s.n, leads_created = s.n
        FROM (SELECT scraping_job_id, count(*)::int AS n FROM leads GROUP BY scraping_job_id) s

@@ -112,6 +112,12 @@ export const SEED_COLUMNS = {
     c("sentiment", "varchar"),
     c("gmail_message_id", "varchar"),
     c("sent_at", "timestamp"),
+    c("reply_category", "varchar"),
+    c("reply_category_model", "varchar"),
+    c("reply_category_confidence", "float8"),
+    c("reply_category_corrected", "varchar"),
+    c("reply_category_corrected_at", "timestamp"),
+    c("reply_category_corrected_by", "varchar"),
   ],
   meetings: [
     c("id", "uuid"),

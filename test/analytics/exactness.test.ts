@@ -367,6 +367,25 @@ async function writeToClosedDays(): Promise<void> {
                            AND m.direction = 'inbound' AND m.sentiment = 'positive')
       ORDER BY c.id LIMIT 8`,
   );
+  // A reviewer corrects replies on closed days (reply taxonomy): a human reply found to be an out-of-office stops
+  // counting as a reply, and a reply filed as not interested becomes a positive one.
+  for (const [from, to] of [
+    ["information_request", "out_of_office"],
+    ["interested", "auto_reply"],
+    ["not_interested", "interested"],
+  ]) {
+    await pool.query(
+      `UPDATE conversation_messages SET reply_category_corrected = $2, reply_category_corrected_at = now(),
+                                        reply_category_corrected_by = 'user:exactness'
+        WHERE id IN (SELECT m.id FROM conversation_messages m JOIN conversations c ON c.id = m.conversation_id
+                      WHERE m.direction = 'inbound' AND m.reply_category = $1 AND m.reply_category_corrected IS NULL
+                        AND EXISTS (SELECT 1 FROM email_sends e WHERE e.lead_id = c.lead_id
+                                       AND e.campaign_id = c.campaign_id AND e.status = 'sent'
+                                       AND e.replied_at IS NOT NULL AND ${old("e.sent_at")})
+                      ORDER BY m.id LIMIT 6)`,
+      [from, to],
+    );
+  }
   await pool.query(
     `UPDATE deals SET status = 'won', amount = 1234.5, won_at = ${closedBefore} - interval '20 days'
       WHERE id IN (SELECT id FROM deals WHERE status <> 'won' AND campaign_id IS NOT NULL ORDER BY id LIMIT 4)`,

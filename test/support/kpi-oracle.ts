@@ -18,6 +18,19 @@ const local = (column: string) =>
   `to_char(date_trunc($4, (${column} AT TIME ZONE 'UTC') AT TIME ZONE $3), 'YYYY-MM-DD')`;
 const params = (p: OraclePeriod) => [p.from, p.to, p.timezone, p.granularity];
 
+/**
+ * Whether the thread of email `s` (the lead's conversations in its campaign, for this email or tied to none) has an
+ * inbound message whose effective category (the human correction, else the classifier's) matches `test`. A
+ * message without any category counts as not automatic. The reply rules (README "Reply taxonomy"): replied = a human
+ * answered (a non-automatic message) or nothing automatic came back; positive = replied with a positive category
+ * (a positive message is itself not automatic, so it implies replied).
+ */
+const threadHas = (s: string, test: string) =>
+  `EXISTS (SELECT 1 FROM conversations c JOIN conversation_messages m ON m.conversation_id = c.id
+            WHERE c.lead_id = ${s}.lead_id AND c.campaign_id = ${s}.campaign_id
+              AND (c.email_send_id IS NULL OR c.email_send_id = ${s}.id) AND m.direction = 'inbound'
+              AND COALESCE(m.reply_category_corrected, m.reply_category, 'uncategorized') ${test})`;
+
 export type FunnelFacts = {
   campaign_id: string;
   start: string;
@@ -42,12 +55,12 @@ export async function oracleFunnel(db: pg.Pool, p: OraclePeriod): Promise<Funnel
             count(*) FILTER (WHERE s.status = 'sent')::int AS delivered,
             count(*) FILTER (WHERE s.status = 'sent' AND s.opened_at IS NOT NULL)::int AS opened,
             count(*) FILTER (WHERE s.status = 'sent' AND s.clicked_at IS NOT NULL)::int AS clicked,
-            count(*) FILTER (WHERE s.status = 'sent' AND s.replied_at IS NOT NULL)::int AS replied,
-            count(*) FILTER (WHERE s.status = 'sent' AND s.replied_at IS NOT NULL AND EXISTS (
-                SELECT 1 FROM conversations c JOIN conversation_messages m ON m.conversation_id = c.id
-                 WHERE c.lead_id = s.lead_id AND c.campaign_id = s.campaign_id
-                   AND (c.email_send_id IS NULL OR c.email_send_id = s.id)
-                   AND m.direction = 'inbound' AND m.sentiment = 'positive'))::int AS positive_replies,
+            count(*) FILTER (WHERE s.status = 'sent' AND s.replied_at IS NOT NULL
+                AND NOT ${threadHas("s", "IN ('out_of_office', 'auto_reply', 'bounce')")}
+                     OR s.status = 'sent' AND s.replied_at IS NOT NULL
+                        AND ${threadHas("s", "NOT IN ('out_of_office', 'auto_reply', 'bounce')")})::int AS replied,
+            count(*) FILTER (WHERE s.status = 'sent' AND s.replied_at IS NOT NULL
+                AND ${threadHas("s", "IN ('interested', 'meeting_request')")})::int AS positive_replies,
             count(*) FILTER (WHERE s.status = 'sent' AND s.lead_id IS NOT NULL
                 AND NOT EXISTS (SELECT 1 FROM email_sends e
                                  WHERE e.lead_id = s.lead_id AND e.campaign_id = s.campaign_id
@@ -225,8 +238,10 @@ export async function oracleAbTests(db: pg.Pool): Promise<
             count(*) FILTER (WHERE status = 'sent' AND sent_at IS NOT NULL)::int AS exposures,
             count(*) FILTER (WHERE status = 'sent' AND sent_at IS NOT NULL AND opened_at IS NOT NULL)::int AS opens,
             count(*) FILTER (WHERE status = 'sent' AND sent_at IS NOT NULL AND clicked_at IS NOT NULL)::int AS clicks,
-            count(*) FILTER (WHERE status = 'sent' AND sent_at IS NOT NULL AND replied_at IS NOT NULL)::int AS replies
-       FROM email_sends WHERE ab_test_id IS NOT NULL AND ab_variant IS NOT NULL
+            count(*) FILTER (WHERE status = 'sent' AND sent_at IS NOT NULL AND replied_at IS NOT NULL
+                AND (NOT ${threadHas("s", "IN ('out_of_office', 'auto_reply', 'bounce')")}
+                     OR ${threadHas("s", "NOT IN ('out_of_office', 'auto_reply', 'bounce')")}))::int AS replies
+       FROM email_sends s WHERE ab_test_id IS NOT NULL AND ab_variant IS NOT NULL
       GROUP BY 1, 2 ORDER BY 1, 2`,
   );
   return rows;
