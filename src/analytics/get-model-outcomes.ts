@@ -13,7 +13,8 @@ import { rate, wilsonInterval } from "./statistics.js";
  * - leads touched: the distinct leads of those records;
  * - for each touched lead, the model is credited with an outcome that happened at or after its first record for the
  *   lead in the period and before `to`: a positive reply (an inbound message in any of the lead's threads whose
- *   sentiment is `positive` or `interested`), a booked meeting, a won deal (its amount, per currency).
+ *   effective category — the human correction, else the classifier's — is in the positive group: interested,
+ *   meeting_request; README "Reply taxonomy"), a booked meeting, a won deal (its amount, per currency).
  *   Each is counted per lead: a lead with two positive replies is one lead with a positive reply. Several models
  *   on one lead's path are each credited (multi-touch, not split), so outcomes do not sum across models.
  * Rates are over leads touched, with Wilson 95% intervals; money per outcome is AI spend / outcome leads.
@@ -44,8 +45,8 @@ export type ModelOutcome = ModelOutcomeRow & {
   below_min_samples: boolean;
 };
 
-/** The inbound messages the outcome leaderboard counts as positive replies. */
-export const POSITIVE_SENTIMENTS = ["positive", "interested"] as const;
+/** The reply categories of the positive group (reply_category_group() = 'positive', migration 0021). */
+export const POSITIVE_CATEGORIES = ["interested", "meeting_request"] as const;
 
 const OUTCOMES_SQL = `
 WITH runs AS (
@@ -61,7 +62,8 @@ touches AS (
 credited AS (
   SELECT t.task_type, t.model_name, t.lead_id,
          EXISTS (SELECT 1 FROM conversations c JOIN conversation_messages m ON m.conversation_id = c.id
-                  WHERE c.lead_id = t.lead_id AND m.direction = 'inbound' AND m.sentiment = ANY ($4::text[])
+                  WHERE c.lead_id = t.lead_id AND m.direction = 'inbound'
+                    AND COALESCE(m.reply_category_corrected, m.reply_category) = ANY ($4::text[])
                     AND m.sent_at >= t.first_at AND m.sent_at < $2) AS positive,
          EXISTS (SELECT 1 FROM meetings mt
                   WHERE mt.lead_id = t.lead_id AND mt.booked_at >= t.first_at AND mt.booked_at < $2) AS meeting
@@ -97,7 +99,7 @@ export async function getModelOutcomes(
     q.period.from.toISOString(),
     q.period.to.toISOString(),
     q.taskType,
-    POSITIVE_SENTIMENTS,
+    POSITIVE_CATEGORIES,
   ]);
   return rows.map((r) => withRates(r, q.minSamples)).sort(byValue);
 }
@@ -128,4 +130,29 @@ function byValue(a: ModelOutcome, b: ModelOutcome): number {
     a.task_type.localeCompare(b.task_type) ||
     a.model_name.localeCompare(b.model_name)
   );
+}
+
+/** The outcome figures a leaderboard can be ordered by (REST `metric=`): higher is better except for costs. */
+export const OUTCOME_METRICS = [
+  "revenue_per_ai_dollar",
+  "positive_reply_rate",
+  "meeting_rate",
+  "cost_per_positive_reply",
+  "cost_per_meeting",
+] as const;
+export type OutcomeMetric = (typeof OUTCOME_METRICS)[number];
+
+/** Best first by `metric` (costs ascending, the rest descending), nulls last; ties by model name. */
+export function byOutcomeMetric<T extends { model_name: string }>(
+  metric: OutcomeMetric,
+  outcomeOf: (row: T) => ModelOutcome | undefined,
+): (a: T, b: T) => number {
+  const ascending = metric.startsWith("cost_");
+  return (a, b) => {
+    const x = outcomeOf(a)?.[metric] ?? null;
+    const y = outcomeOf(b)?.[metric] ?? null;
+    if (x === null || y === null)
+      return (x === null ? 1 : 0) - (y === null ? 1 : 0) || a.model_name.localeCompare(b.model_name);
+    return (ascending ? x - y : y - x) || a.model_name.localeCompare(b.model_name);
+  };
 }

@@ -275,7 +275,9 @@ export type SendingStatus = {
   campaign_id: string;
   state: SendingState;
   reason: string;
+  /** Claimable emails that will be sent (those to unsubscribed leads are `unsubscribed`). */
   queued: number;
+  unsubscribed: number;
   claimed_today: number;
   daily_limit: number;
   remaining_today: number;
@@ -290,11 +292,18 @@ export async function getSendingStatus(db: pg.Pool, id: string, now: Date): Prom
   const campaign = await getCampaign(db, id);
   const window = effectiveWindow(campaign);
   const dailyLimit = effectiveDailyLimit(campaign);
-  const { rows } = await db.query<{ queued: number }>(
-    `SELECT count(*)::int AS queued FROM email_sends WHERE campaign_id = $1 AND ${claimableSql("$2")}`,
+  const { rows } = await db.query<{ queued: number; unsubscribed: number }>(
+    `SELECT count(*)::int AS queued, count(*) FILTER (WHERE l.unsubscribed_at IS NOT NULL)::int AS unsubscribed
+       FROM email_sends e LEFT JOIN leads l ON l.id = e.lead_id
+      WHERE e.campaign_id = $1 AND ${claimableSql("$2", "e")}`,
     [id, now.toISOString()],
   );
   const queued = rows[0]?.queued ?? 0;
+  const unsubscribed = rows[0]?.unsubscribed ?? 0;
+  const held =
+    unsubscribed === 0
+      ? ""
+      : ` ${unsubscribed} queued emails are to leads who unsubscribed: they will not be sent (the next claim fails them).`;
   const claimedToday = (await countClaimedToday(db, [{ id, window }], now)).get(id) ?? 0;
   const remaining = Math.max(0, dailyLimit - claimedToday);
   const open = isWindowOpen(window, now);
@@ -313,25 +322,26 @@ export async function getSendingStatus(db: pg.Pool, id: string, now: Date): Prom
       completed: "The campaign has completed; it sends nothing more.",
       archived: "The campaign is archived; it sends nothing more.",
     }[status];
-  } else if (queued === 0) {
+  } else if (queued === unsubscribed) {
     state = "nothing_queued";
-    reason = "No emails are queued for this campaign.";
+    reason = `No emails are queued for this campaign.${held}`;
   } else if (!open) {
     state = "outside_window";
-    reason = `It is ${local.text} in ${window.timezone}, outside the send window (${windowText}).`;
+    reason = `It is ${local.text} in ${window.timezone}, outside the send window (${windowText}).${held}`;
   } else if (limitMet) {
     state = "daily_limit_reached";
-    reason = `The daily limit of ${dailyLimit} emails for ${local.text.slice(0, 10)} (${window.timezone}) has been claimed.`;
+    reason = `The daily limit of ${dailyLimit} emails for ${local.text.slice(0, 10)} (${window.timezone}) has been claimed.${held}`;
   } else {
     state = "sending";
-    reason = `Inside the send window with ${remaining} of ${dailyLimit} emails left today; senders can claim ${Math.min(remaining, queued)} now.`;
+    reason = `Inside the send window with ${remaining} of ${dailyLimit} emails left today; senders can claim ${Math.min(remaining, queued - unsubscribed)} now.${held}`;
   }
   const waiting = state === "outside_window" || state === "daily_limit_reached";
   return {
     campaign_id: id,
     state,
     reason,
-    queued,
+    queued: queued - unsubscribed,
+    unsubscribed,
     claimed_today: claimedToday,
     daily_limit: dailyLimit,
     remaining_today: remaining,

@@ -32,7 +32,32 @@ export type MessageRow = {
   sentiment: string | null;
   gmail_message_id: string | null;
   sent_at: Date | null;
+  reply_category: ReplyCategory | null;
+  reply_category_model: string | null;
+  reply_category_confidence: number | null;
+  reply_category_corrected: ReplyCategory | null;
+  reply_category_corrected_at: Date | null;
+  reply_category_corrected_by: string | null;
 };
+
+/**
+ * The reply taxonomy (migration 0021, README "Reply taxonomy"): what an inbound message is, as its classifier posted
+ * it and as a human may correct it. The effective category is the correction, else the classifier's.
+ */
+export const REPLY_CATEGORIES = [
+  "interested",
+  "meeting_request",
+  "information_request",
+  "not_now",
+  "not_interested",
+  "wrong_person",
+  "out_of_office",
+  "auto_reply",
+  "unsubscribe",
+  "bounce",
+  "uncategorized",
+] as const;
+export type ReplyCategory = (typeof REPLY_CATEGORIES)[number];
 
 export type MeetingRow = {
   id: string;
@@ -71,7 +96,9 @@ export type ConversationThread = ConversationRow & {
 const CONVERSATION_COLUMNS =
   "id, lead_id, campaign_id, email_send_id, thread_metadata, status, last_message_at, created_at";
 const MESSAGE_COLUMNS =
-  "id, conversation_id, direction, from_email, to_email, subject, body, model_used, sentiment, gmail_message_id, sent_at";
+  "id, conversation_id, direction, from_email, to_email, subject, body, model_used, sentiment, gmail_message_id, " +
+  "sent_at, reply_category, reply_category_model, reply_category_confidence, reply_category_corrected, " +
+  "reply_category_corrected_at, reply_category_corrected_by";
 const MEETING_COLUMNS =
   "id, lead_id, campaign_id, conversation_id, status, booked_at, scheduled_for, created_at";
 // amount::text keeps the exact decimal (pg would return a string anyway; the cast makes the contract explicit).
@@ -216,13 +243,18 @@ export type PostMessageInput = {
   sentiment?: string | undefined;
   gmail_message_id?: string | undefined;
   sent_at?: Date | undefined;
+  /** Inbound only; without it the database maps `sentiment` (reply_category_of_sentiment, migration 0021). */
+  reply_category?: ReplyCategory | undefined;
+  reply_category_model?: string | undefined;
+  reply_category_confidence?: number | undefined;
 };
 
 /**
  * Adds a message to a thread. An inbound message is a reply: it stamps replied_at (first reply wins, COALESCE) on the
  * send the thread answers — the conversation's email_send_id, or else the lead's most recent send that went out before
  * the reply (within the thread's campaign when it has one), which then becomes the thread's email_send_id — and emits
- * `reply.received` without any message content.
+ * `reply.received` without any message content. An `unsubscribe` reply suppresses the lead for every campaign
+ * (leads.unsubscribed_at, first one wins): the email claim fails its queued emails from then on.
  */
 export async function postMessage(
   uow: UnitOfWork,
@@ -233,8 +265,9 @@ export async function postMessage(
   const sentAt = (input.sent_at ?? uow.now).toISOString();
   const { rows } = await uow.tx.query<MessageRow>(
     `INSERT INTO conversation_messages (conversation_id, direction, from_email, to_email, subject, body, model_used,
-                                        sentiment, gmail_message_id, sent_at)
-     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
+                                        sentiment, gmail_message_id, sent_at, reply_category, reply_category_model,
+                                        reply_category_confidence)
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)
      RETURNING ${MESSAGE_COLUMNS}`,
     [
       conversationId,
@@ -247,9 +280,13 @@ export async function postMessage(
       input.sentiment ?? null,
       input.gmail_message_id ?? null,
       sentAt,
+      input.reply_category ?? null,
+      input.reply_category_model ?? null,
+      input.reply_category_confidence ?? null,
     ],
   );
   const message = rows[0] as MessageRow;
+  if (message.reply_category === "unsubscribe") await recordUnsubscribes(uow, conversation);
 
   let emailSendId = conversation.email_send_id;
   if (input.direction === "inbound") {
@@ -278,9 +315,102 @@ export async function postMessage(
       campaign_id: conversation.campaign_id,
       email_send_id: emailSendId,
       sentiment: message.sentiment,
+      reply_category: message.reply_category ?? "uncategorized",
+      reply_category_model: message.reply_category_model,
+      reply_category_confidence: message.reply_category_confidence,
     });
   }
   return message;
+}
+
+/**
+ * Sets the thread's lead's unsubscribed_at from its messages: the first inbound message whose effective category is
+ * `unsubscribe`, in any campaign; NULL when a correction left none. Audited when it changes.
+ */
+async function recordUnsubscribes(uow: UnitOfWork, conversation: ConversationRow): Promise<void> {
+  if (!conversation.lead_id) return;
+  const { rows } = await uow.tx.query<{ before: Date | null; after: Date | null }>(
+    `WITH first AS (
+       SELECT min(COALESCE(m.sent_at, 'epoch')) AS at
+         FROM conversations c JOIN conversation_messages m ON m.conversation_id = c.id
+        WHERE c.lead_id = $1 AND m.direction = 'inbound'
+          AND COALESCE(m.reply_category_corrected, m.reply_category) = 'unsubscribe'),
+     old AS (SELECT unsubscribed_at FROM leads WHERE id = $1 FOR UPDATE)
+     UPDATE leads l SET unsubscribed_at = first.at FROM first, old
+      WHERE l.id = $1 AND l.unsubscribed_at IS DISTINCT FROM first.at
+     RETURNING old.unsubscribed_at AS before, l.unsubscribed_at AS after`,
+    [conversation.lead_id],
+  );
+  const changed = rows[0];
+  if (!changed) return;
+  uow.audit({
+    action: changed.after ? "lead.unsubscribed" : "lead.unsubscribe_withdrawn",
+    resourceType: "lead",
+    resourceId: conversation.lead_id,
+    details: { conversation_id: conversation.id, unsubscribed_at: changed.after?.toISOString() ?? null },
+  });
+}
+
+export type CorrectCategoryInput = {
+  category: ReplyCategory;
+  /** Who reviewed it (a user id of the caller's tool); defaults to the API key. */
+  reviewer?: string | undefined;
+};
+
+/**
+ * A human's verdict on an inbound message's category, kept beside the classifier's label (which never changes) and
+ * audited with both. Correcting to or from `unsubscribe` recomputes the lead's suppression. Sending the same
+ * verdict again changes nothing.
+ */
+export async function correctReplyCategory(
+  uow: UnitOfWork,
+  conversationId: string,
+  messageId: string,
+  input: CorrectCategoryInput,
+): Promise<MessageRow> {
+  const conversation = await lockConversation(uow.tx, conversationId);
+  const { rows: current } = await uow.tx.query<MessageRow>(
+    `SELECT ${MESSAGE_COLUMNS} FROM conversation_messages WHERE id = $1 AND conversation_id = $2 FOR UPDATE`,
+    [messageId, conversationId],
+  );
+  const message = current[0];
+  if (!message) throw new NotFoundError("Message", messageId);
+  if (message.direction !== "inbound") {
+    throw new UnprocessableError("Only inbound messages (replies) have a category.", [
+      { location: "path", path: "/messageId", message: "an outbound message" },
+    ]);
+  }
+  if (message.reply_category_corrected === input.category) {
+    uow.wroteNothing();
+    return message;
+  }
+  const p = uow.principal;
+  const reviewer = input.reviewer ?? (p.type === "api_key" ? `api_key:${p.name}` : `${p.type}:${p.id}`);
+  const { rows } = await uow.tx.query<MessageRow>(
+    `UPDATE conversation_messages
+        SET reply_category_corrected = $2, reply_category_corrected_at = $3, reply_category_corrected_by = $4
+      WHERE id = $1
+      RETURNING ${MESSAGE_COLUMNS}`,
+    [messageId, input.category, uow.now.toISOString(), reviewer],
+  );
+  const corrected = rows[0] as MessageRow;
+  const before = message.reply_category_corrected ?? message.reply_category;
+  uow.audit({
+    action: "conversation.message_category_corrected",
+    resourceType: "conversation_message",
+    resourceId: messageId,
+    details: {
+      conversation_id: conversationId,
+      from: before,
+      to: input.category,
+      classifier: message.reply_category,
+      model: message.reply_category_model,
+      reviewer,
+    },
+  });
+  if (before === "unsubscribe" || input.category === "unsubscribe")
+    await recordUnsubscribes(uow, conversation);
+  return corrected;
 }
 
 /** Stamps replied_at once on the send the reply answers; returns that send's id, or null when there is none. */

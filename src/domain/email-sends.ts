@@ -187,17 +187,22 @@ export async function queueEmails(
     throw new ConflictError(`Campaign ${input.campaign_id} is ${campaign.status}; it takes no new emails.`);
   }
   const leadIds = [...new Set(input.emails.map((e) => e.lead_id))];
-  const { rows: found } = await uow.tx.query<{ id: string }>(
-    `SELECT id FROM leads WHERE id = ANY($1::uuid[]) AND erased_at IS NULL`,
+  const { rows: found } = await uow.tx.query<{ id: string; unsubscribed: boolean }>(
+    `SELECT id, unsubscribed_at IS NOT NULL AS unsubscribed FROM leads
+      WHERE id = ANY($1::uuid[]) AND erased_at IS NULL`,
     [leadIds],
   );
-  const known = new Set(found.map((r) => r.id));
-  const missing = input.emails.flatMap((e, i) =>
-    known.has(e.lead_id)
-      ? []
-      : [{ location: "body" as const, path: `/emails/${i}/lead_id`, message: "no such lead" }],
-  );
-  if (missing.length) throw new UnprocessableError("Some emails are for leads that do not exist.", missing);
+  const known = new Map(found.map((r) => [r.id, r.unsubscribed]));
+  const missing = input.emails.flatMap((e, i) => {
+    const unsubscribed = known.get(e.lead_id);
+    if (unsubscribed === false) return [];
+    const message = unsubscribed
+      ? "the lead unsubscribed: it gets no more emails in any campaign"
+      : "no such lead";
+    return [{ location: "body" as const, path: `/emails/${i}/lead_id`, message }];
+  });
+  if (missing.length)
+    throw new UnprocessableError("Some emails are for leads that do not exist or unsubscribed.", missing);
   const assets = await resolveStepsAndAssets(uow, input.campaign_id, input.emails);
 
   const test = await activeSubjectTest(uow.tx, input.campaign_id);
@@ -294,8 +299,9 @@ export type ClaimedEmail = {
  * never exceed a limit together; inserts of new sends are not blocked by that lock. The sends themselves are taken
  * with FOR UPDATE SKIP LOCKED so a send a report is updating right now is skipped rather than waited for.
  *
- * A send whose lead has no contact_email cannot be delivered: it is marked `failed` (last_error says why), does not
- * use a slot of the daily limit, and is not returned.
+ * A send whose lead has no contact_email, or unsubscribed (an `unsubscribe` reply in any campaign, README "Reply
+ * taxonomy"), is not delivered: it is marked `failed` (last_error says why), does not use a slot of the daily limit,
+ * and is not returned.
  */
 export async function claimEmails(
   uow: UnitOfWork,
@@ -367,8 +373,10 @@ async function takeSends(
   const nowIso = uow.now.toISOString();
   const leaseExpiresAt = new Date(uow.now.getTime() + input.lease_seconds * 1000);
   // Oldest first within each campaign up to its remaining quota, then oldest first overall up to the sender's limit.
-  const { rows: picked } = await uow.tx.query<{ id: string; created_at: Date; has_email: boolean }>(
-    `SELECT p.id, p.created_at, (l.contact_email IS NOT NULL) AS has_email
+  const { rows: picked } = await uow.tx.query<{ id: string; created_at: Date; undeliverable: string | null }>(
+    `SELECT p.id, p.created_at,
+            CASE WHEN l.unsubscribed_at IS NOT NULL THEN 'lead unsubscribed'
+                 WHEN l.contact_email IS NULL THEN 'lead has no contact_email' END AS undeliverable
        FROM unnest($1::uuid[], $2::int[]) AS q(campaign_id, remaining)
        CROSS JOIN LATERAL (
          SELECT e.id, e.created_at, e.lead_id FROM email_sends e
@@ -382,25 +390,29 @@ async function takeSends(
       LIMIT $4`,
     [quota.map((q) => q.id), quota.map((q) => q.remaining), nowIso, input.limit],
   );
-  const undeliverable = picked.filter((p) => !p.has_email);
+  const undeliverable = picked.filter((p) => p.undeliverable !== null);
   if (undeliverable.length > 0) {
     await uow.tx.query(
       `UPDATE email_sends e
-          SET status = 'failed', last_error = 'lead has no contact_email', lease_owner = NULL, lease_expires_at = NULL
-         FROM unnest($1::uuid[], $2::timestamp[]) AS u(id, created_at)
+          SET status = 'failed', last_error = u.reason, lease_owner = NULL, lease_expires_at = NULL
+         FROM unnest($1::uuid[], $2::timestamp[], $3::text[]) AS u(id, created_at, reason)
         WHERE e.id = u.id AND e.created_at = u.created_at`,
-      [undeliverable.map((p) => p.id), undeliverable.map((p) => p.created_at.toISOString())],
+      [
+        undeliverable.map((p) => p.id),
+        undeliverable.map((p) => p.created_at.toISOString()),
+        undeliverable.map((p) => p.undeliverable),
+      ],
     );
     for (const p of undeliverable) {
       uow.audit({
         action: "email_send.failed",
         resourceType: "email_send",
         resourceId: p.id,
-        details: { reason: "lead has no contact_email" },
+        details: { reason: p.undeliverable },
       });
     }
   }
-  const deliverable = picked.filter((p) => p.has_email);
+  const deliverable = picked.filter((p) => p.undeliverable === null);
   if (deliverable.length === 0) return [];
   const { rows } = await uow.tx.query<SendRow>(
     `UPDATE email_sends e

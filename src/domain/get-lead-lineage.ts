@@ -68,6 +68,10 @@ export type LineageStep = {
   sentiment: string | null;
   amount: string | null;
   currency: string | null;
+  /** Replies: the effective category (the human correction, else the classifier's); `model` is the classifier. */
+  reply_category: string | null;
+  /** Emails: the video the email carried, by id (its demo is `demo_site_id`; migration 0020). */
+  video_id: string | null;
 };
 
 export type LeadLineage = {
@@ -110,53 +114,55 @@ SELECT 'scraped' AS stage, 1 AS stage_order, l.id, l.created_at AS at, sj.starte
        NULL::uuid AS analysis_id, NULL::uuid AS demo_site_id, NULL::boolean AS deployed, NULL::uuid AS campaign_id,
        NULL::uuid AS email_send_id, NULL::uuid AS conversation_id, NULL::uuid AS meeting_id, NULL::uuid AS ab_test_id,
        NULL::text AS ab_variant, NULL::timestamp AS opened_at, NULL::timestamp AS clicked_at,
-       NULL::timestamp AS replied_at, NULL::text AS sentiment, NULL::text AS amount, NULL::text AS currency
+       NULL::timestamp AS replied_at, NULL::text AS sentiment, NULL::text AS amount, NULL::text AS currency,
+       NULL::text AS reply_category, NULL::uuid AS video_id
   FROM l LEFT JOIN scraping_jobs sj ON sj.id = l.scraping_job_id
 UNION ALL
 SELECT 'analysed', 2, a.id, a.created_at, COALESCE(w.started_at, a.created_at), a.completed_at, a.status, a.model_used,
        COALESCE(w.correlation_id, (SELECT correlation_id FROM ev WHERE type = 'analysis.completed' AND key = a.id::text)),
        NULL, NULL, a.overall_score, a.performance_score, a.seo_score, a.accessibility_score, a.design_score,
-       NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL
+       NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL
   FROM website_analyses a JOIN l ON a.lead_id = l.id LEFT JOIN work_items w ON w.id = a.id
 UNION ALL
 SELECT 'demo', 3, d.id, d.created_at, COALESCE(w.started_at, d.created_at), COALESCE(d.deployed_at, w.finished_at),
        d.status, d.model_used,
        COALESCE(w.correlation_id, (SELECT correlation_id FROM ev WHERE type = 'demo.deployed' AND key = d.id::text)),
        NULL, NULL, NULL, NULL, NULL, NULL, NULL,
-       d.analysis_id, NULL, d.deployed_at IS NOT NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL
+       d.analysis_id, NULL, d.deployed_at IS NOT NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL
   FROM demo_sites d JOIN l ON d.lead_id = l.id LEFT JOIN work_items w ON w.id = d.id
 UNION ALL
 SELECT 'video', 4, v.id, v.created_at, COALESCE(w.started_at, v.created_at), w.finished_at, v.status, NULL,
        COALESCE(w.correlation_id, (SELECT correlation_id FROM ev WHERE type = 'video.ready' AND key = v.id::text)),
        NULL, NULL, NULL, NULL, NULL, NULL, NULL,
-       NULL, v.demo_site_id, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL
+       NULL, v.demo_site_id, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL
   FROM videos v JOIN l ON v.lead_id = l.id LEFT JOIN work_items w ON w.id = v.id
 UNION ALL
 SELECT 'email', 5, s.id, COALESCE(s.sent_at, s.created_at), s.created_at, s.sent_at, s.status, s.model_used,
        (SELECT correlation_id FROM ev WHERE type = 'email.sent' AND key = s.id::text),
        NULL, NULL, NULL, NULL, NULL, NULL, NULL,
-       NULL, NULL, NULL, s.campaign_id, s.id, NULL, NULL, s.ab_test_id, s.ab_variant, s.opened_at, s.clicked_at,
-       s.replied_at, NULL, NULL, NULL
+       NULL, s.demo_site_id, NULL, s.campaign_id, s.id, NULL, NULL, s.ab_test_id, s.ab_variant, s.opened_at, s.clicked_at,
+       s.replied_at, NULL, NULL, NULL, NULL, s.video_id
   FROM email_sends s JOIN l ON s.lead_id = l.id
 UNION ALL
-SELECT 'reply', 6, m.id, m.sent_at, m.sent_at, m.sent_at, c.status, m.model_used,
+SELECT 'reply', 6, m.id, m.sent_at, m.sent_at, m.sent_at, c.status, m.reply_category_model,
        (SELECT correlation_id FROM ev WHERE type = 'reply.received' AND key = m.id::text),
        NULL, NULL, NULL, NULL, NULL, NULL, NULL,
-       NULL, NULL, NULL, c.campaign_id, c.email_send_id, c.id, NULL, NULL, NULL, NULL, NULL, NULL, m.sentiment, NULL, NULL
+       NULL, NULL, NULL, c.campaign_id, c.email_send_id, c.id, NULL, NULL, NULL, NULL, NULL, NULL, m.sentiment, NULL, NULL,
+       COALESCE(m.reply_category_corrected, m.reply_category), NULL
   FROM conversation_messages m JOIN conversations c ON c.id = m.conversation_id JOIN l ON c.lead_id = l.id
  WHERE m.direction = 'inbound'
 UNION ALL
 SELECT 'meeting', 7, mt.id, mt.booked_at, mt.booked_at, mt.scheduled_for, mt.status, NULL,
        (SELECT correlation_id FROM ev WHERE type = 'meeting.booked' AND key = mt.id::text),
        NULL, NULL, NULL, NULL, NULL, NULL, NULL,
-       NULL, NULL, NULL, mt.campaign_id, NULL, mt.conversation_id, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL
+       NULL, NULL, NULL, mt.campaign_id, NULL, mt.conversation_id, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL
   FROM meetings mt JOIN l ON mt.lead_id = l.id
 UNION ALL
 SELECT 'deal', 8, dl.id, dl.created_at, dl.created_at, COALESCE(dl.won_at, dl.lost_at), dl.status, NULL,
        (SELECT correlation_id FROM ev WHERE type = 'deal.won' AND key = dl.id::text),
        NULL, NULL, NULL, NULL, NULL, NULL, NULL,
        NULL, NULL, NULL, dl.campaign_id, NULL, NULL, dl.meeting_id, NULL, NULL, NULL, NULL, NULL, NULL,
-       dl.amount::text, dl.currency
+       dl.amount::text, dl.currency, NULL, NULL
   FROM deals dl JOIN l ON dl.lead_id = l.id
 ORDER BY at, stage_order, id`;
 

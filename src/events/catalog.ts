@@ -2,6 +2,8 @@
  * The payload of every event type, as TypeScript sees it. The JSON Schemas under events/ are the contract; a test
  * checks that this map and those files name the same events, and every emitted event is validated against its schema.
  */
+import type { ReplyCategory } from "../domain/conversations.js";
+
 type Uuid = string;
 type IsoTimestamp = string;
 
@@ -55,6 +57,10 @@ export type EventPayloads = {
     campaign_id: Uuid | null;
     email_send_id: Uuid | null;
     sentiment: string | null;
+    /** Optional in v1: events written before the reply taxonomy (migration 0021) lack them. */
+    reply_category?: ReplyCategory;
+    reply_category_model?: string | null;
+    reply_category_confidence?: number | null;
   };
   "abtest.decided": {
     ab_test_id: Uuid;

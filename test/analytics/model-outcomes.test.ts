@@ -3,7 +3,7 @@ import { describe, expect, it } from "vitest";
 import { refreshViews } from "../../src/analytics/refresh-views.js";
 import { wilsonInterval } from "../../src/analytics/statistics.js";
 import { waitForReplica } from "../../src/db/replication.js";
-import { startApi } from "../support/api.js";
+import { expectDocumented, startApi } from "../support/api.js";
 import { insertCampaign, insertLead } from "../support/factories-engagement.js";
 
 /**
@@ -18,7 +18,15 @@ const HOUR = 3_600_000;
 const at = (hoursAgo: number) => new Date(Date.now() - hoursAgo * HOUR);
 
 type Gym = { model: string; lead: string | null; cost: number; at: Date };
-type Reply = { lead: string; sentiment: string; direction: "inbound" | "outbound"; at: Date };
+/** category: the classifier's (omitted: the database maps the sentiment); corrected: a human's verdict. */
+type Reply = {
+  lead: string;
+  sentiment: string | null;
+  direction: "inbound" | "outbound";
+  at: Date;
+  category?: string;
+  corrected?: string;
+};
 type Meeting = { lead: string; at: Date };
 type Deal = { lead: string; amount: number; currency: string; status: "won" | "open"; at: Date };
 
@@ -35,8 +43,10 @@ async function write(gym: Gym[], replies: Reply[], meetings: Meeting[], deals: D
       campaign,
     ]);
     await q(
-      `INSERT INTO conversation_messages (conversation_id, direction, body, sentiment, sent_at) VALUES ($1, $2, 'x', $3, $4)`,
-      [conv.id, r.direction, r.sentiment, r.at.toISOString()],
+      `INSERT INTO conversation_messages (conversation_id, direction, body, sentiment, sent_at, reply_category,
+                                          reply_category_corrected, reply_category_corrected_at)
+       VALUES ($1, $2, 'x', $3, $4, $5, $6::text, CASE WHEN $6::text IS NOT NULL THEN now() END)`,
+      [conv.id, r.direction, r.sentiment, r.at.toISOString(), r.category ?? null, r.corrected ?? null],
     );
   }
   for (const m of meetings)
@@ -51,6 +61,10 @@ async function write(gym: Gym[], replies: Reply[], meetings: Meeting[], deals: D
       [d.lead, campaign, d.status, d.amount, d.currency, d.status === "won" ? d.at.toISOString() : null],
     );
 }
+
+/** The effective category of an inbound reply: the correction, else the classifier's, else the sentiment mapping. */
+const SENTIMENT_CATEGORY: Record<string, string> = { positive: "interested", interested: "interested" };
+const effective = (r: Reply) => r.corrected ?? r.category ?? SENTIMENT_CATEGORY[r.sentiment ?? ""] ?? "other";
 
 /** The documented rule, written independently of the SQL. */
 function oracle(gym: Gym[], replies: Reply[], meetings: Meeting[], deals: Deal[], from: Date, to: Date) {
@@ -69,7 +83,7 @@ function oracle(gym: Gym[], replies: Reply[], meetings: Meeting[], deals: Deal[]
         (r) =>
           r.lead === l &&
           r.direction === "inbound" &&
-          ["positive", "interested"].includes(r.sentiment) &&
+          ["interested", "meeting_request"].includes(effective(r)) &&
           after(l, r.at),
       ),
     ).length;
@@ -117,6 +131,17 @@ describe("modelOutcomes: what followed each model's work, by lineage", () => {
       { lead: c, sentiment: "negative", direction: "inbound", at: at(40) }, // not positive
       { lead: c, sentiment: "positive", direction: "outbound", at: at(39) }, // outbound is not a reply
       { lead: d, sentiment: "positive", direction: "inbound", at: at(10) }, // d's only touch is outside the period
+      // The taxonomy decides, not the sentiment: a classifier's meeting_request after writer-b touched b is
+      // positive, a reply a human corrected from interested to not_interested is not.
+      { lead: b, sentiment: null, category: "meeting_request", direction: "inbound", at: at(58) },
+      {
+        lead: c,
+        sentiment: "positive",
+        category: "interested",
+        corrected: "not_interested",
+        direction: "inbound",
+        at: at(45),
+      },
     ];
     const meetings: Meeting[] = [
       { lead: b, at: at(30) }, // after both writers touched b
@@ -167,15 +192,54 @@ describe("modelOutcomes: what followed each model's work, by lineage", () => {
     expect(byModel["writer-a"].revenuePerAiDollar).toBeCloseTo(1200 / 3.75, 9);
     expect(byModel["writer-b"]).toMatchObject({
       leadsTouched: 2,
-      positiveReplyLeads: 0,
+      positiveReplyLeads: 1,
       meetingLeads: 1,
       aiRuns: 2,
     });
-    expect(byModel["writer-b"].costPerPositiveReplyUsd).toBeNull();
+    expect(byModel["writer-b"].costPerPositiveReplyUsd).toBeCloseTo(0.8, 9);
     expect(byModel["writer-a"].belowMinSamples).toBe(false);
     // Best first by revenue per AI dollar: b's deal followed writer-b too (1200 / 0.80 > 1200 / 3.75).
     expect(byModel["writer-b"].revenuePerAiDollar).toBeCloseTo(1200 / 0.8, 9);
     expect(out.entries.map((e: { modelName: string }) => e.modelName)).toEqual(["writer-b", "writer-a"]);
+
+    // REST: the AI-GYM leaderboard with the same outcomes, ordered by the metric asked for.
+    const rest = await api.request(
+      "GET",
+      `/api/v2/analytics/models?task_type=${taskType}&period=30d&metric=cost_per_positive_reply&min_samples=2`,
+    );
+    expect(rest.status, rest.text).toBe(200);
+    expectDocumented(rest, "GET", "/api/v2/analytics/models");
+    expect(rest.body.meta).toMatchObject({ metric: "cost_per_positive_reply", min_samples: 2 });
+    // Costs lowest first: writer-b 0.80 per positive lead, writer-a 3.75 / 2.
+    expect(rest.body.data.map((e: { model_name: string }) => e.model_name)).toEqual(["writer-b", "writer-a"]);
+    for (const e of rest.body.data) {
+      const g = byModel[e.model_name];
+      expect(e.outcomes).toMatchObject({
+        leads_touched: g.leadsTouched,
+        positive_reply_leads: g.positiveReplyLeads,
+        meeting_leads: g.meetingLeads,
+        won_deals: g.wonDeals,
+        won_revenue: g.wonRevenue,
+        below_min_samples: g.belowMinSamples,
+      });
+      expect(e.outcomes.cost_per_positive_reply).toBeCloseTo(g.costPerPositiveReplyUsd, 12);
+      expect(e.outcomes.revenue_per_ai_dollar).toBeCloseTo(g.revenuePerAiDollar, 12);
+    }
+    const byMeeting = await api.request(
+      "GET",
+      `/api/v2/analytics/models?task_type=${taskType}&period=30d&metric=meeting_rate`,
+    );
+    expect(byMeeting.status).toBe(200);
+    // Both 1 meeting lead of 2 touched: the tie goes by name.
+    expect(byMeeting.body.data.map((e: { model_name: string }) => e.model_name)).toEqual([
+      "writer-a",
+      "writer-b",
+    ]);
+    const plain = await api.request("GET", `/api/v2/analytics/models?task_type=${taskType}&period=30d`);
+    expect(plain.body.data[0].outcomes).toBeUndefined();
+    const bad = await api.request("GET", `/api/v2/analytics/models?task_type=${taskType}&metric=profit`);
+    expect(bad.status).toBe(422);
+    expect(bad.body.errors.map((e: { path: string }) => e.path)).toContain("/metric");
   });
 
   it("refuses a malformed task type and a negative minSamples with a client error", async () => {

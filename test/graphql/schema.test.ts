@@ -83,6 +83,7 @@ describe("the GraphQL schema", () => {
       "modelLeaderboard",
       "modelOutcomes",
       "overview",
+      "replyClassifiers",
     ]);
     expect(piiFindings(live)).toEqual([]);
   });

@@ -192,6 +192,10 @@ describe("POST /api/v2/conversations/{id} (messages)", () => {
           campaign_id: campaign,
           email_send_id: latest,
           sentiment: "positive",
+          // No category posted: the documented mapping from the sentiment (README "Reply taxonomy").
+          reply_category: "interested",
+          reply_category_model: null,
+          reply_category_confidence: null,
         },
       },
     ]);

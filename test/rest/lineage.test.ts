@@ -36,10 +36,10 @@ async function seedPath(leadId: string, withCorrelation: boolean) {
   );
   const first = await one(
     `INSERT INTO email_sends (campaign_id, lead_id, subject_variant, body, model_used, status, ab_variant, created_at,
-                              sent_at, opened_at, clicked_at)
+                              sent_at, opened_at, clicked_at, demo_site_id, video_id)
      VALUES ($1, $2, 'Hi', 'Body', 'mail-writer', 'sent', 'B', '2026-05-02 08:00', '2026-05-02 09:00',
-             '2026-05-02 10:00', '2026-05-02 10:05') RETURNING id`,
-    [campaign, leadId],
+             '2026-05-02 10:00', '2026-05-02 10:05', $3, $4) RETURNING id`,
+    [campaign, leadId, demo.id, video.id],
   );
   const second = await one(
     `INSERT INTO email_sends (campaign_id, lead_id, subject_variant, body, model_used, status, created_at, sent_at,
@@ -53,8 +53,10 @@ async function seedPath(leadId: string, withCorrelation: boolean) {
     [leadId, campaign, second.id],
   );
   const reply = await one(
-    `INSERT INTO conversation_messages (conversation_id, direction, body, model_used, sentiment, sent_at)
-     VALUES ($1, 'inbound', 'Yes please', 'classifier-1', 'positive', '2026-05-04 12:00') RETURNING id`,
+    `INSERT INTO conversation_messages (conversation_id, direction, body, sentiment, sent_at, reply_category,
+                                        reply_category_model, reply_category_corrected, reply_category_corrected_at)
+     VALUES ($1, 'inbound', 'Yes please', 'positive', '2026-05-04 12:00', 'interested', 'classifier-1',
+             'meeting_request', '2026-05-04 13:00') RETURNING id`,
     [conv.id],
   );
   const meeting = await one(
@@ -110,7 +112,7 @@ async function gqlLineage(ref: string) {
   if (api.db.replica) await waitForReplica(api.db.primary, api.db.replica);
   const res = await api.graphql(
     `query($ref: String!) { lineage(leadRef: $ref) { leadRef unattributedCost
-       steps { stage id at model cost correlationId overallScore deployed abVariant openedAt sentiment amount } } }`,
+       steps { stage id at model cost correlationId overallScore deployed abVariant openedAt sentiment replyCategory demoSiteId videoId amount } } }`,
     { ref },
   );
   expect(res.body.errors, JSON.stringify(res.body.errors)).toBeUndefined();
@@ -151,8 +153,16 @@ describe("lead lineage", () => {
       correlation_id: `${ids.corr}-email`,
       ab_variant: "B",
       opened_at: "2026-05-02T10:00:00.000Z",
+      demo_site_id: ids.demo.id,
+      video_id: ids.video.id,
     });
-    expect(steps[6]).toMatchObject({ sentiment: "positive", email_send_id: ids.second.id });
+    expect(steps[5]).toMatchObject({ demo_site_id: null, video_id: null });
+    // The reply's category is the human's correction; its model is the classifier.
+    expect(steps[6]).toMatchObject({
+      sentiment: "positive",
+      reply_category: "meeting_request",
+      email_send_id: ids.second.id,
+    });
     expect(steps[8]).toMatchObject({ amount: "1250.50", status: "won", meeting_id: ids.meeting.id });
     expect(JSON.stringify(body)).not.toMatch(/@|Yes please|https?:/);
 
@@ -166,7 +176,8 @@ describe("lead lineage", () => {
     expect(g.steps.slice(1).map((s: { id: string }) => s.id)).toEqual(exp.slice(1).map((s) => s.id));
     expect(JSON.stringify(g)).not.toContain(leadId);
     expect(g.steps[1].overallScore).toBe(71);
-    expect(g.steps[6].sentiment).toBe("positive");
+    expect(g.steps[6]).toMatchObject({ sentiment: "positive", replyCategory: "meeting_request" });
+    expect(g.steps[4]).toMatchObject({ demoSiteId: ids.demo.id, videoId: ids.video.id });
   });
 
   it("gives a lead with no correlation ids its whole chain", async () => {

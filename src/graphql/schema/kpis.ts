@@ -30,9 +30,11 @@ export const MoneyRef = builder.objectRef<Money>("Money").implement({
 const FunnelRef = builder.objectRef<KpiSlice["funnel"]>("Funnel").implement({
   description:
     "Email counts. An email counts in the local day it was sent (queued: the day it was queued); queued, sending " +
-    "and failed emails are not sent. delivered = sent − bounced. opened/clicked/replied count delivered emails " +
-    "with that outcome. positiveReplies: replied emails whose lead answered in a thread of the campaign with " +
-    "positive sentiment. meetingsBooked: first touch — a lead's meeting in a campaign counts once, on the lead's " +
+    "and failed emails are not sent. delivered = sent − bounced. opened/clicked count delivered emails with that " +
+    "outcome. replied: delivered emails a human answered — an inbound message in the thread whose category " +
+    "(the human correction, else the classifier's) is not automatic (out_of_office, auto_reply, bounce), or a " +
+    "reply with no automatic message at all. positiveReplies: replied emails with a reply in the positive group " +
+    "(interested, meeting_request). README \"Reply taxonomy\". meetingsBooked: first touch — a lead's meeting in a campaign counts once, on the lead's " +
     "first delivered email of that campaign, when booked at or after that email was sent.",
   fields: (t) => ({
     queued: t.exposeInt("queued"),

@@ -6,6 +6,11 @@ import {
   type ModelLeaderboardRow,
 } from "../../analytics/get-model-leaderboard.js";
 import { getModelOutcomes, type ModelOutcome } from "../../analytics/get-model-outcomes.js";
+import {
+  type ClassifierAccuracy,
+  type ClassifierCategoryRow,
+  getReplyClassifiers,
+} from "../../analytics/get-reply-classifiers.js";
 import { wilsonInterval } from "../../analytics/statistics.js";
 import { UnprocessableError } from "../../domain/errors.js";
 import { builder } from "../builder.js";
@@ -178,7 +183,9 @@ const OutcomeEntryRef = builder.objectRef<OutcomeEntry>("ModelOutcomeEntry").imp
     aiSpendUsd: t.exposeFloat("ai_spend", { description: "Sum of their cost, USD." }),
     leadsTouched: t.exposeInt("leads_touched", { description: "Distinct leads of those records." }),
     positiveReplyLeads: t.exposeInt("positive_reply_leads", {
-      description: "Touched leads with an inbound reply of sentiment positive or interested afterwards.",
+      description:
+        "Touched leads with an inbound reply in the positive group (interested, meeting_request; the human " +
+        "correction of a category wins over the classifier's) afterwards.",
     }),
     meetingLeads: t.exposeInt("meeting_leads", {
       description: "Touched leads that booked a meeting afterwards.",
@@ -268,6 +275,83 @@ builder.queryField("modelOutcomes", (t) =>
         minSamples,
         entries: rows.map((r, i) => ({ ...r, rank: i + 1 })),
       };
+    },
+  }),
+);
+
+type Classifiers = {
+  asOf: Date;
+  period: LeaderboardPeriod;
+  minSamples: number;
+  entries: ClassifierAccuracy[];
+};
+
+const ClassifierCategoryRef = builder.objectRef<ClassifierCategoryRow>("ReplyClassifierCategory").implement({
+  description:
+    "One category as the model labelled it: how often, how often reviewed, how often a human agreed.",
+  fields: (t) => ({
+    category: t.exposeString("category", { description: "The model's label (a ReplyCategory value)." }),
+    labelled: t.exposeInt("labelled"),
+    reviewed: t.exposeInt("reviewed"),
+    agreed: t.exposeInt("agreed"),
+  }),
+});
+
+const ClassifierRef = builder.objectRef<ClassifierAccuracy>("ReplyClassifier").implement({
+  description:
+    "A reply-classifier model's accuracy: of its labels a human reviewed (a correction recorded, equal to the " +
+    "label when confirmed), the share the human agreed with. Unreviewed labels are not guessed at.",
+  fields: (t) => ({
+    modelName: t.exposeString("model_name"),
+    labelled: t.exposeInt("labelled", { description: "Inbound messages it classified in the period." }),
+    reviewed: t.exposeInt("reviewed", { description: "Of those, reviewed by a human." }),
+    agreed: t.exposeInt("agreed", { description: "Reviewed labels the human kept." }),
+    accuracy: t.exposeFloat("accuracy", {
+      nullable: true,
+      description: "agreed / reviewed; null when none.",
+    }),
+    accuracyInterval: t.field({
+      type: IntervalRef,
+      nullable: true,
+      description: "Wilson score 95% interval of accuracy over reviewed.",
+      resolve: (e) => e.accuracy_interval,
+    }),
+    meanConfidence: t.exposeFloat("mean_confidence", {
+      nullable: true,
+      description: "Mean confidence the model gave its labels (of those that carry one).",
+    }),
+    belowMinSamples: t.exposeBoolean("below_min_samples", { description: "reviewed < minSamples." }),
+    byCategory: t.field({ type: [ClassifierCategoryRef], resolve: (e) => e.by_category }),
+  }),
+});
+
+const ClassifiersRef = builder.objectRef<Classifiers>("ReplyClassifiers").implement({
+  description: "Reply-classifier models, most accurate first (unreviewed last).",
+  fields: (t) => ({
+    asOf: t.field({ type: "DateTime", resolve: (o) => o.asOf }),
+    period: t.field({ type: RollingPeriodRef, resolve: (o) => o.period }),
+    minSamples: t.exposeInt("minSamples"),
+    entries: t.field({ type: [ClassifierRef], resolve: (o) => o.entries }),
+  }),
+});
+
+builder.queryField("replyClassifiers", (t) =>
+  t.field({
+    type: ClassifiersRef,
+    description:
+      'How well each reply-classifier model labels replies (README "Reply taxonomy"), from human corrections, ' +
+      "over inbound messages sent in `[asOf − period, asOf)`. Exact, from the read replica's base tables.",
+    args: {
+      period: t.arg({ type: "Period", required: false, defaultValue: 30 }),
+      minSamples: t.arg.int({ required: false, defaultValue: 30 }),
+    },
+    resolve: async (_root, args, ctx) => {
+      assertLeaderboardArgs(args);
+      const asOf = await ctx.asOf();
+      const period = leaderboardPeriod(args.period ?? 30, asOf);
+      const minSamples = args.minSamples ?? 30;
+      const entries = await getReplyClassifiers(ctx.read.pool, { period, minSamples });
+      return { asOf, period, minSamples, entries };
     },
   }),
 );

@@ -42,7 +42,14 @@ const StepRef = builder.objectRef<LineageStep>("LineageStep").implement({
     accessibilityScore: t.int({ nullable: true, resolve: (s) => s.scores?.accessibility ?? null }),
     designScore: t.int({ nullable: true, resolve: (s) => s.scores?.design ?? null }),
     analysisId: t.exposeID("analysis_id", { nullable: true }),
-    demoSiteId: t.exposeID("demo_site_id", { nullable: true }),
+    demoSiteId: t.exposeID("demo_site_id", {
+      nullable: true,
+      description: "Demos: the demo; videos: the demo it shows; emails: the demo the email carried, by id.",
+    }),
+    videoId: t.exposeID("video_id", {
+      nullable: true,
+      description: "Emails: the video the email carried, by id.",
+    }),
     deployed: t.exposeBoolean("deployed", { nullable: true }),
     campaignId: t.exposeID("campaign_id", { nullable: true }),
     sendId: t.exposeID("email_send_id", {
@@ -57,6 +64,12 @@ const StepRef = builder.objectRef<LineageStep>("LineageStep").implement({
     clickedAt: t.field({ type: "DateTime", nullable: true, resolve: (s) => s.clicked_at }),
     repliedAt: t.field({ type: "DateTime", nullable: true, resolve: (s) => s.replied_at }),
     sentiment: t.exposeString("sentiment", { nullable: true }),
+    replyCategory: t.exposeString("reply_category", {
+      nullable: true,
+      description:
+        'Replies: the effective category (a human correction, else the classifier\'s; README "Reply taxonomy"). ' +
+        "A reply's `model` is the classifier model.",
+    }),
     amount: t.exposeString("amount", { nullable: true, description: "A deal's amount as a decimal string." }),
     currency: t.exposeString("currency", { nullable: true }),
   }),

@@ -5,8 +5,15 @@ import {
   LEADERBOARD_ORDER,
   leaderboardPeriod,
 } from "../../analytics/get-model-leaderboard.js";
+import {
+  byOutcomeMetric,
+  getModelOutcomes,
+  type ModelOutcome,
+  OUTCOME_METRICS,
+} from "../../analytics/get-model-outcomes.js";
 import { getOverview } from "../../analytics/get-overview.js";
 import { PLATFORM_METRICS } from "../../analytics/get-platform-activity.js";
+import { getReplyClassifiers } from "../../analytics/get-reply-classifiers.js";
 import { currentViewsAsOf } from "../../analytics/get-views-as-of.js";
 import { GRANULARITIES, isIsoDate, MAX_PERIOD_DAYS, validTimeZone } from "../../analytics/period.js";
 import { ROLLUPS, refreshViews } from "../../analytics/refresh-views.js";
@@ -38,9 +45,80 @@ export const ModelLeaderboardQuery = z.strictObject({
     description: "`Nd`: rows with created_at in [as_of − N days, as_of).",
   }),
   order_by: z.enum(LEADERBOARD_ORDER).default("avg_quality"),
+  metric: z
+    .enum(OUTCOME_METRICS)
+    .optional()
+    .meta({
+      description:
+        'An outcome figure (README "Outcome leaderboards"): each entry then carries `outcomes` — what followed ' +
+        "the model's work, derived from what happened — and the list is ordered by it (costs lowest first, the " +
+        "rest highest first, nulls last) instead of `order_by`.",
+    }),
+  min_samples: z.coerce.number().int().min(0).max(1_000_000).default(30).meta({
+    description: "With `metric`: fewer leads touched sets `outcomes.below_min_samples`.",
+  }),
 });
 
+const Interval = z.object({ low: z.number(), high: z.number() }).nullable();
+const Money = z.object({ currency: z.string().length(3), amount: z.string().meta({ example: "12500.00" }) });
 const Nullable = z.number().nullable();
+
+export const ModelOutcomesResponse = z
+  .object({
+    ai_runs: z
+      .number()
+      .int()
+      .meta({ description: "AI-GYM records of this task type and model in the period." }),
+    ai_spend: z.number().meta({ description: "Their cost, USD." }),
+    leads_touched: z.number().int().meta({ description: "Distinct leads of those records." }),
+    positive_reply_leads: z
+      .number()
+      .int()
+      .meta({
+        description:
+          "Touched leads with an inbound reply in the positive group (interested, meeting_request; a human " +
+          "correction wins) at or after the model's first record for the lead.",
+      }),
+    meeting_leads: z.number().int().meta({ description: "Touched leads that booked a meeting afterwards." }),
+    won_deals: z.number().int().meta({ description: "Deals of touched leads won afterwards." }),
+    won_revenue: z.array(Money),
+    positive_reply_rate: Nullable.meta({ description: "positive_reply_leads / leads_touched." }),
+    positive_reply_rate_interval: Interval.meta({ description: "Wilson 95% over leads_touched." }),
+    meeting_rate: Nullable.meta({ description: "meeting_leads / leads_touched." }),
+    meeting_rate_interval: Interval.meta({ description: "Wilson 95% over leads_touched." }),
+    cost_per_positive_reply: Nullable.meta({ description: "ai_spend / positive_reply_leads (USD)." }),
+    cost_per_meeting: Nullable.meta({ description: "ai_spend / meeting_leads (USD)." }),
+    revenue_per_ai_dollar: Nullable.meta({ description: "Won USD revenue / ai_spend." }),
+    below_min_samples: z.boolean(),
+  })
+  .meta({
+    id: "ModelOutcomes",
+    description:
+      "Attribution: a model is credited with a lead's outcome when it has an AI-GYM record of the task type for " +
+      "that lead in the period and the outcome happened at or after its first such record (multi-touch: every " +
+      "model on the path is credited; outcomes do not sum across models). The posted conversion_metric is not used.",
+  });
+
+function outcomesResponse(o: ModelOutcome): z.input<typeof ModelOutcomesResponse> {
+  return {
+    ai_runs: o.ai_runs,
+    ai_spend: o.ai_spend,
+    leads_touched: o.leads_touched,
+    positive_reply_leads: o.positive_reply_leads,
+    meeting_leads: o.meeting_leads,
+    won_deals: o.won_deals,
+    won_revenue: o.revenue,
+    positive_reply_rate: o.positive_reply_rate,
+    positive_reply_rate_interval: o.positive_reply_rate_interval,
+    meeting_rate: o.meeting_rate,
+    meeting_rate_interval: o.meeting_rate_interval,
+    cost_per_positive_reply: o.cost_per_positive_reply,
+    cost_per_meeting: o.cost_per_meeting,
+    revenue_per_ai_dollar: o.revenue_per_ai_dollar,
+    below_min_samples: o.below_min_samples,
+  };
+}
+
 export const ModelLeaderboardResponse = z
   .object({
     data: z.array(
@@ -60,6 +138,9 @@ export const ModelLeaderboardResponse = z
         }),
         p95_cost: Nullable.meta({ description: "95th percentile of cost in USD over rows that have one." }),
         total_cost: Nullable,
+        outcomes: ModelOutcomesResponse.nullable().optional().meta({
+          description: "Only with `metric`; null when the model has no records with a lead in the period.",
+        }),
       }),
     ),
     meta: z.object({
@@ -67,6 +148,8 @@ export const ModelLeaderboardResponse = z
       as_of: AsOf,
       task_type: z.string(),
       period: z.object({ from: Timestamp, to: Timestamp, days: z.number().int() }),
+      metric: z.enum(OUTCOME_METRICS).optional(),
+      min_samples: z.number().int().optional(),
     }),
   })
   .meta({ id: "ModelLeaderboard" });
@@ -78,7 +161,10 @@ export const modelLeaderboardRoute = defineRoute({
   summary: "AI-GYM model leaderboard for a task type (spec §3.3)",
   description:
     "Per model over `[as_of − N days, as_of)`: usage_count, avg_cost, avg_quality, conversion_rate (means over the " +
-    "rows that have the value; null when none do), duration and cost percentiles. Built on the daily AI-GYM views " +
+    "rows that have the value; null when none do), duration and cost percentiles. With `metric`, each entry also " +
+    "carries the outcomes that followed the model's work (positive replies, meetings, won revenue, cost per " +
+    "outcome, revenue per AI dollar, Wilson intervals; computed exactly from the base tables) and the list is " +
+    "ordered by that figure. Built on the daily AI-GYM views " +
     "(each refresh stores the 1, 7, 30 and 90-day leaderboards; other periods are computed on request), read from " +
     "the replica when one is configured; `meta.as_of` is their last refresh.",
   tags: ["Analytics"],
@@ -99,13 +185,93 @@ export const modelLeaderboardRoute = defineRoute({
       orderBy: query.order_by,
     });
     const period = leaderboardPeriod(query.period, asOf);
+    const meta = {
+      generated_at: ctx.now.toISOString(),
+      as_of: asOf.toISOString(),
+      task_type: query.task_type,
+      period: { from: period.from.toISOString(), to: period.to.toISOString(), days: period.days },
+    };
+    const metric = query.metric;
+    if (metric === undefined) return { data, meta };
+    const outcomes = new Map(
+      (
+        await getModelOutcomes(reader, { period, taskType: query.task_type, minSamples: query.min_samples })
+      ).map((o) => [o.model_name, o]),
+    );
+    return {
+      data: data.sort(byOutcomeMetric(metric, (r) => outcomes.get(r.model_name))).map((r) => {
+        const o = outcomes.get(r.model_name);
+        return { ...r, outcomes: o ? outcomesResponse(o) : null };
+      }),
+      meta: { ...meta, metric, min_samples: query.min_samples },
+    };
+  },
+});
+
+export const ReplyClassifiersQuery = z.strictObject({
+  period: DaysPeriod.default(30).meta({
+    description: "`Nd`: inbound messages sent in [as_of − N days, as_of).",
+  }),
+  min_samples: z.coerce.number().int().min(0).max(1_000_000).default(30).meta({
+    description: "Fewer reviewed labels sets `below_min_samples`.",
+  }),
+});
+
+const ClassifierCounts = {
+  labelled: z.number().int().meta({ description: "Inbound messages the model classified." }),
+  reviewed: z.number().int().meta({ description: "Of those, reviewed by a human (a correction recorded)." }),
+  agreed: z.number().int().meta({ description: "Reviewed labels the human kept." }),
+};
+
+export const ReplyClassifiersResponse = z
+  .object({
+    data: z.array(
+      z.object({
+        model_name: z.string(),
+        ...ClassifierCounts,
+        accuracy: Nullable.meta({ description: "agreed / reviewed; null when nothing was reviewed." }),
+        accuracy_interval: Interval.meta({ description: "Wilson 95% over reviewed." }),
+        mean_confidence: Nullable,
+        below_min_samples: z.boolean(),
+        by_category: z.array(z.object({ category: z.string(), ...ClassifierCounts })).meta({
+          description: "The same counts per label the model gave.",
+        }),
+      }),
+    ),
+    meta: z.object({
+      generated_at: Timestamp,
+      as_of: AsOf,
+      period: z.object({ from: Timestamp, to: Timestamp, days: z.number().int() }),
+      min_samples: z.number().int(),
+    }),
+  })
+  .meta({ id: "ReplyClassifiers" });
+
+export const replyClassifiersRoute = defineRoute({
+  method: "get",
+  path: "/api/v2/analytics/reply-classifiers",
+  operationId: "getReplyClassifiers",
+  summary: "Reply-classifier accuracy per model, from human corrections",
+  description:
+    "Per `reply_category_model` over the inbound messages sent in the period: how many it labelled, how many a " +
+    "human reviewed (PUT …/messages/{messageId}/category) and how many of those the human kept; accuracy with " +
+    "a Wilson 95% interval. Most accurate first. Exact, from the replica's base tables. No PII.",
+  tags: ["Analytics"],
+  scope: "analytics:read",
+  query: ReplyClassifiersQuery,
+  response: { status: 200, description: "The classifiers.", schema: ReplyClassifiersResponse },
+  handler: async ({ query }, ctx) => {
+    const reader = await ctx.reader();
+    const asOf = await currentViewsAsOf(reader);
+    const period = leaderboardPeriod(query.period, asOf);
+    const data = await getReplyClassifiers(reader, { period, minSamples: query.min_samples });
     return {
       data,
       meta: {
         generated_at: ctx.now.toISOString(),
         as_of: asOf.toISOString(),
-        task_type: query.task_type,
         period: { from: period.from.toISOString(), to: period.to.toISOString(), days: period.days },
+        min_samples: query.min_samples,
       },
     };
   },
@@ -123,7 +289,6 @@ export const OverviewQuery = z.strictObject({
 
 const Counts = <const K extends readonly string[]>(keys: K) =>
   z.object(Object.fromEntries(keys.map((k) => [k, z.number().int()])) as { [P in K[number]]: z.ZodNumber });
-const Money = z.object({ currency: z.string().length(3), amount: z.string().meta({ example: "12500.00" }) });
 const OutreachSlice = z.object({
   funnel: Counts(FUNNEL_METRICS),
   deals_won: z.number().int(),
@@ -275,4 +440,9 @@ export const refreshViewsRoute = defineRoute({
   },
 });
 
-export const analyticsRoutes = [modelLeaderboardRoute, overviewRoute, refreshViewsRoute];
+export const analyticsRoutes = [
+  modelLeaderboardRoute,
+  replyClassifiersRoute,
+  overviewRoute,
+  refreshViewsRoute,
+];

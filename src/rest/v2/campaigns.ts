@@ -114,7 +114,18 @@ export const SendingStatusResponse = z
       "nothing_queued",
     ]),
     reason: z.string().meta({ description: "Why, in one sentence." }),
-    queued: z.number().int().meta({ description: "Emails waiting to be claimed (incl. expired leases)." }),
+    queued: z.number().int().meta({
+      description:
+        "Emails waiting to be claimed (incl. expired leases), except those counted in `unsubscribed`.",
+    }),
+    unsubscribed: z
+      .number()
+      .int()
+      .meta({
+        description:
+          "Claimable emails to leads who unsubscribed (an `unsubscribe` reply in any campaign): never sent; the next " +
+          "claim marks them failed with last_error `lead unsubscribed`.",
+      }),
     claimed_today: z.number().int(),
     daily_limit: z.number().int(),
     remaining_today: z.number().int(),

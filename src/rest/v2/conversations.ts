@@ -2,6 +2,7 @@ import { z } from "zod";
 import {
   bookMeeting,
   type ConversationRow,
+  correctReplyCategory,
   createConversation,
   createDeal,
   type DealRow,
@@ -9,6 +10,7 @@ import {
   type MeetingRow,
   type MessageRow,
   postMessage,
+  REPLY_CATEGORIES,
   updateDeal,
 } from "../../domain/conversations.js";
 import { defineRoute } from "../route.js";
@@ -65,6 +67,15 @@ export const Sentiment = z.enum([
 ]);
 export const DealStatus = z.enum(["open", "won", "lost"]);
 
+export const ReplyCategory = z.enum(REPLY_CATEGORIES).meta({
+  id: "ReplyCategory",
+  description:
+    'Reply taxonomy (README "Reply taxonomy"). Groups: positive = interested, meeting_request; neutral = ' +
+    "information_request, not_now, wrong_person, uncategorized; negative = not_interested, unsubscribe; automatic " +
+    "(not counted as a reply) = out_of_office, auto_reply, bounce. `unsubscribe` suppresses the lead for every " +
+    "campaign.",
+});
+
 export const CreateConversationBody = z
   .strictObject({
     lead_id: Uuid,
@@ -87,12 +98,49 @@ export const PostMessageBody = z
     sentiment: Sentiment.optional(),
     gmail_message_id: z.string().trim().min(1).max(255).optional(),
     sent_at: occurredAtInput("When the message was sent; defaults to now.").optional(),
+    reply_category: ReplyCategory.optional().meta({
+      description:
+        "Inbound only: the category the AI worker's classifier gave the reply. Omitted: mapped from `sentiment` " +
+        "(positive/interested → interested, negative/not_interested → not_interested, objection → not_now, " +
+        "out_of_office, unsubscribe as named, anything else → uncategorized).",
+    }),
+    reply_category_model: ModelName.optional().meta({
+      description: "The classifier model; its labels count in its accuracy once humans review them.",
+    }),
+    reply_category_confidence: z.number().min(0).max(1).optional().meta({
+      description: "The classifier's confidence in [0, 1].",
+    }),
   })
   .refine((m) => m.direction === "outbound" || m.model_used === undefined, {
     message: "only outbound messages are written by a model",
     path: ["model_used"],
   })
+  .refine((m) => m.direction === "inbound" || m.reply_category === undefined, {
+    message: "only inbound messages (replies) have a category",
+    path: ["reply_category"],
+  })
+  .refine((m) => m.reply_category !== undefined || m.reply_category_model === undefined, {
+    message: "a classifier model needs the reply_category it posted",
+    path: ["reply_category_model"],
+  })
+  .refine((m) => m.reply_category !== undefined || m.reply_category_confidence === undefined, {
+    message: "a confidence needs the reply_category it belongs to",
+    path: ["reply_category_confidence"],
+  })
   .meta({ id: "PostMessageBody" });
+
+export const CorrectCategoryBody = z
+  .strictObject({
+    category: ReplyCategory,
+    reviewer: z.string().trim().min(1).max(255).optional().meta({
+      description:
+        "Who reviewed it (your tool's user id, not an email address); defaults to the API key's name.",
+      example: "user:4711",
+    }),
+  })
+  .meta({ id: "CorrectReplyCategoryBody" });
+
+export const MessageParams = z.strictObject({ id: Uuid, messageId: Uuid });
 
 export const BookMeetingBody = z
   .strictObject({ scheduled_for: TimestampInput.optional() })
@@ -141,6 +189,16 @@ export const MessageResponse = z
     sentiment: z.string().nullable(),
     gmail_message_id: z.string().nullable(),
     sent_at: NullableTimestamp,
+    reply_category: ReplyCategory.nullable().meta({
+      description: "The classifier's category (inbound only); never changed by a correction.",
+    }),
+    reply_category_model: z.string().nullable(),
+    reply_category_confidence: z.number().nullable(),
+    reply_category_corrected: ReplyCategory.nullable().meta({
+      description: "A human's correction; when set, it is the category the KPIs use.",
+    }),
+    reply_category_corrected_at: NullableTimestamp,
+    reply_category_corrected_by: z.string().nullable(),
   })
   .meta({ id: "ConversationMessage" });
 
@@ -194,7 +252,7 @@ function conversationResponse(r: ConversationRow): z.input<typeof ConversationRe
 }
 
 function messageResponse(r: MessageRow): z.input<typeof MessageResponse> {
-  return { ...r, sent_at: iso(r.sent_at) };
+  return { ...r, sent_at: iso(r.sent_at), reply_category_corrected_at: iso(r.reply_category_corrected_at) };
 }
 
 function meetingResponse(r: MeetingRow): z.input<typeof MeetingResponse> {
@@ -269,7 +327,9 @@ export const postMessageRoute = defineRoute({
   description:
     "Inbound messages are replies: the first one stamps `replied_at` on the email send the thread answers (its " +
     "`email_send_id`, else the lead's latest send before the reply) and each emits `reply.received`. Outbound " +
-    "messages may carry the `model_used` that wrote them.",
+    "messages may carry the `model_used` that wrote them. An inbound message carries its `reply_category` (README " +
+    '"Reply taxonomy"); an `unsubscribe` reply suppresses the lead for every campaign: the email claim fails its ' +
+    "queued emails and sending-status counts them as `unsubscribed`.",
   tags: ["Conversations"],
   scope: "ingest",
   params: IdParams,
@@ -277,6 +337,26 @@ export const postMessageRoute = defineRoute({
   response: { status: 201, description: "The new message.", schema: MessageResponse },
   errors: [404],
   handler: async ({ params, body }, uow) => messageResponse(await postMessage(uow, params.id, body)),
+});
+
+export const correctReplyCategoryRoute = defineRoute({
+  method: "put",
+  path: "/api/v2/conversations/{id}/messages/{messageId}/category",
+  operationId: "correctReplyCategory",
+  summary: "Correct the category of a reply (a human's review)",
+  description:
+    "Kept beside the classifier's label, which never changes: the KPIs use the correction, and the classifier's " +
+    "accuracy per model (GET /api/v2/analytics/reply-classifiers, GraphQL `replyClassifiers`) counts it. Audited " +
+    "with both labels. Correcting to or from `unsubscribe` recomputes the lead's suppression. Sending the same " +
+    "category again changes nothing.",
+  tags: ["Conversations"],
+  scope: "ingest",
+  params: MessageParams,
+  body: CorrectCategoryBody,
+  response: { status: 200, description: "The message with the correction.", schema: MessageResponse },
+  errors: [404],
+  handler: async ({ params, body }, uow) =>
+    messageResponse(await correctReplyCategory(uow, params.id, params.messageId, body)),
 });
 
 export const bookMeetingRoute = defineRoute({
@@ -328,6 +408,7 @@ export const conversationRoutes = [
   createConversationRoute,
   getConversationRoute,
   postMessageRoute,
+  correctReplyCategoryRoute,
   bookMeetingRoute,
   createDealRoute,
   updateDealRoute,

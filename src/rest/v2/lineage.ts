@@ -56,6 +56,13 @@ export const LineageStepResponse = z
     clicked_at: NullableTimestamp,
     replied_at: NullableTimestamp,
     sentiment: z.string().nullable(),
+    video_id: Uuid.nullable().meta({
+      description: "Emails: the video the email carried (its demo: demo_site_id).",
+    }),
+    reply_category: z.string().nullable().meta({
+      description:
+        "Replies: the effective category (a human correction, else the classifier's); `model` is the classifier.",
+    }),
     amount: z.string().nullable().meta({ description: "A deal's amount as a decimal string." }),
     currency: z.string().nullable(),
   })
