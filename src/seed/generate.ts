@@ -191,6 +191,9 @@ export function generateLead(w: SeedWorld, rows: SeedRows): void {
   // Demo site and video.
   let demoUrl: string | null = null;
   let videoUrl: string | null = null;
+  // The demo and video an email carries, by id (email_sends.demo_site_id / video_id, migration 0020).
+  let demoSiteId: string | null = null;
+  let videoIdSent: string | null = null;
   if (analysisId && analysisDoneMs !== null && rng.chance(0.72)) {
     const demoId = rng.uuid();
     const model = pickModel(rng);
@@ -213,7 +216,10 @@ export function generateLead(w: SeedWorld, rows: SeedRows): void {
     }
     const live = status === "deployed" || status === "archived";
     const deploymentUrl = live ? `https://demos.reachgraph.dev/d/${demoId}` : null;
-    if (status === "deployed") demoUrl = deploymentUrl;
+    if (status === "deployed") {
+      demoUrl = deploymentUrl;
+      demoSiteId = demoId;
+    }
     rows.demo_sites.push([
       demoId,
       leadId,
@@ -255,7 +261,10 @@ export function generateLead(w: SeedWorld, rows: SeedRows): void {
       if (vStatus === "ready" && status === "archived") vStatus = "archived";
       const ready = vStatus === "ready" || vStatus === "archived";
       const url = ready ? `https://videos.reachgraph.dev/v/${videoId}.mp4` : null;
-      if (vStatus === "ready") videoUrl = url;
+      if (vStatus === "ready") {
+        videoUrl = url;
+        videoIdSent = videoId;
+      }
       rows.videos.push([
         videoId,
         leadId,
@@ -345,6 +354,9 @@ export function generateLead(w: SeedWorld, rows: SeedRows): void {
         ts(queuedMs),
         step === 1 && test ? test.id : null,
         step === 1 && test ? variant : null,
+        step,
+        demoUrl ? demoSiteId : null,
+        videoUrl ? videoIdSent : null,
       ]);
       const knownOutcome = sentMs !== null && anchorMs - sentMs > 3 * DAY;
       aiGymRow(

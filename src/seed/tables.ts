@@ -90,6 +90,9 @@ export const SEED_COLUMNS = {
     c("created_at", "timestamp"),
     c("ab_test_id", "uuid"),
     c("ab_variant", "varchar"),
+    c("sequence_step", "int2"),
+    c("demo_site_id", "uuid"),
+    c("video_id", "uuid"),
   ],
   conversations: [
     c("id", "uuid"),

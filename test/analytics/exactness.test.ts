@@ -15,6 +15,7 @@ import {
   oracleLeaderboard,
   oraclePlatform,
   oracleRevenue,
+  oracleSteps,
 } from "../support/kpi-oracle.js";
 import { withDatabase } from "../support/urls.js";
 
@@ -169,6 +170,77 @@ function exactnessSuite() {
       for (const start of platform.keys()) expect(starts).toContain(start);
     });
   }
+
+  it("step × variant analytics (REST and GraphQL) for every campaign, several periods and zones", async () => {
+    const key = await api.keyWith("analytics:read");
+    const campaigns = (await pool.query<{ id: string }>("SELECT id FROM campaigns ORDER BY id")).rows;
+    const counts = [
+      "sent",
+      "delivered",
+      "bounced",
+      "unique_opens",
+      "unique_clicks",
+      "human_replies",
+      "automatic_replies",
+      "positive_replies",
+      "unsubscribes",
+      "meetings",
+    ] as const;
+    let seen = { steps: new Set<number>(), variants: 0, automatic: 0, meetingsLater: 0, unsubscribes: 0 };
+    for (const c of CASES) {
+      const args = c.args.replace(/, granularity: \w+/, "");
+      const gql = await api.graphql(`{ campaigns(first: 50) { nodes { id steps(${args}) {
+        period { from to timeZone }
+        rows { step variant ${counts.map(camel).join(" ")}
+               rates { openRate { value numerator denominator over } meetingRate { value denominator over } } } } } } }`);
+      expect(gql.body.errors).toBeUndefined();
+      for (const { id } of campaigns) {
+        const want = await oracleSteps(pool, id, c);
+        const label = `${id} ${c.timezone} ${c.from}..${c.to}`;
+        const rest = await api.request(
+          "GET",
+          `/api/v2/analytics/campaigns/${id}/steps?from=${c.from}&to=${c.to}&timezone=${c.timezone}`,
+          { key },
+        );
+        expect(rest.status, rest.text).toBe(200);
+        expectDocumented(rest, "GET", "/api/v2/analytics/campaigns/{id}/steps");
+        const pick = (r: Record<string, unknown>, name: (k: string) => string) =>
+          Object.fromEntries(["step", "variant", ...counts].map((k) => [k, r[name(k)]]));
+        expect(
+          rest.body.data.map((r: Record<string, unknown>) => pick(r, (k) => k)),
+          label,
+        ).toEqual(want.map((w) => pick(w, (k) => k)));
+        const node = gql.body.data.campaigns.nodes.find((n: { id: string }) => n.id === id);
+        expect(
+          node.steps.rows.map((r: Record<string, unknown>) => pick(r, camel)),
+          label,
+        ).toEqual(want.map((w) => pick(w, (k) => k)));
+        for (const r of rest.body.data) {
+          expect(r.rates.open_rate).toEqual({
+            value: rateOf(r.unique_opens, r.delivered),
+            numerator: "unique_opens",
+            denominator: "delivered",
+            over: r.delivered,
+          });
+          expect(r.rates.bounce_rate.denominator).toBe("sent");
+        }
+        for (const w of want) {
+          seen.steps.add(w.step);
+          if (w.variant) seen.variants++;
+          seen.automatic += w.automatic_replies;
+          seen.unsubscribes += w.unsubscribes;
+          if (w.step > 1) seen.meetingsLater += w.meetings;
+        }
+      }
+    }
+    // The seeded data exercises what the breakdown is for.
+    expect(seen.steps.size, "several steps").toBeGreaterThanOrEqual(3);
+    expect(seen.variants, "A/B variants").toBeGreaterThan(0);
+    expect(seen.automatic, "automatic replies").toBeGreaterThan(0);
+    expect(seen.unsubscribes, "unsubscribes").toBeGreaterThan(0);
+    expect(seen.meetingsLater, "meetings credited to follow-ups (last touch)").toBeGreaterThan(0);
+    seen = { steps: new Set(), variants: 0, automatic: 0, meetingsLater: 0, unsubscribes: 0 };
+  });
 
   it("GraphQL campaigns: each campaign's performance and the connection's totals", async () => {
     const c = CASES[2] as (typeof CASES)[number];

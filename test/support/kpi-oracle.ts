@@ -246,3 +246,61 @@ export async function oracleAbTests(db: pg.Pool): Promise<
   );
   return rows;
 }
+
+export type StepFacts = {
+  step: number;
+  variant: string | null;
+  sent: number;
+  delivered: number;
+  bounced: number;
+  unique_opens: number;
+  unique_clicks: number;
+  human_replies: number;
+  automatic_replies: number;
+  positive_replies: number;
+  unsubscribes: number;
+  meetings: number;
+};
+
+/**
+ * Step × variant analytics of one campaign (README "Step analytics"), from the base tables: an email is in the
+ * period when its sent_at's local date (in the zone) is within [from, to]. Meetings by last touch: a meeting is
+ * credited to the lead's delivered email of the campaign with the latest (sent_at, id) at or before the booking.
+ */
+export async function oracleSteps(
+  db: pg.Pool,
+  campaignId: string,
+  p: Omit<OraclePeriod, "granularity">,
+): Promise<StepFacts[]> {
+  const delivered = "s.sent_at IS NOT NULL AND s.status = 'sent'";
+  const replied = `${delivered} AND s.replied_at IS NOT NULL`;
+  const automatic = "IN ('out_of_office', 'auto_reply', 'bounce')";
+  const { rows } = await db.query<StepFacts>(
+    `WITH credited AS (
+       SELECT DISTINCT (SELECT e.id FROM email_sends e
+                         WHERE e.lead_id = m.lead_id AND e.campaign_id = m.campaign_id AND e.status = 'sent'
+                           AND e.sent_at IS NOT NULL AND e.sent_at <= m.booked_at
+                         ORDER BY e.sent_at DESC, e.id DESC LIMIT 1) AS email_id
+         FROM meetings m WHERE m.campaign_id = $1)
+     SELECT s.sequence_step::int AS step, s.ab_variant AS variant,
+            count(*) FILTER (WHERE s.sent_at IS NOT NULL AND s.status IN ('sent', 'bounced'))::int AS sent,
+            count(*) FILTER (WHERE ${delivered})::int AS delivered,
+            count(*) FILTER (WHERE s.sent_at IS NOT NULL AND s.status = 'bounced')::int AS bounced,
+            count(*) FILTER (WHERE ${delivered} AND s.opened_at IS NOT NULL)::int AS unique_opens,
+            count(*) FILTER (WHERE ${delivered} AND s.clicked_at IS NOT NULL)::int AS unique_clicks,
+            count(*) FILTER (WHERE ${replied} AND (NOT ${threadHas("s", automatic)}
+                                                   OR ${threadHas("s", `NOT ${automatic}`)}))::int AS human_replies,
+            count(*) FILTER (WHERE ${replied} AND ${threadHas("s", automatic)}
+                                 AND NOT ${threadHas("s", `NOT ${automatic}`)})::int AS automatic_replies,
+            count(*) FILTER (WHERE ${replied}
+                               AND ${threadHas("s", "IN ('interested', 'meeting_request')")})::int AS positive_replies,
+            count(*) FILTER (WHERE ${replied} AND ${threadHas("s", "= 'unsubscribe'")})::int AS unsubscribes,
+            count(*) FILTER (WHERE ${delivered} AND s.id IN (SELECT email_id FROM credited))::int AS meetings
+       FROM email_sends s
+      WHERE s.campaign_id = $1 AND s.sent_at IS NOT NULL
+        AND to_char((s.sent_at AT TIME ZONE 'UTC') AT TIME ZONE $4, 'YYYY-MM-DD') BETWEEN $2 AND $3
+      GROUP BY 1, 2 ORDER BY 1, 2 NULLS FIRST`,
+    [campaignId, p.from, p.to, p.timezone],
+  );
+  return rows;
+}

@@ -1,5 +1,12 @@
 import type { CampaignKpis } from "../../analytics/get-campaign-kpis.js";
 import { getCampaignKpis } from "../../analytics/get-campaign-kpis.js";
+import {
+  getStepAnalytics,
+  type NamedRate,
+  STEP_COUNTS,
+  STEP_RATES,
+  type StepVariant,
+} from "../../analytics/get-step-analytics.js";
 import { type CalendarPeriod, resolveCalendarPeriod } from "../../analytics/period.js";
 import { UnprocessableError } from "../../domain/errors.js";
 import type { Prisma } from "../../generated/prisma/client.js";
@@ -37,6 +44,91 @@ const performanceArgs = {
   })),
 };
 
+const camel = (s: string) => s.replace(/_(\w)/g, (_, c: string) => c.toUpperCase());
+
+const NamedRateRef = builder.objectRef<NamedRate>("NamedRate").implement({
+  description:
+    "A rate with what it divides: value = numerator / denominator (null when the denominator is 0).",
+  fields: (t) => ({
+    value: t.exposeFloat("value", { nullable: true }),
+    numerator: t.string({
+      description: "The count divided (a StepVariant field).",
+      resolve: (r) => camel(r.numerator),
+    }),
+    denominator: t.string({
+      description: "The count divided by (a StepVariant field).",
+      resolve: (r) => camel(r.denominator),
+    }),
+    over: t.exposeInt("over", { description: "The denominator's value." }),
+  }),
+});
+
+const StepRatesRef = builder.objectRef<StepVariant["rates"]>("StepRates").implement({
+  description: "Each rate names its numerator and denominator.",
+  fields: (t) =>
+    Object.fromEntries(
+      Object.entries(STEP_RATES).map(([name, [numerator, denominator]]) => [
+        camel(name),
+        t.field({
+          type: NamedRateRef,
+          description: `${camel(numerator)} / ${camel(denominator)}.`,
+          resolve: (r) => r[name as keyof typeof STEP_RATES],
+        }),
+      ]),
+    ),
+});
+
+const STEP_COUNT_DESCRIPTIONS: Record<(typeof STEP_COUNTS)[number], string> = {
+  sent: "Emails sent (status sent or bounced) in the period.",
+  delivered: "sent − bounced.",
+  bounced: "Sent emails that bounced.",
+  unique_opens: "Delivered emails opened (each counts once).",
+  unique_clicks: "Delivered emails clicked (each counts once).",
+  human_replies: "Delivered emails a human answered (not only out-of-office, auto-reply or bounce messages).",
+  automatic_replies: "Delivered emails whose reply was only automatic (out_of_office, auto_reply, bounce).",
+  positive_replies: "Human replies with a message in the positive group (interested, meeting_request).",
+  unsubscribes: "Delivered emails whose thread has an unsubscribe reply.",
+  meetings:
+    "Delivered emails credited with a meeting by last touch: the lead's latest delivered email of the campaign " +
+    "sent at or before the booking.",
+};
+
+const StepVariantRef = builder.objectRef<StepVariant>("StepVariant").implement({
+  description:
+    'One sequence step × A/B variant of a campaign over the period (README "Step analytics"). Live from the ' +
+    "replica's base tables: it may run ahead of `performance` until the views' next refresh.",
+  fields: (t) => ({
+    step: t.exposeInt("step", {
+      description: "The email's step in the campaign's sequence (1 = first email).",
+    }),
+    abTestId: t.exposeID("ab_test_id", { nullable: true }),
+    variant: t.exposeString("variant", { nullable: true, description: "The A/B variant; null: none." }),
+    ...Object.fromEntries(
+      STEP_COUNTS.map((c) => [camel(c), t.exposeInt(c, { description: STEP_COUNT_DESCRIPTIONS[c] })]),
+    ),
+    rates: t.field({ type: StepRatesRef, resolve: (r) => r.rates }),
+  }),
+});
+
+type Steps = { asOf: Date; period: CalendarPeriod; rows: StepVariant[] };
+
+const StepsRef = builder.objectRef<Steps>("CampaignSteps").implement({
+  description: "A campaign's analytics by sequence step × A/B variant.",
+  fields: (t) => ({
+    asOf: t.field({
+      type: "DateTime",
+      description: "The views' last refresh (anchors `period`).",
+      resolve: (s) => s.asOf,
+    }),
+    period: t.field({ type: PeriodRef, resolve: (s) => s.period }),
+    rows: t.field({
+      type: [StepVariantRef],
+      description: "Step first, then test and variant.",
+      resolve: (s) => s.rows,
+    }),
+  }),
+});
+
 export const CampaignRef = builder.prismaObject("Campaign", {
   description:
     "An outreach campaign. Its name is the team's own label for it, not a person's or a company's.",
@@ -65,6 +157,18 @@ export const CampaignRef = builder.prismaObject("Campaign", {
           granularity: args.granularity ?? "day",
         });
         return { asOf, period, kpis };
+      },
+    }),
+    steps: t.field({
+      type: StepsRef,
+      description:
+        "Sent, delivered, opens, clicks, human and automatic replies, positive replies, unsubscribes and " +
+        "meetings per sequence step × A/B variant, with rates that name their denominators.",
+      args: periodArgs,
+      resolve: async (campaign, args, ctx) => {
+        const asOf = await ctx.asOf();
+        const period = resolveCalendarPeriod(toPeriodInput(args), asOf);
+        return { asOf, period, rows: await getStepAnalytics(ctx.read.pool, campaign.id, period) };
       },
     }),
   }),

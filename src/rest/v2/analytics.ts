@@ -14,11 +14,19 @@ import {
 import { getOverview } from "../../analytics/get-overview.js";
 import { PLATFORM_METRICS } from "../../analytics/get-platform-activity.js";
 import { getReplyClassifiers } from "../../analytics/get-reply-classifiers.js";
+import { getStepAnalytics, STEP_COUNTS, STEP_RATES } from "../../analytics/get-step-analytics.js";
 import { currentViewsAsOf } from "../../analytics/get-views-as-of.js";
-import { GRANULARITIES, isIsoDate, MAX_PERIOD_DAYS, validTimeZone } from "../../analytics/period.js";
+import {
+  GRANULARITIES,
+  isIsoDate,
+  MAX_PERIOD_DAYS,
+  resolveCalendarPeriod,
+  validTimeZone,
+} from "../../analytics/period.js";
 import { ROLLUPS, refreshViews } from "../../analytics/refresh-views.js";
+import { NotFoundError } from "../../domain/errors.js";
 import { defineRoute } from "../route.js";
-import { Timestamp } from "../schemas.js";
+import { IdParams, Timestamp } from "../schemas.js";
 
 const DaysPeriod = z
   .string()
@@ -287,6 +295,81 @@ export const OverviewQuery = z.strictObject({
   timezone: TimeZone,
 });
 
+export const StepsQuery = z.strictObject({
+  period: DaysPeriod.optional().meta({
+    description: "`Nd`: the N local days ending with the day of `as_of` (today included). Default 30d.",
+  }),
+  from: LocalDate.optional().meta({ description: "First local day (with `to`, instead of `period`)." }),
+  to: LocalDate.optional().meta({ description: "Last local day, inclusive." }),
+  timezone: TimeZone,
+});
+
+const StepRate = z.object({
+  value: Nullable,
+  numerator: z.enum(STEP_COUNTS),
+  denominator: z.enum(STEP_COUNTS),
+  over: z.number().int().meta({ description: "The denominator's value." }),
+});
+
+export const StepsResponse = z
+  .object({
+    data: z.array(
+      z.object({
+        step: z.number().int().meta({ description: "Sequence step (1 = the first email)." }),
+        ab_test_id: z.uuid().nullable(),
+        variant: z.string().nullable().meta({ description: "The A/B variant; null: none." }),
+        ...(Object.fromEntries(STEP_COUNTS.map((c) => [c, z.number().int()])) as Record<
+          (typeof STEP_COUNTS)[number],
+          z.ZodNumber
+        >),
+        rates: z.object(
+          Object.fromEntries(Object.keys(STEP_RATES).map((r) => [r, StepRate])) as Record<
+            keyof typeof STEP_RATES,
+            typeof StepRate
+          >,
+        ),
+      }),
+    ),
+    meta: z.object({
+      generated_at: Timestamp,
+      as_of: AsOf,
+      period: z.object({ from: LocalDate, to: LocalDate, timezone: z.string() }),
+    }),
+  })
+  .meta({ id: "CampaignSteps" });
+
+export const campaignStepsRoute = defineRoute({
+  method: "get",
+  path: "/api/v2/analytics/campaigns/{id}/steps",
+  operationId: "getCampaignSteps",
+  summary: "A campaign's analytics by sequence step × A/B variant",
+  description:
+    "Per step × variant over the local days of the period (emails count on the day they were sent): sent, " +
+    "delivered, bounced, unique opens and clicks, human and automatic replies, positive replies, unsubscribes and " +
+    'meetings (last touch), and rates that name their numerator and denominator. README "Step analytics". ' +
+    "Live from the replica's base tables. No PII.",
+  tags: ["Analytics"],
+  scope: "analytics:read",
+  params: IdParams,
+  query: StepsQuery,
+  response: { status: 200, description: "The rows, step first.", schema: StepsResponse },
+  errors: [404, 422],
+  handler: async ({ params, query }, ctx) => {
+    const reader = await ctx.reader();
+    const asOf = await currentViewsAsOf(reader);
+    const period = resolveCalendarPeriod(
+      { days: query.period, from: query.from, to: query.to, timezone: query.timezone },
+      asOf,
+    );
+    const { rowCount } = await reader.query("SELECT 1 FROM campaigns WHERE id = $1", [params.id]);
+    if (!rowCount) throw new NotFoundError("Campaign", params.id);
+    return {
+      data: await getStepAnalytics(reader, params.id, period),
+      meta: { generated_at: ctx.now.toISOString(), as_of: asOf.toISOString(), period },
+    };
+  },
+});
+
 const Counts = <const K extends readonly string[]>(keys: K) =>
   z.object(Object.fromEntries(keys.map((k) => [k, z.number().int()])) as { [P in K[number]]: z.ZodNumber });
 const OutreachSlice = z.object({
@@ -443,6 +526,7 @@ export const refreshViewsRoute = defineRoute({
 export const analyticsRoutes = [
   modelLeaderboardRoute,
   replyClassifiersRoute,
+  campaignStepsRoute,
   overviewRoute,
   refreshViewsRoute,
 ];
