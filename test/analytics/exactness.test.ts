@@ -13,6 +13,7 @@ import {
   oracleAbTests,
   oracleFunnel,
   oracleLeaderboard,
+  oracleModelOutcomes,
   oraclePlatform,
   oracleRevenue,
   oracleSteps,
@@ -240,6 +241,71 @@ function exactnessSuite() {
     expect(seen.unsubscribes, "unsubscribes").toBeGreaterThan(0);
     expect(seen.meetingsLater, "meetings credited to follow-ups (last touch)").toBeGreaterThan(0);
     seen = { steps: new Set(), variants: 0, automatic: 0, meetingsLater: 0, unsubscribes: 0 };
+  });
+
+  it("outcome leaderboards (GraphQL modelOutcomes, REST metric=) for every task type and several periods", async () => {
+    const key = await api.keyWith("analytics:read");
+    const taskTypes = (
+      await pool.query<{ t: string }>("SELECT DISTINCT task_type AS t FROM ai_gym_performance ORDER BY 1")
+    ).rows.map((r) => r.t);
+    let credited = 0;
+    for (const taskType of taskTypes)
+      for (const days of [7, 30, 120]) {
+        const label = `${taskType} ${days}d`;
+        const want = await oracleModelOutcomes(
+          pool,
+          taskType,
+          new Date(asOf.getTime() - days * 86_400_000),
+          asOf,
+        );
+        const gql =
+          await api.graphql(`{ modelOutcomes(taskType: "${taskType}", period: "${days}d", minSamples: 5) {
+          entries { modelName aiRuns aiSpendUsd leadsTouched positiveReplyLeads meetingLeads wonDeals
+                    wonRevenue { currency amount } positiveReplyRate costPerMeetingUsd belowMinSamples } } }`);
+        expect(gql.body.errors).toBeUndefined();
+        const rest = await api.request(
+          "GET",
+          `/api/v2/analytics/models?task_type=${taskType}&period=${days}d&metric=revenue_per_ai_dollar&min_samples=5`,
+          { key },
+        );
+        expect(rest.status, rest.text).toBe(200);
+        const entries = gql.body.data.modelOutcomes.entries;
+        expect(entries.map((e: { modelName: string }) => e.modelName).sort(), label).toEqual(
+          want.map((w) => w.model_name),
+        );
+        for (const w of want) {
+          const g = entries.find((e: { modelName: string }) => e.modelName === w.model_name);
+          const r = rest.body.data.find(
+            (e: { model_name: string }) => e.model_name === w.model_name,
+          )?.outcomes;
+          const l = `${label} ${w.model_name}`;
+          for (const [got, name] of [
+            [g, (k: string) => camel(k)],
+            [r, (k: string) => k],
+          ] as const) {
+            expect(got[name("ai_runs")], l).toBe(w.ai_runs);
+            expect(got[name("leads_touched")], l).toBe(w.leads_touched);
+            expect(got[name("positive_reply_leads")], l).toBe(w.positive_reply_leads);
+            expect(got[name("meeting_leads")], l).toBe(w.meeting_leads);
+            expect(got[name("won_deals")], l).toBe(w.won_deals);
+            expect(got[name("below_min_samples")], l).toBe(w.leads_touched < 5);
+            expect(
+              Object.fromEntries(
+                got[g === got ? "wonRevenue" : "won_revenue"].map(
+                  (m: { currency: string; amount: string }) => [m.currency, cents(m.amount)],
+                ),
+              ),
+              l,
+            ).toEqual(w.revenue);
+          }
+          expect(g.aiSpendUsd, l).toBeCloseTo(w.ai_spend, 9);
+          expect(r.ai_spend, l).toBeCloseTo(w.ai_spend, 9);
+          expect(g.positiveReplyRate, l).toBe(rateOf(w.positive_reply_leads, w.leads_touched));
+          expect(g.costPerMeetingUsd ?? null, l).toBe(w.meeting_leads ? w.ai_spend / w.meeting_leads : null);
+          credited += w.positive_reply_leads + w.meeting_leads + w.won_deals;
+        }
+      }
+    expect(credited, "the seeded data credits outcomes to models").toBeGreaterThan(20);
   });
 
   it("GraphQL campaigns: each campaign's performance and the connection's totals", async () => {

@@ -304,3 +304,62 @@ export async function oracleSteps(
   );
   return rows;
 }
+
+export type OutcomeFacts = {
+  model_name: string;
+  ai_runs: number;
+  ai_spend: number;
+  leads_touched: number;
+  positive_reply_leads: number;
+  meeting_leads: number;
+  won_deals: number;
+  /** Won amounts in cents per currency. */
+  revenue: Record<string, number>;
+};
+
+/**
+ * The outcome leaderboard's attribution rule (README "Outcome leaderboards") from the base tables, written with
+ * joins and count(DISTINCT) where the API uses EXISTS: per model of `taskType` over [from, to), the leads of its
+ * AI-GYM rows, credited with a positive reply (effective category interested/meeting_request), a meeting and won
+ * deals at or after the model's first row for the lead and before `to`.
+ */
+export async function oracleModelOutcomes(
+  db: pg.Pool,
+  taskType: string,
+  from: Date,
+  to: Date,
+): Promise<OutcomeFacts[]> {
+  const { rows } = await db.query<Omit<OutcomeFacts, "revenue"> & { revenue: Record<string, number> | null }>(
+    `WITH runs AS (
+       SELECT model_name, lead_id, cost, created_at FROM ai_gym_performance
+        WHERE task_type = $1 AND model_name IS NOT NULL AND created_at >= $2 AND created_at < $3),
+     firsts AS (
+       SELECT DISTINCT ON (model_name, lead_id) model_name, lead_id, created_at AS first_at
+         FROM runs WHERE lead_id IS NOT NULL ORDER BY model_name, lead_id, created_at),
+     positive AS (
+       SELECT f.model_name, count(DISTINCT f.lead_id)::int AS n
+         FROM firsts f
+         JOIN conversations c ON c.lead_id = f.lead_id
+         JOIN conversation_messages m ON m.conversation_id = c.id AND m.direction = 'inbound'
+        WHERE COALESCE(m.reply_category_corrected, m.reply_category) IN ('interested', 'meeting_request')
+          AND m.sent_at >= f.first_at AND m.sent_at < $3
+        GROUP BY 1),
+     meeting AS (
+       SELECT f.model_name, count(DISTINCT f.lead_id)::int AS n
+         FROM firsts f JOIN meetings mt ON mt.lead_id = f.lead_id
+        WHERE mt.booked_at >= f.first_at AND mt.booked_at < $3 GROUP BY 1),
+     won AS (
+       SELECT f.model_name, d.currency, count(*)::int AS deals, round(sum(d.amount) * 100)::int AS cents
+         FROM firsts f JOIN deals d ON d.lead_id = f.lead_id
+        WHERE d.status = 'won' AND d.won_at >= f.first_at AND d.won_at < $3 GROUP BY 1, 2)
+     SELECT r.model_name, count(*)::int AS ai_runs, COALESCE(sum(r.cost), 0)::float8 AS ai_spend,
+            (SELECT count(*)::int FROM firsts f WHERE f.model_name = r.model_name) AS leads_touched,
+            COALESCE((SELECT n FROM positive p WHERE p.model_name = r.model_name), 0) AS positive_reply_leads,
+            COALESCE((SELECT n FROM meeting m WHERE m.model_name = r.model_name), 0) AS meeting_leads,
+            COALESCE((SELECT sum(deals)::int FROM won w WHERE w.model_name = r.model_name), 0) AS won_deals,
+            (SELECT jsonb_object_agg(currency, cents) FROM won w WHERE w.model_name = r.model_name) AS revenue
+       FROM runs r GROUP BY r.model_name ORDER BY r.model_name`,
+    [taskType, from.toISOString(), to.toISOString()],
+  );
+  return rows.map((r) => ({ ...r, revenue: r.revenue ?? {} }));
+}
