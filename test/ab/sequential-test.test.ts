@@ -10,6 +10,7 @@ import {
   msprtLook,
   type VariantSample,
 } from "../../src/domain/ab-sequential-test.js";
+import { Rng } from "../../src/seed/rng.js";
 
 /**
  * The statistics of the A/B decision, checked on seeded Bernoulli streams (no database): false decisions of A/A tests
@@ -17,16 +18,10 @@ import {
  * case that passes only while the guard is in place.
  */
 
-/** mulberry32: a small seeded PRNG, so every simulated stream is the same on every run. */
+/** The seeder's mulberry32: every simulated stream is the same on every run. */
 function seeded(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
+  const rng = new Rng(seed);
+  return () => rng.next();
 }
 
 type Run = { winner: string | null; perArm: number; looks: number };
