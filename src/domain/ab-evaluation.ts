@@ -9,7 +9,7 @@ import {
   type VariantSample,
 } from "./ab-sequential-test.js";
 import type { Principal } from "./principal.js";
-import { UnitOfWork } from "./unit-of-work.js";
+import { inSystemTransaction, type UnitOfWork } from "./unit-of-work.js";
 
 /**
  * The `ab_evaluate` job's work (src/jobs/scheduler.ts): every active A/B test is looked at on its declared metric
@@ -295,28 +295,15 @@ export async function evaluateActiveAbTests(
   const out: TestEvaluation[] = [];
   const failures: unknown[] = [];
   for (const { id } of rows) {
-    const client = await primary.connect();
     try {
-      await client.query("BEGIN");
-      const uow = new UnitOfWork(
-        client,
-        options.now,
-        SYSTEM,
-        options.runId,
-        options.runId,
-        options.events,
+      const r = await inSystemTransaction(
         primary,
+        { principal: SYSTEM, now: options.now, runId: options.runId, events: options.events },
+        (uow) => evaluateAbTest(uow, id),
       );
-      const r = await evaluateAbTest(uow, id);
-      if (!uow.accountedFor) throw new Error("ab evaluation wrote without an audit entry");
-      await uow.flush();
-      await client.query("COMMIT");
       if (r) out.push(r);
     } catch (err) {
-      await client.query("ROLLBACK").catch(() => undefined);
       failures.push(err);
-    } finally {
-      client.release();
     }
   }
   // The other tests' looks are committed; the job fails (and is retried) when any test could not be evaluated.

@@ -10,6 +10,7 @@ import { Rng } from "../../src/seed/rng.js";
 import { startApi } from "../support/api.js";
 import { logger, scratchDatabase } from "../support/db.js";
 import { insertCampaign } from "../support/factories-engagement.js";
+import { until } from "../support/until.js";
 
 /**
  * The A/B decision against a real, migrated PostgreSQL. A database of its own: the job evaluates every active test
@@ -110,26 +111,19 @@ async function testRow(id: string) {
   return row;
 }
 
-async function until<T>(probe: () => Promise<T | undefined>, timeoutMs = 20_000): Promise<T> {
-  const end = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined) return value;
-    if (Date.now() > end) throw new Error("condition not met in time");
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
-
-async function pauseAll(): Promise<void> {
+/**
+ * A new active test in a new campaign, the only active test of the database: the others are paused first, as the
+ * job looks at every active test and demo/video tests apply to every queued item.
+ */
+async function soleTest(body: Record<string, unknown>): Promise<{ campaign: string; test: { id: string } }> {
   await db.query(`UPDATE ab_tests SET status = 'paused' WHERE status = 'active'`);
+  const campaign = await insertCampaign(db);
+  return { campaign, test: await createTest({ campaign_id: campaign, ...body }) };
 }
 
 describe("the ab_evaluate job", () => {
   it("decides a real effect (10% vs 20% reply rate) within the expected sample: winner, stopped loser, event", async () => {
-    await pauseAll();
-    const campaign = await insertCampaign(db);
-    const test = await createTest({
-      campaign_id: campaign,
+    const { campaign, test } = await soleTest({
       element_type: "subject_line",
       variants: [
         { id: "A", subject: "Quick question" },
@@ -262,10 +256,7 @@ describe("the ab_evaluate job", () => {
   });
 
   it("leaves a test below the minimum sample collecting, however large the observed effect", async () => {
-    await pauseAll();
-    const campaign = await insertCampaign(db);
-    const test = await createTest({
-      campaign_id: campaign,
+    const { campaign, test } = await soleTest({
       element_type: "subject_line",
       variants: [
         { id: "A", subject: "One" },
@@ -288,20 +279,13 @@ describe("the ab_evaluate job", () => {
   });
 
   it("stops a variant that is significantly worse than the control; new sends never get it, others keep theirs", async () => {
-    await pauseAll();
-    const campaign = await insertCampaign(db);
     const variants = [
       { id: "A", subject: "Subject A" },
       { id: "B", subject: "Subject B" },
       { id: "C", subject: "Subject C" },
     ];
     const split = { A: 0.34, B: 0.33, C: 0.33 };
-    const test = await createTest({
-      campaign_id: campaign,
-      element_type: "subject_line",
-      variants,
-      split_ratio: split,
-    });
+    const { campaign, test } = await soleTest({ element_type: "subject_line", variants, split_ratio: split });
     // 20 % / 2 % / 20 %: B is clearly worse; A and C are alike, so the test goes on without B.
     const rng = new Rng(5);
     const rates: Record<string, number> = { A: 0.2, B: 0.02, C: 0.2 };
@@ -343,10 +327,7 @@ describe("the ab_evaluate job", () => {
   });
 
   it("exposes email_body tests at send: the variant's content is the body", async () => {
-    await pauseAll();
-    const campaign = await insertCampaign(db);
-    const test = await createTest({
-      campaign_id: campaign,
+    const { campaign, test } = await soleTest({
       element_type: "email_body",
       variants: [
         { id: "short", content: "Short body" },
@@ -380,13 +361,13 @@ describe("the ab_evaluate job", () => {
   });
 
   it("exposes demo_style and video_script tests when work is queued, never a stopped variant; the worker sees it", async () => {
-    await pauseAll();
     const styles = [
       { id: "minimal", content: "Minimal, one page" },
       { id: "bold", content: "Bold hero video" },
       { id: "classic", content: "Classic three sections" },
     ];
-    const demoTest = await createTest({
+    // Demos and videos belong to no campaign: the newest active test of their type applies to every queued item.
+    const { test: demoTest } = await soleTest({
       element_type: "demo_style",
       variants: styles,
       split_ratio: { minimal: 0.4, bold: 0.3, classic: 0.3 },
@@ -458,10 +439,7 @@ describe("the ab_evaluate job", () => {
   });
 
   it("counts a demo_style test on the delivered emails that carried its demos, one sample per exposed lead", async () => {
-    await pauseAll();
-    const campaign = await insertCampaign(db);
-    const test = await createTest({
-      campaign_id: campaign,
+    const { campaign, test } = await soleTest({
       element_type: "demo_style",
       variants: [{ id: "minimal" }, { id: "bold" }],
       split_ratio: { minimal: 0.5, bold: 0.5 },

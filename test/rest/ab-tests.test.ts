@@ -284,7 +284,11 @@ describe("POST /api/v2/ab-tests/{id}/decide", () => {
         },
       },
     ]);
-    expect(res.body).toMatchObject({ decision_state: "decided", decided_by: "manual", stopped_variants: ["A"] });
+    expect(res.body).toMatchObject({
+      decision_state: "decided",
+      decided_by: "manual",
+      stopped_variants: ["A"],
+    });
   });
 
   it("decides a paused test but not a draft or a decided one (409)", async () => {
