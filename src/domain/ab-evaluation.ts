@@ -76,6 +76,18 @@ export function parseEvidence(value: unknown): AbEvidence | null {
   return parsed.success ? parsed.data : null;
 }
 
+/**
+ * The decision state to show: a test with a winner is decided whoever wrote it (rows inserted with a winner but
+ * without the 0022 columns — hand-written or older generators — keep the column default `collecting`).
+ */
+export function decisionStateOf(row: {
+  winning_variant: string | null;
+  decision_state: string;
+}): DecisionState {
+  if (row.winning_variant !== null) return "decided";
+  return row.decision_state === "testing" ? "testing" : "collecting";
+}
+
 /** The statistics `abtest.decided` carries (events/abtest.decided.v1.schema.json, `statistics`). */
 export function decisionStatistics(e: AbEvidence) {
   return {

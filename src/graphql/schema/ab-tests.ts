@@ -1,5 +1,5 @@
 import { type AbVariantResult, analyseAbTest } from "../../analytics/get-ab-test-results.js";
-import { type AbEvidence, parseEvidence } from "../../domain/ab-evaluation.js";
+import { type AbEvidence, decisionStateOf, parseEvidence } from "../../domain/ab-evaluation.js";
 import { builder } from "../builder.js";
 
 const SignificanceRef = builder
@@ -201,7 +201,7 @@ builder.prismaObject("AbTest", {
       type: DecisionRef,
       description: "Decision rule, state and the sequential test's last evidence.",
       resolve: (test) => ({
-        state: test.decisionState,
+        state: decisionStateOf({ winning_variant: test.winningVariant, decision_state: test.decisionState }),
         decidedBy: test.decidedBy,
         metric: test.metric,
         alpha: test.alpha,

@@ -1,6 +1,6 @@
 import { z } from "zod";
 import { AbSplitRatio, AbVariantId, AbVariants, splitRatioMismatch } from "../../domain/ab-assignment.js";
-import { AB_METRICS, AbEvidence, parseEvidence } from "../../domain/ab-evaluation.js";
+import { AB_METRICS, AbEvidence, decisionStateOf, parseEvidence } from "../../domain/ab-evaluation.js";
 import {
   type AbTestRow,
   createAbTest,
@@ -181,7 +181,7 @@ function abTestResponse(r: AbTestRow): z.input<typeof AbTestResponse> {
     split_ratio: r.split_ratio as z.input<typeof AbSplitRatio>,
     decided_at: iso(r.decided_at),
     created_at: iso(r.created_at),
-    decision_state: r.decision_state as z.input<typeof AbTestResponse>["decision_state"],
+    decision_state: decisionStateOf(r),
     decided_by: r.decided_by as z.input<typeof AbTestResponse>["decided_by"],
     evaluated_at: iso(r.evaluated_at),
     evidence: parseEvidence(r.evidence),
