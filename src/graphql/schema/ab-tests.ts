@@ -186,7 +186,9 @@ function declaredVariantIds(variants: unknown): string[] {
 }
 
 builder.prismaObject("AbTest", {
-  description: "An A/B test of an email element within a campaign.",
+  description:
+    "An A/B test of an outreach element (subject line, email body, demo style, video script), usually within a " +
+    "campaign.",
   fields: (t) => ({
     id: t.exposeID("id"),
     name: t.exposeString("name", { nullable: true }),
