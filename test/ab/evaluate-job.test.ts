@@ -480,4 +480,61 @@ describe("the ab_evaluate job", () => {
       { variant: "bold", n: 2, successes: 2 },
     ]);
   });
+
+  it.each([
+    ["reply_rate", "replied"],
+    ["positive_reply_rate", "positive_reply"],
+    ["meeting_rate", "meeting_booked"],
+  ] as const)("counts %s as the exposed leads with email_send_outcomes.%s", async (metric, column) => {
+    const { campaign, test } = await soleTest({
+      element_type: "subject_line",
+      variants: [{ id: "A" }, { id: "B" }],
+      split_ratio: { A: 0.5, B: 0.5 },
+      metric,
+    });
+    const leads = await insertLeads(12);
+    // Leads 0–5 replied; 0, 1 and 6 answered positively in a thread of the campaign; 7–9 booked a meeting.
+    await insertSends(
+      campaign,
+      test.id,
+      leads.map((lead_id, i) => ({ lead_id, variant: i % 2 ? "B" : "A", replied: i < 6 })),
+    );
+    for (const i of [0, 1, 6]) {
+      const { rows } = await db.query<{ id: string }>(
+        `INSERT INTO conversations (lead_id, campaign_id) VALUES ($1, $2) RETURNING id`,
+        [leads[i], campaign],
+      );
+      await db.query(
+        `INSERT INTO conversation_messages (conversation_id, direction, sentiment, sent_at)
+         VALUES ($1, 'inbound', 'positive', $2)`,
+        [rows[0]?.id, NOW.toISOString()],
+      );
+    }
+    await db.query(
+      `INSERT INTO meetings (lead_id, campaign_id, booked_at) SELECT l, $2, $3 FROM unnest($1::uuid[]) AS l`,
+      [leads.slice(7, 10), campaign, NOW.toISOString()],
+    );
+    // The oracle: the view's own column, per lead, with no join to the test's exposure rules.
+    const oracle = async (col: string) => {
+      const { rows } = await db.query<{ variant: string; n: number; successes: number }>(
+        `SELECT ab_variant AS variant, count(DISTINCT lead_id)::int AS n,
+                count(DISTINCT lead_id) FILTER (WHERE ${col})::int AS successes
+           FROM email_send_outcomes WHERE ab_test_id = $1 AND delivered GROUP BY ab_variant ORDER BY ab_variant`,
+        [test.id],
+      );
+      return rows;
+    };
+    const expected = await oracle(column);
+    const others = await Promise.all(
+      ["replied", "positive_reply", "meeting_booked"].filter((c) => c !== column).map(oracle),
+    );
+    for (const other of others)
+      expect(other, "the data must tell the three outcomes apart").not.toEqual(expected);
+    const samples = await getAbTestSamples(
+      db,
+      { id: test.id, campaign_id: campaign, element_type: "subject_line", metric },
+      ["A", "B"],
+    );
+    expect(samples).toEqual(expected);
+  });
 });
