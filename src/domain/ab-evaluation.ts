@@ -205,7 +205,7 @@ export async function evaluateAbTest(uow: UnitOfWork, testId: string): Promise<T
   );
   const test = rows[0];
   const variantIds = variantIdsOf(test?.variants);
-  if (!test || test.status !== "active" || variantIds.length < 2) {
+  if (test?.status !== "active" || variantIds.length < 2) {
     uow.wroteNothing();
     return null;
   }

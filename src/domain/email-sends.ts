@@ -1,5 +1,4 @@
 import { randomUUID } from "node:crypto";
-import type pg from "pg";
 import { decryptField } from "../compliance/field-encryption.js";
 import { exposeLead, findExposedTest, SUBJECT_ELEMENT_TYPES } from "./ab-exposure.js";
 import {
