@@ -193,6 +193,9 @@ async function main(): Promise<void> {
   // Fresh demo data is shown at once; otherwise the views are refreshed in the background now and on schedule.
   if (seeded) await refreshViews(database.primary, "startup");
   else await scheduler.addJob("refresh_views", {}, { jobKey: "refresh_views" });
+  // One look at the A/B tests in the background now, so freshly seeded (or long-idle) tests do not wait for the
+  // next quarter hour of the ab_evaluate cron.
+  await scheduler.addJob("ab_evaluate", {}, { jobKey: "ab_evaluate" });
   if (database.replica && !startup.signal.aborted) {
     await unlessStopped(waitForReplica(database.primary, database.replica, 30_000)).catch((err) =>
       logger.warn({ err: { message: (err as Error).message } }, "replica is behind"),

@@ -4,18 +4,9 @@ import { getViewsAsOf } from "../src/analytics/get-views-as-of.js";
 import { ROLLUPS } from "../src/analytics/refresh-views.js";
 import { crontab, maintenanceTasks, startScheduler } from "../src/jobs/scheduler.js";
 import { logger, primaryPool } from "./support/db.js";
+import { until } from "./support/until.js";
 
 const { parseCrontab, quickAddJob } = graphileWorker;
-
-async function until<T>(probe: () => Promise<T | undefined>, timeoutMs = 15_000): Promise<T> {
-  const end = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined) return value;
-    if (Date.now() > end) throw new Error("condition not met in time");
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
 
 describe("job scheduler (graphile-worker)", () => {
   const pool = primaryPool();

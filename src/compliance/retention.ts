@@ -3,7 +3,7 @@ import type pg from "pg";
 import { refreshViews } from "../analytics/refresh-views.js";
 import { eraseLead } from "../domain/erase-lead.js";
 import type { Principal } from "../domain/principal.js";
-import { UnitOfWork } from "../domain/unit-of-work.js";
+import { inSystemTransaction, type UnitOfWork } from "../domain/unit-of-work.js";
 import type { EventValidator } from "../events/schemas.js";
 import { type RetentionClass, type RetentionPolicy, retentionCutoffs } from "./retention-policy.js";
 
@@ -209,30 +209,12 @@ class RetentionRun {
   }
 
   /** A transaction with a unit of work of the retention principal: its audit rows and events commit with it. */
-  private async inTransaction<T>(work: (uow: UnitOfWork, tx: pg.PoolClient) => Promise<T>): Promise<T> {
-    const client = await this.primary.connect();
-    try {
-      await client.query("BEGIN");
-      const uow = new UnitOfWork(
-        client,
-        this.now,
-        SYSTEM,
-        this.runId,
-        this.runId,
-        this.options.events,
-        this.primary,
-      );
-      const result = await work(uow, client);
-      if (!uow.accountedFor) throw new Error("retention wrote without an audit entry");
-      await uow.flush();
-      await client.query("COMMIT");
-      return result;
-    } catch (err) {
-      await client.query("ROLLBACK").catch(() => undefined);
-      throw err;
-    } finally {
-      client.release();
-    }
+  private inTransaction<T>(work: (uow: UnitOfWork, tx: pg.PoolClient) => Promise<T>): Promise<T> {
+    return inSystemTransaction(
+      this.primary,
+      { principal: SYSTEM, now: this.now, runId: this.runId, events: this.options.events },
+      work,
+    );
   }
 
   /**

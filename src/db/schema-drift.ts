@@ -95,8 +95,16 @@ function prismaColumnType(f: DmmfField): string {
 }
 
 function prismaDefault(f: DmmfField): string | null {
-  const d = f.default as { name?: string; args?: unknown[] } | string | number | boolean | undefined;
+  const d = f.default as
+    | { name?: string; args?: unknown[] }
+    | unknown[]
+    | string
+    | number
+    | boolean
+    | undefined;
   if (d === undefined || d === null) return null;
+  // A list default (`@default([])`, `@default(["a"])`) is PostgreSQL's array literal `'{}'`, `'{a}'`.
+  if (Array.isArray(d)) return `{${d.map(String).join(",")}}`;
   if (typeof d === "object") {
     if (d.name === "dbgenerated") return String(d.args?.[0] ?? "");
     if (d.name === "now") return "now()";

@@ -98,3 +98,25 @@ export function assignVariant(
   if (!lastPositive) throw new Error(`A/B test ${testId} has no variant with a positive split ratio`);
   return lastPositive;
 }
+
+/**
+ * The variant a lead gets while some variants are stopped (they lost: src/domain/ab-evaluation.ts): the lead keeps
+ * its variant when that one still runs; a lead whose variant is stopped is re-hashed (`${testId}:live`) over the
+ * remaining variants' ratios. So no lead moves between running variants, and the running ones share the stopped
+ * traffic in proportion to their ratios.
+ */
+export function assignLiveVariant(
+  testId: string,
+  leadId: string,
+  variants: readonly AbVariant[],
+  splitRatio: AbSplitRatio,
+  stopped: readonly string[],
+): AbVariant {
+  const first = assignVariant(testId, leadId, variants, splitRatio);
+  if (!stopped.includes(first.id)) return first;
+  const live = variants.filter((v) => !stopped.includes(v.id) && (splitRatio[v.id] ?? 0) > 0);
+  if (live.length === 0) return first;
+  const total = live.reduce((sum, v) => sum + (splitRatio[v.id] ?? 0), 0);
+  const liveSplit = Object.fromEntries(live.map((v) => [v.id, (splitRatio[v.id] ?? 0) / total]));
+  return assignVariant(`${testId}:live`, leadId, live, liveSplit);
+}

@@ -4,17 +4,21 @@ import {
   AbSplitRatio as AbSplitRatioSchema,
   type AbVariant,
   AbVariants,
-  assignVariant,
+  assignLiveVariant,
   splitRatioMismatch,
 } from "./ab-assignment.js";
+import { type AbMetric, decisionStatistics, parseEvidence } from "./ab-evaluation.js";
+import { DEFAULT_DECISION_RULE } from "./ab-sequential-test.js";
 import { ConflictError, InvalidTransitionError, NotFoundError, UnprocessableError } from "./errors.js";
 import type { UnitOfWork } from "./unit-of-work.js";
 
 /**
  * A/B tests: an experiment on one element of the outreach (subject line, body, demo style, video script), usually
- * inside a campaign. The design (variants + split_ratio) is fixed once the test leaves draft, because sends already
- * assigned under it would otherwise be counted against a different split. Deciding completes the test and emits
- * `abtest.decided`; assignment is the pure function of src/domain/ab-assignment.ts.
+ * inside a campaign. The design (variants + split_ratio) and the decision rule (metric, alpha, minimum sample, τ²)
+ * are fixed once the test leaves draft, because sends already assigned under it would otherwise be counted against
+ * a different split or rule. A test is decided by hand (decide below) or by the `ab_evaluate` job
+ * (src/domain/ab-evaluation.ts); either completes it and emits `abtest.decided`. Assignment is the pure function of
+ * src/domain/ab-assignment.ts.
  */
 
 export type AbTestStatus = "draft" | "active" | "paused" | "completed";
@@ -30,6 +34,15 @@ export type AbTestRow = {
   winning_variant: string | null;
   decided_at: Date | null;
   created_at: Date | null;
+  metric: AbMetric;
+  alpha: number;
+  min_sample_per_variant: number;
+  mixing_variance: number;
+  decision_state: string;
+  decided_by: string | null;
+  stopped_variants: string[];
+  evidence: unknown;
+  evaluated_at: Date | null;
 };
 
 export type VariantStats = {
@@ -42,7 +55,9 @@ export type VariantStats = {
 };
 
 const COLUMNS =
-  "id, name, campaign_id, element_type, variants, split_ratio, status, winning_variant, decided_at, created_at";
+  "id, name, campaign_id, element_type, variants, split_ratio, status, winning_variant, decided_at, created_at, " +
+  "metric, alpha, min_sample_per_variant, mixing_variance, decision_state, decided_by, stopped_variants, evidence, " +
+  "evaluated_at";
 
 /**
  * PATCH moves: draft → active, active ⇄ paused. `completed` is reached only through decide, which also records the
@@ -56,7 +71,15 @@ const TRANSITIONS: Record<AbTestStatus, readonly AbTestStatus[]> = {
 };
 const DECIDABLE: readonly string[] = ["active", "paused"];
 
-export type CreateAbTestInput = {
+/** How a test is decided (migration 0022); each field falls back to the column default. */
+export type DecisionRuleInput = {
+  metric?: AbMetric | undefined;
+  alpha?: number | undefined;
+  min_sample_per_variant?: number | undefined;
+  mixing_variance?: number | undefined;
+};
+
+export type CreateAbTestInput = DecisionRuleInput & {
   name: string;
   campaign_id?: string | undefined;
   element_type: string;
@@ -75,8 +98,9 @@ export async function createAbTest(uow: UnitOfWork, input: CreateAbTestInput): P
     }
   }
   const { rows } = await uow.tx.query<AbTestRow>(
-    `INSERT INTO ab_tests (name, campaign_id, element_type, variants, split_ratio, status, created_at)
-     VALUES ($1, $2, $3, $4, $5, $6, $7)
+    `INSERT INTO ab_tests (name, campaign_id, element_type, variants, split_ratio, status, created_at, metric, alpha,
+                           min_sample_per_variant, mixing_variance)
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
      RETURNING ${COLUMNS}`,
     [
       input.name,
@@ -86,6 +110,10 @@ export async function createAbTest(uow: UnitOfWork, input: CreateAbTestInput): P
       JSON.stringify(input.split_ratio),
       input.status,
       uow.now.toISOString(),
+      input.metric ?? "reply_rate",
+      input.alpha ?? DEFAULT_DECISION_RULE.alpha,
+      input.min_sample_per_variant ?? DEFAULT_DECISION_RULE.minSamplePerVariant,
+      input.mixing_variance ?? DEFAULT_DECISION_RULE.mixingVariance,
     ],
   );
   const row = rows[0] as AbTestRow;
@@ -182,7 +210,7 @@ export async function listAbTests(
   return rows;
 }
 
-export type UpdateAbTestInput = {
+export type UpdateAbTestInput = DecisionRuleInput & {
   name?: string | undefined;
   status?: AbTestStatus | undefined;
   variants?: AbVariant[] | undefined;
@@ -207,16 +235,22 @@ export async function updateAbTest(
   }
   if (!TRANSITIONS[from]?.includes(to)) throw new InvalidTransitionError("A/B test", from, to);
 
-  const redesign = input.variants !== undefined || input.split_ratio !== undefined;
+  const redesign =
+    input.variants !== undefined ||
+    input.split_ratio !== undefined ||
+    input.metric !== undefined ||
+    input.alpha !== undefined ||
+    input.min_sample_per_variant !== undefined ||
+    input.mixing_variance !== undefined;
   if (redesign && from !== "draft") {
     throw new ConflictError(
-      `The variants and split_ratio of a ${from} A/B test are fixed; only a draft can change.`,
+      `The variants, split_ratio and decision rule of a ${from} A/B test are fixed; only a draft can change.`,
       {
         current_status: from,
       },
     );
   }
-  if (redesign) {
+  if (input.variants !== undefined || input.split_ratio !== undefined) {
     const stored = designOf(test);
     const variants = input.variants ?? stored?.variants;
     const split = input.split_ratio ?? stored?.split_ratio;
@@ -234,7 +268,11 @@ export async function updateAbTest(
         SET name = COALESCE($2, name),
             status = $3,
             variants = COALESCE($4::jsonb, variants),
-            split_ratio = COALESCE($5::jsonb, split_ratio)
+            split_ratio = COALESCE($5::jsonb, split_ratio),
+            metric = COALESCE($6, metric),
+            alpha = COALESCE($7, alpha),
+            min_sample_per_variant = COALESCE($8, min_sample_per_variant),
+            mixing_variance = COALESCE($9, mixing_variance)
       WHERE id = $1
       RETURNING ${COLUMNS}`,
     [
@@ -243,6 +281,10 @@ export async function updateAbTest(
       to,
       input.variants ? JSON.stringify(input.variants) : null,
       input.split_ratio ? JSON.stringify(input.split_ratio) : null,
+      input.metric ?? null,
+      input.alpha ?? null,
+      input.min_sample_per_variant ?? null,
+      input.mixing_variance ?? null,
     ],
   );
   uow.audit({
@@ -286,23 +328,33 @@ export async function decideAbTest(uow: UnitOfWork, id: string, winningVariant: 
     ]);
   }
   const { rows } = await uow.tx.query<AbTestRow>(
-    `UPDATE ab_tests SET status = 'completed', winning_variant = $2, decided_at = $3
+    `UPDATE ab_tests SET status = 'completed', winning_variant = $2, decided_at = $3, decision_state = 'decided',
+                         decided_by = 'manual', stopped_variants = $4::varchar[]
       WHERE id = $1
       RETURNING ${COLUMNS}`,
-    [id, winningVariant, uow.now.toISOString()],
+    [
+      id,
+      winningVariant,
+      uow.now.toISOString(),
+      design.variants.map((v) => v.id).filter((v) => v !== winningVariant),
+    ],
   );
   const decided = rows[0] as AbTestRow;
   uow.audit({
     action: "ab_test.decided",
     resourceType: "ab_test",
     resourceId: id,
-    details: { winning_variant: winningVariant },
+    details: { winning_variant: winningVariant, decided_by: "manual" },
   });
+  // A manual decision carries the job's last look, when there was one, so consumers see what the data said.
+  const evidence = parseEvidence(decided.evidence);
   uow.emit("abtest.decided", {
     ab_test_id: id,
     campaign_id: decided.campaign_id,
     winning_variant: winningVariant,
     decided_at: uow.now.toISOString(),
+    decided_by: "manual",
+    statistics: evidence ? decisionStatistics(evidence) : null,
   });
   return decided;
 }
@@ -316,8 +368,9 @@ export type Assignment = {
 };
 
 /**
- * The variant a lead gets: the deterministic split while the test runs; once decided, everyone gets the winner
- * (that is what deciding is for).
+ * The variant a lead gets: the deterministic split while the test runs, never a stopped variant (a lead whose
+ * variant was stopped is re-hashed over the remaining ones); once decided, everyone gets the winner (that is what
+ * deciding is for).
  */
 export async function getAssignment(db: pg.Pool, testId: string, leadId: string): Promise<Assignment> {
   const test = await getAbTest(db, testId);
@@ -328,7 +381,7 @@ export async function getAssignment(db: pg.Pool, testId: string, leadId: string)
     throw new ConflictError(`A/B test ${testId} has no valid variants/split_ratio to assign from.`);
   const variant =
     (test.winning_variant ? design.variants.find((v) => v.id === test.winning_variant) : undefined) ??
-    assignVariant(testId, leadId, design.variants, design.split_ratio);
+    assignLiveVariant(testId, leadId, design.variants, design.split_ratio, test.stopped_variants);
   return {
     ab_test_id: testId,
     lead_id: leadId,

@@ -1,4 +1,5 @@
 import type pg from "pg";
+import { exposeWork } from "./ab-exposure.js";
 import { UnprocessableError } from "./errors.js";
 import { assertLeadExists } from "./leads.js";
 import type { UnitOfWork } from "./unit-of-work.js";
@@ -60,14 +61,17 @@ export async function queueDemo(
     );
     analysisId = rows[0]?.id ?? null;
   }
+  // A running demo_style test assigns the lead's variant now; the worker gets it with the work item.
+  const ab = await exposeWork(uow.tx, "demo", input.lead.id);
   return enqueue(
     uow,
     "demo",
     input.lead.id,
-    { preferences: input.preferences ?? {} },
+    { preferences: input.preferences ?? {}, ...(ab ? { ab } : {}) },
     {
-      sql: `INSERT INTO demo_sites (lead_id, analysis_id, status, created_at) VALUES ($1, $2, 'queued', $3)`,
-      params: [input.lead.id, analysisId, uow.now.toISOString()],
+      sql: `INSERT INTO demo_sites (lead_id, analysis_id, status, created_at, ab_test_id, ab_variant)
+            VALUES ($1, $2, 'queued', $3, $4, $5)`,
+      params: [input.lead.id, analysisId, uow.now.toISOString(), ab?.ab_test_id ?? null, ab?.variant ?? null],
     },
   );
 }

@@ -1,8 +1,6 @@
 import { randomUUID } from "node:crypto";
-import type pg from "pg";
-import { z } from "zod";
 import { decryptField } from "../compliance/field-encryption.js";
-import { type AbVariant, assignVariant } from "./ab-assignment.js";
+import { exposeLead, findExposedTest, SUBJECT_ELEMENT_TYPES } from "./ab-exposure.js";
 import {
   type CampaignRow,
   claimableSql,
@@ -44,15 +42,6 @@ export function pixelPath(token: string): string {
 export function clickPath(token: string, url: string): string {
   return `/t/${token}/c?u=${encodeURIComponent(url)}`;
 }
-
-/** Element types whose variants change the subject line of a send. */
-const SUBJECT_TESTS = ["subject_line", "subject"];
-
-/** ab_tests rows are read leniently: only the fields assignment needs. */
-const StoredVariants = z
-  .array(z.looseObject({ id: z.string().min(1), subject: z.string().optional() }))
-  .min(1);
-const StoredSplit = z.record(z.string(), z.number());
 
 export type EmailInput = {
   lead_id: string;
@@ -144,29 +133,11 @@ async function resolveStepsAndAssets(
   return resolved;
 }
 
-type ActiveTest = { id: string; variants: AbVariant[]; split: Record<string, number> };
-
-async function activeSubjectTest(db: pg.ClientBase, campaignId: string): Promise<ActiveTest | null> {
-  const { rows } = await db.query<{ id: string; variants: unknown; split_ratio: unknown }>(
-    `SELECT id, variants, split_ratio FROM ab_tests
-      WHERE campaign_id = $1 AND status = 'active' AND element_type = ANY($2)
-      ORDER BY created_at DESC NULLS LAST, id DESC
-      LIMIT 1`,
-    [campaignId, SUBJECT_TESTS],
-  );
-  const row = rows[0];
-  if (!row) return null;
-  const variants = StoredVariants.safeParse(row.variants);
-  const split = StoredSplit.safeParse(row.split_ratio);
-  // The A/B endpoints validate designs, so a bad row is corrupt data: fail loudly rather than send unassigned.
-  if (!variants.success || !split.success) throw new Error(`ab_tests ${row.id} holds an invalid design`);
-  return { id: row.id, variants: variants.data, split: split.data };
-}
-
 /**
  * Queues a batch of personalised emails for a campaign in one INSERT. Each send gets its own tracking token; when
- * the campaign runs an active subject-line test, each lead is assigned a variant deterministically and the send
- * takes the variant's subject. The URLs a tracked click may redirect to (links, demo and video URL) are stored with
+ * the campaign runs an active subject_line or email_body test (the newest, when several), each lead is assigned a
+ * variant deterministically — never one the evaluation stopped — and the send takes the variant's subject (subject
+ * tests) or its content as the body (body tests; the given body when the variant has no content). The URLs a tracked click may redirect to (links, demo and video URL) are stored with
  * the send, so the click endpoint can never be used as an open redirect.
  */
 export async function queueEmails(
@@ -205,11 +176,14 @@ export async function queueEmails(
     throw new UnprocessableError("Some emails are for leads that do not exist or unsubscribed.", missing);
   const assets = await resolveStepsAndAssets(uow, input.campaign_id, input.emails);
 
-  const test = await activeSubjectTest(uow.tx, input.campaign_id);
+  const test = await findExposedTest(uow.tx, "email", input.campaign_id);
+  const subjectTest = test !== null && SUBJECT_ELEMENT_TYPES.includes(test.element_type);
+  const variants = input.emails.map((e) => (test ? exposeLead(test, e.lead_id) : null));
+  const bodies = input.emails.map((e, i) => (subjectTest ? e.body : (variants[i]?.content ?? e.body)));
   const queued: QueuedEmail[] = input.emails.map((e, i) => {
     const a = assets[i];
     if (!a) throw new Error("resolveStepsAndAssets lost an email");
-    const variant = test ? assignVariant(test.id, e.lead_id, test.variants, test.split) : null;
+    const variant = variants[i] ?? null;
     const token = randomUUID();
     return {
       email_send_id: randomUUID(),
@@ -217,7 +191,7 @@ export async function queueEmails(
       status: "queued",
       ab_test_id: test?.id ?? null,
       ab_variant: variant?.id ?? null,
-      subject_variant: variant?.subject ?? e.subject,
+      subject_variant: (subjectTest ? variant?.subject : undefined) ?? e.subject,
       tracking_token: token,
       pixel_url: pixelPath(token),
       sequence_step: a.sequence_step,
@@ -252,7 +226,7 @@ export async function queueEmails(
       queued.map((q) => q.email_send_id),
       queued.map((q) => q.lead_id),
       queued.map((q) => q.subject_variant),
-      input.emails.map((e) => e.body),
+      bodies,
       assets.map((a) => a.demo_url),
       assets.map((a) => a.video_url),
       input.emails.map((e) => e.model_used ?? null),

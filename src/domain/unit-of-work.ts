@@ -109,3 +109,38 @@ export class UnitOfWork {
     );
   }
 }
+
+/**
+ * A transaction of work reachgraph does by itself (a scheduled job, the CLI) under a system principal: the work's
+ * audit rows and events commit with it, and work that writes without an audit entry (or `wroteNothing()`) is
+ * rolled back, as the REST wrapper does for requests.
+ */
+export async function inSystemTransaction<T>(
+  primary: pg.Pool,
+  context: { principal: Principal; now: Date; runId: string; events: EventValidator },
+  work: (uow: UnitOfWork, tx: pg.PoolClient) => Promise<T>,
+): Promise<T> {
+  const client = await primary.connect();
+  try {
+    await client.query("BEGIN");
+    const uow = new UnitOfWork(
+      client,
+      context.now,
+      context.principal,
+      context.runId,
+      context.runId,
+      context.events,
+      primary,
+    );
+    const result = await work(uow, client);
+    if (!uow.accountedFor) throw new Error(`${context.principal.id} wrote without an audit entry`);
+    await uow.flush();
+    await client.query("COMMIT");
+    return result;
+  } catch (err) {
+    await client.query("ROLLBACK").catch(() => undefined);
+    throw err;
+  } finally {
+    client.release();
+  }
+}

@@ -1,4 +1,5 @@
 import type pg from "pg";
+import { exposeWork } from "./ab-exposure.js";
 import { UnprocessableError } from "./errors.js";
 import { assertLeadExists } from "./leads.js";
 import type { UnitOfWork } from "./unit-of-work.js";
@@ -44,14 +45,17 @@ export async function queueVideo(
     );
     demoSiteId = rows[0]?.id ?? null;
   }
+  // A running video_script test assigns the lead's variant now; the worker gets it with the work item.
+  const ab = await exposeWork(uow.tx, "video", input.leadId);
   return enqueue(
     uow,
     "video",
     input.leadId,
-    { preferences: input.preferences ?? {} },
+    { preferences: input.preferences ?? {}, ...(ab ? { ab } : {}) },
     {
-      sql: `INSERT INTO videos (lead_id, demo_site_id, status, created_at) VALUES ($1, $2, 'queued', $3)`,
-      params: [input.leadId, demoSiteId, uow.now.toISOString()],
+      sql: `INSERT INTO videos (lead_id, demo_site_id, status, created_at, ab_test_id, ab_variant)
+            VALUES ($1, $2, 'queued', $3, $4, $5)`,
+      params: [input.leadId, demoSiteId, uow.now.toISOString(), ab?.ab_test_id ?? null, ab?.variant ?? null],
     },
   );
 }

@@ -1,4 +1,5 @@
 import type pg from "pg";
+import type { WorkAbVariant } from "./ab-exposure.js";
 import { type AiGymRecordInput, recordAiGymPerformance } from "./ai-gym.js";
 import { InvalidTransitionError, NotFoundError } from "./errors.js";
 import { getMedianTaskDuration } from "./get-median-task-duration.js";
@@ -145,7 +146,7 @@ export type WorkItemRow = {
   lease_expires_at: Date | null;
   available_at: Date;
   last_error: string | null;
-  payload: { preferences?: Record<string, unknown> };
+  payload: { preferences?: Record<string, unknown>; ab?: WorkAbVariant };
   correlation_id: string | null;
   created_at: Date;
   started_at: Date | null;

@@ -7,6 +7,31 @@ import type { ReplyCategory } from "../domain/conversations.js";
 type Uuid = string;
 type IsoTimestamp = string;
 
+/** The evidence an `abtest.decided` carries (src/domain/ab-evaluation.ts decisionStatistics). */
+export type AbDecisionStatistics = {
+  method: "msprt";
+  metric: "reply_rate" | "positive_reply_rate" | "meeting_rate";
+  alpha: number;
+  min_sample_per_variant: number;
+  mixing_variance: number;
+  control: string;
+  looks: number;
+  comparisons: {
+    variant: string;
+    samples: number;
+    successes: number;
+    control_samples: number;
+    control_successes: number;
+    effect: number | null;
+    p_value: number;
+    e_value: number;
+    interval_low: number | null;
+    interval_high: number | null;
+    holm_threshold: number;
+    significant: boolean;
+  }[];
+};
+
 export type EventPayloads = {
   "lead.scraped": {
     lead_id: Uuid;
@@ -67,6 +92,10 @@ export type EventPayloads = {
     campaign_id: Uuid | null;
     winning_variant: string;
     decided_at: IsoTimestamp;
+    /** Added in place (optional, additive): who decided. */
+    decided_by?: "manual" | "sequential_test";
+    /** Added in place (optional, additive): the sequential test's last look; null for a manual decision without one. */
+    statistics?: AbDecisionStatistics | null;
   };
   "meeting.booked": {
     meeting_id: Uuid;

@@ -4,6 +4,7 @@ import { refreshViews } from "../analytics/refresh-views.js";
 import { runRetention } from "../compliance/retention.js";
 import { DEFAULT_RETENTION_POLICY, type RetentionPolicy } from "../compliance/retention-policy.js";
 import { ensurePartitions } from "../db/partitions.js";
+import { evaluateActiveAbTests } from "../domain/ab-evaluation.js";
 import { EventValidator } from "../events/schemas.js";
 import type { Logger } from "../logger.js";
 import { purgeExpiredIdempotencyKeys } from "../rest/idempotency.js";
@@ -22,6 +23,9 @@ export function crontab(viewRefreshIntervalMinutes: number): string {
     "15 * * * * purge_idempotency_keys ?max=3",
     // The read side's materialized views; the job key keeps at most one refresh queued.
     `*/${viewRefreshIntervalMinutes} * * * * refresh_views ?max=1&jobKey=refresh_views&jobKeyMode=preserve_run_at`,
+    // A/B tests decide themselves: a look of the always-valid sequential test at every active test. Any number of
+    // looks keeps the error rate (that is what always-valid means), so the period is about freshness only.
+    "*/15 * * * * ab_evaluate ?max=3&jobKey=ab_evaluate&jobKeyMode=preserve_run_at",
     // Retention (spec §8) once a day, at a quiet hour (UTC); a failed run is retried, a run is safe to repeat.
     "30 3 * * * retention ?max=3&jobKey=retention&jobKeyMode=preserve_run_at",
   ].join("\n");
@@ -63,6 +67,26 @@ export function maintenanceTasks(options: SchedulerOptions): TaskList {
     purge_idempotency_keys: async () => {
       const purged = await purgeExpiredIdempotencyKeys(options.primary, clock());
       if (purged > 0) options.logger.info({ purged }, "expired idempotency keys purged");
+    },
+    ab_evaluate: async (_payload, helpers) => {
+      events ??= new EventValidator();
+      const looks = await evaluateActiveAbTests(options.primary, {
+        now: clock(),
+        events,
+        runId: `ab-evaluate-${helpers.job.id}`,
+      });
+      const decided = looks.filter((l) => l.winner !== null);
+      const stopped = looks.filter((l) => l.newly_stopped.length > 0);
+      if (decided.length > 0 || stopped.length > 0) {
+        options.logger.info(
+          {
+            evaluated: looks.length,
+            decided: decided.map((l) => ({ abTestId: l.ab_test_id, winner: l.winner })),
+            stopped: stopped.map((l) => ({ abTestId: l.ab_test_id, variants: l.newly_stopped })),
+          },
+          "A/B tests evaluated",
+        );
+      } else options.logger.debug({ evaluated: looks.length }, "A/B tests evaluated");
     },
     retention: async () => {
       events ??= new EventValidator();

@@ -279,9 +279,16 @@ describe("POST /api/v2/ab-tests/{id}/decide", () => {
           campaign_id: campaign,
           winning_variant: "B",
           decided_at: NOW.toISOString(),
+          decided_by: "manual",
+          statistics: null,
         },
       },
     ]);
+    expect(res.body).toMatchObject({
+      decision_state: "decided",
+      decided_by: "manual",
+      stopped_variants: ["A"],
+    });
   });
 
   it("decides a paused test but not a draft or a decided one (409)", async () => {

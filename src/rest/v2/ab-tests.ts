@@ -1,5 +1,6 @@
 import { z } from "zod";
 import { AbSplitRatio, AbVariantId, AbVariants, splitRatioMismatch } from "../../domain/ab-assignment.js";
+import { AB_METRICS, AbEvidence, decisionStateOf, parseEvidence } from "../../domain/ab-evaluation.js";
 import {
   type AbTestRow,
   createAbTest,
@@ -28,6 +29,35 @@ export const AbElementType = z
   .meta({ description: "The element of the outreach the test varies." });
 export const AbTestStatus = z.enum(["draft", "active", "paused", "completed"]);
 
+/** The decision rule a test declares; fixed once it leaves draft (409 on PATCH otherwise). */
+const DecisionRuleShape = {
+  metric: z
+    .enum(AB_METRICS)
+    .optional()
+    .meta({
+      description:
+        "What the test is decided on, per exposed lead: reply_rate (replied), positive_reply_rate (positive_reply) " +
+        "or meeting_rate (meeting_booked), as email_send_outcomes counts them. Default reply_rate.",
+    }),
+  alpha: z.number().gt(0).max(0.2).optional().meta({
+    description:
+      "Family-wise false-decision rate of the sequential test (Holm over the comparisons). Default 0.05.",
+  }),
+  min_sample_per_variant: z.number().int().min(10).max(10_000_000).optional().meta({
+    description: "Exposed leads every variant needs before a look can decide anything. Default 200.",
+  }),
+  mixing_variance: z
+    .number()
+    .gt(0)
+    .max(1)
+    .optional()
+    .meta({
+      description:
+        "τ² of the mSPRT: the variance of the normal prior on the difference in rate it is most sensitive to " +
+        "(τ = 0.05: effects of about five points). Default 0.0025.",
+    }),
+};
+
 /** Adds the "one ratio per variant" issue when both halves of a design are present. */
 function checkDesign(
   d: {
@@ -49,6 +79,7 @@ export const CreateAbTestBody = z
     variants: AbVariants,
     split_ratio: AbSplitRatio.meta({ description: "One ratio per variant id, summing to 1." }),
     status: z.enum(["draft", "active"]).default("active"),
+    ...DecisionRuleShape,
   })
   .superRefine(checkDesign)
   .meta({ id: "CreateAbTestBody" });
@@ -61,6 +92,7 @@ export const UpdateAbTestBody = z
     }),
     variants: AbVariants.optional().meta({ description: "Only while draft (409 otherwise)." }),
     split_ratio: AbSplitRatio.optional().meta({ description: "Only while draft (409 otherwise)." }),
+    ...DecisionRuleShape,
   })
   .superRefine(checkDesign)
   .refine((b) => Object.values(b).some((v) => v !== undefined), { message: "nothing to change", path: [] })
@@ -82,6 +114,27 @@ export const AbTestResponse = z
     winning_variant: z.string().nullable(),
     decided_at: NullableTimestamp,
     created_at: NullableTimestamp,
+    metric: z.enum(AB_METRICS),
+    alpha: z.number(),
+    min_sample_per_variant: z.number().int(),
+    mixing_variance: z.number(),
+    decision_state: z.enum(["collecting", "testing", "decided"]).meta({
+      description:
+        "collecting: a variant is below min_sample_per_variant; testing: all have it, nothing decisive yet; " +
+        "decided: winning_variant is set (decided_by says by whom).",
+    }),
+    decided_by: z.enum(["manual", "sequential_test"]).nullable(),
+    stopped_variants: z.array(z.string()).meta({
+      description: "Variants that lost (or every loser once decided): they get no new exposures.",
+    }),
+    evaluated_at: NullableTimestamp.meta({ description: "The ab_evaluate job's last look at this test." }),
+    evidence: AbEvidence.meta({ id: "AbEvidence" })
+      .nullable()
+      .meta({
+        description:
+          "The last look of the always-valid sequential test (mSPRT, Holm-corrected): per variant against the " +
+          "control, the counts, effect, always-valid p-value and interval. See GraphQL AbDecision for the method.",
+      }),
   })
   .meta({ id: "AbTest" });
 
@@ -128,6 +181,10 @@ function abTestResponse(r: AbTestRow): z.input<typeof AbTestResponse> {
     split_ratio: r.split_ratio as z.input<typeof AbSplitRatio>,
     decided_at: iso(r.decided_at),
     created_at: iso(r.created_at),
+    decision_state: decisionStateOf(r),
+    decided_by: r.decided_by as z.input<typeof AbTestResponse>["decided_by"],
+    evaluated_at: iso(r.evaluated_at),
+    evidence: parseEvidence(r.evidence),
   };
 }
 

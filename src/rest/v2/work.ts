@@ -73,6 +73,22 @@ export const WorkItemResponse = z
     available_at: Timestamp,
     last_error: z.string().nullable(),
     preferences: JsonObject,
+    ab_variant: z
+      .object({
+        ab_test_id: Uuid,
+        variant: z.string(),
+        content: z
+          .string()
+          .nullable()
+          .meta({ description: "The variant's content (style or script brief)." }),
+      })
+      .nullable()
+      .meta({
+        id: "WorkAbVariant",
+        description:
+          "demo / video: the A/B variant (demo_style / video_script test) this item must be produced as, " +
+          "assigned when it was queued; null when no such test was running.",
+      }),
     correlation_id: z.string().nullable().meta({
       description: "Of the request that queued the work; send it back as X-Correlation-Id.",
     }),
@@ -101,6 +117,7 @@ function workItemResponse(r: WorkItemRow): z.input<typeof WorkItemResponse> {
     available_at: iso(r.available_at),
     last_error: r.last_error,
     preferences: r.payload.preferences ?? {},
+    ab_variant: r.payload.ab ?? null,
     correlation_id: r.correlation_id,
     website: r.website,
     domain: r.domain,
