@@ -2,6 +2,7 @@ import path from "node:path";
 import { z } from "zod";
 import { DEFAULT_RETENTION_POLICY, type RetentionPolicy } from "./compliance/retention-policy.js";
 import { defaultMaxWaiting } from "./db/pool.js";
+import { FIRST_START_LEADS } from "./seed/catalog.js";
 
 /**
  * Every setting reachgraph reads from the environment, parsed once at start-up.
@@ -48,7 +49,7 @@ const EnvSchema = z.object({
   EMBEDDED_PG_PORT: optionalPort,
   EMBEDDED_PG_REPLICA_PORT: optionalPort,
   SEED_ON_FIRST_START: flag.default(true),
-  SEED_DEMO_LEADS: positiveInt.default(500),
+  SEED_DEMO_LEADS: positiveInt.default(FIRST_START_LEADS),
   PARTITION_MONTHS_AHEAD: z.coerce.number().int().min(1).max(36).default(3),
   RATE_LIMIT_PER_MINUTE: positiveInt.default(6000),
   REPLICA_MAX_LAG_SECONDS: z.coerce.number().min(0).default(30),

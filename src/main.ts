@@ -22,10 +22,10 @@ import { createApp } from "./http/app.js";
 import { handleClientErrors } from "./http/client-errors.js";
 import { startScheduler } from "./jobs/scheduler.js";
 import { createLogger, redactUrl } from "./logger.js";
+import { FIRST_START_SEED } from "./seed/catalog.js";
 import { seedDemoData } from "./seed/seed-demo-data.js";
 
 /** The first-start demo dataset uses its own seed so `npm run db:seed` (seed 42) can add the larger one beside it. */
-const FIRST_START_SEED = 7;
 const SHUTDOWN_GRACE_MS = 25_000;
 /**
  * Signals closer together than this are one stop request. Ctrl-C signals the terminal's whole process group, so node

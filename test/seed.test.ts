@@ -1,6 +1,11 @@
 import { describe, expect, it } from "vitest";
+import { refreshViews } from "../src/analytics/refresh-views.js";
 import { migrate } from "../src/db/migrate.js";
+import { evaluateActiveAbTests } from "../src/domain/ab-evaluation.js";
+import { EventValidator } from "../src/events/schemas.js";
+import { FIRST_START_LEADS, FIRST_START_SEED } from "../src/seed/catalog.js";
 import { APPLICATION_TABLES, SeedConflictError, seedDemoData } from "../src/seed/seed-demo-data.js";
+import { startApi } from "./support/api.js";
 import { logger, scratchDatabase } from "./support/db.js";
 
 const anchor = new Date("2026-06-01T00:00:00Z");
@@ -84,5 +89,62 @@ describe("demo data seeder", async () => {
     const again = await seedDemoData(db, { leads: 20, seed: 11, anchor, reset: true });
     expect(again.rows.leads).toBe(20);
     expect((await one<{ n: number }>("SELECT count(*)::int AS n FROM leads")).n).toBe(20);
+  });
+});
+
+describe("the first-start dataset", async () => {
+  // What `npm start` seeds on a fresh machine (src/main.ts), then the start-up ab_evaluate look.
+  const { url, pool: db } = await scratchDatabase();
+  await migrate(url, { logger });
+  await seedDemoData(db, { leads: FIRST_START_LEADS, seed: FIRST_START_SEED });
+  const looks = await evaluateActiveAbTests(db, {
+    now: new Date(),
+    events: new EventValidator(),
+    runId: "first-start-test",
+  });
+  await refreshViews(db, "test");
+  const api = await startApi({ databaseUrl: url });
+
+  it("has a test the job decided by itself, with its evidence in GraphQL", async () => {
+    expect(looks.filter((l) => l.state === "decided")).toHaveLength(1);
+    const res = await api.graphql(`{ abTests { name status winningVariant
+      decision { state decidedBy stoppedVariants comparisons { variant samples pValue effect significant } } } }`);
+    expect(res.body.errors).toBeUndefined();
+    const decided = res.body.data.abTests.filter(
+      (t: { decision: { state: string } }) => t.decision.state === "decided",
+    );
+    expect(decided).toEqual([
+      expect.objectContaining({
+        status: "completed",
+        winningVariant: "B",
+        decision: expect.objectContaining({ decidedBy: "sequential_test", stoppedVariants: ["A"] }),
+      }),
+    ]);
+    const [comparison] = decided[0].decision.comparisons;
+    expect(comparison).toMatchObject({ variant: "B", significant: true });
+    expect(comparison.pValue).toBeLessThan(0.05);
+    expect(comparison.samples).toBeGreaterThanOrEqual(60);
+    // The others keep collecting.
+    expect(res.body.data.abTests.filter((t: { status: string }) => t.status === "active").length).toBe(2);
+  });
+
+  it("shows outcome leaderboards, classifier accuracy and step analytics", async () => {
+    const res = await api.graphql(`{
+      modelOutcomes(period: "90d", minSamples: 5) { entries { modelName positiveReplyLeads meetingLeads wonDeals } }
+      replyClassifiers(period: "90d") { entries { modelName reviewed accuracy } }
+      campaigns(first: 10) { nodes { steps(period: "90d") { rows { step variant sent humanReplies meetings } } } } }`);
+    expect(res.body.errors).toBeUndefined();
+    const outcomes = res.body.data.modelOutcomes.entries;
+    expect(outcomes.some((e: { wonDeals: number }) => e.wonDeals > 0)).toBe(true);
+    expect(outcomes.some((e: { positiveReplyLeads: number }) => e.positiveReplyLeads > 0)).toBe(true);
+    const classifiers = res.body.data.replyClassifiers.entries;
+    expect(classifiers.length).toBeGreaterThanOrEqual(2);
+    expect(
+      classifiers.every((c: { reviewed: number; accuracy: number }) => c.reviewed > 0 && c.accuracy > 0),
+    ).toBe(true);
+    const steps = res.body.data.campaigns.nodes.flatMap(
+      (n: { steps: { rows: { step: number }[] } }) => n.steps.rows,
+    );
+    expect(new Set(steps.map((r: { step: number }) => r.step)).size).toBeGreaterThanOrEqual(3);
   });
 });

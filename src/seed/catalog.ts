@@ -1,5 +1,12 @@
 /** The fixed cast of the demo dataset: campaigns, models, experiments. Rates are realistic for cold B2B email. */
 
+/**
+ * The dataset `npm start` seeds on the first embedded start: this seed and, by default (SEED_DEMO_LEADS), this many
+ * leads — enough for the dental subject-line test to be decided by the first ab_evaluate look (test/seed.test.ts).
+ */
+export const FIRST_START_SEED = 7;
+export const FIRST_START_LEADS = 1500;
+
 export type CampaignSpec = {
   name: string;
   sourceTypes: string[];
@@ -128,8 +135,11 @@ export type AbTestSpec = {
   splitRatio: Record<string, number>;
   /** Reply-rate multiplier of each variant. */
   lift: Record<string, number>;
+  /** completed: decided by hand before the dataset's end; active: the ab_evaluate job looks at it. */
   status: "active" | "completed";
   winningVariant?: string;
+  /** The decision rule's minimum sample per variant (migration 0022); default 200. */
+  minSamplePerVariant?: number;
 };
 
 export const AB_TESTS: readonly AbTestSpec[] = [
@@ -142,9 +152,11 @@ export const AB_TESTS: readonly AbTestSpec[] = [
       { id: "B", subject: "I rebuilt your homepage (2-min preview)" },
     ],
     splitRatio: { A: 0.5, B: 0.5 },
-    lift: { A: 1, B: 1.35 },
-    status: "completed",
-    winningVariant: "B",
+    // A clear effect on enough leads: the job's first look on the demo database decides it (README "A/B tests
+    // that decide themselves"), so GraphiQL shows a decided test with its evidence on first start.
+    lift: { A: 0.4, B: 2.6 },
+    status: "active",
+    minSamplePerVariant: 60,
   },
   {
     name: "Law firms: audit vs. demo framing",

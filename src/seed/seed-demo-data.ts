@@ -154,8 +154,10 @@ export async function seedDemoData(pool: pg.Pool, options: SeedOptions): Promise
       const decidedMs = spec.status === "completed" ? anchorMs - 30 * DAY : null;
       await client.query(
         `INSERT INTO ab_tests (id, name, element_type, variants, split_ratio, status, created_at, campaign_id,
-                               winning_variant, decided_at)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
+                               winning_variant, decided_at, min_sample_per_variant, decision_state, decided_by)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9::text, $10, $11,
+                 CASE WHEN $9::text IS NULL THEN 'collecting' ELSE 'decided' END,
+                 CASE WHEN $9::text IS NOT NULL THEN 'manual' END)`,
         [
           id,
           spec.name,
@@ -167,6 +169,7 @@ export async function seedDemoData(pool: pg.Pool, options: SeedOptions): Promise
           campaignId,
           spec.winningVariant ?? null,
           ts(decidedMs),
+          spec.minSamplePerVariant ?? 200,
         ],
       );
       await audit(client, "ab_test.created", "ab_test", id, historyStart);
