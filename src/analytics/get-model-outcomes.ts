@@ -6,12 +6,18 @@ import { rate, wilsonInterval } from "./statistics.js";
  * Outcome leaderboard (README "Outcome leaderboards"): what followed a model's work, derived from what happened,
  * never from the `conversion_metric` callers post.
  *
- * Attribution rule. A model's output is part of a lead's path when the lead has an AI-GYM record of that task type
- * and model (the work queue writes one when an analysis, demo or video completes; AI workers post theirs for email
- * copy and reply drafting). Over the period `[from, to)`:
- * - AI spend and runs: the model's AI-GYM records of the task type created in the period;
- * - leads touched: the distinct leads of those records;
- * - for each touched lead, the model is credited with an outcome that happened at or after its first record for the
+ * Attribution rule (through lineage). A model's output is part of a lead's path in the period `[from, to)` when
+ * - the lead has an AI-GYM record of that task type and model created in the period (the work queue writes one when
+ *   an analysis, demo or video completes; AI workers post theirs), or
+ * - an artefact on the lead's path names the model: its completed analysis (`website_analysis`, at completion), its
+ *   deployed demo (`demo_generation`, at deployment), a delivered email's `model_used` (`email_copy`, at sending),
+ *   an outbound AI reply in its threads (`reply_drafting`, at sending). Videos name no model: theirs is the AI-GYM
+ *   record's (`video_script`).
+ * Then:
+ * - AI spend and runs: the model's AI-GYM records of the task type created in the period (an artefact adds no
+ *   spend; a model seen only in artefacts has 0 runs and no cost per outcome);
+ * - leads touched: the distinct leads of its touches;
+ * - for each touched lead, the model is credited with an outcome that happened at or after its first touch of the
  *   lead in the period and before `to`: a positive reply (an inbound message in any of the lead's threads whose
  *   effective category — the human correction, else the classifier's — is in the positive group: interested,
  *   meeting_request; README "Reply taxonomy"), a booked meeting, a won deal (its amount, per currency).
@@ -55,9 +61,32 @@ WITH runs AS (
    WHERE g.created_at >= $1 AND g.created_at < $2 AND g.model_name IS NOT NULL AND g.task_type IS NOT NULL
      AND ($3::text IS NULL OR g.task_type = $3)
 ),
+-- A model's output on a lead's path (its lineage): its AI-GYM records, and the artefacts that name it.
+path AS (
+  SELECT task_type, model_name, lead_id, created_at AS at FROM runs WHERE lead_id IS NOT NULL
+  UNION ALL
+  SELECT 'website_analysis', a.model_used, a.lead_id, COALESCE(a.completed_at, a.created_at)
+    FROM website_analyses a
+   WHERE a.status = 'completed' AND a.model_used IS NOT NULL
+     AND COALESCE(a.completed_at, a.created_at) >= $1 AND COALESCE(a.completed_at, a.created_at) < $2
+  UNION ALL
+  SELECT 'demo_generation', d.model_used, d.lead_id, d.deployed_at
+    FROM demo_sites d
+   WHERE d.model_used IS NOT NULL AND d.deployed_at >= $1 AND d.deployed_at < $2
+  UNION ALL
+  SELECT 'email_copy', s.model_used, s.lead_id, s.sent_at
+    FROM email_sends s
+   WHERE s.status = 'sent' AND s.model_used IS NOT NULL AND s.lead_id IS NOT NULL
+     AND s.sent_at >= $1 AND s.sent_at < $2
+  UNION ALL
+  SELECT 'reply_drafting', m.model_used, c.lead_id, m.sent_at
+    FROM conversation_messages m JOIN conversations c ON c.id = m.conversation_id
+   WHERE m.direction = 'outbound' AND m.model_used IS NOT NULL AND c.lead_id IS NOT NULL
+     AND m.sent_at >= $1 AND m.sent_at < $2
+),
 touches AS (
-  SELECT task_type, model_name, lead_id, min(created_at) AS first_at
-    FROM runs WHERE lead_id IS NOT NULL GROUP BY task_type, model_name, lead_id
+  SELECT task_type, model_name, lead_id, min(at) AS first_at
+    FROM path WHERE $3::text IS NULL OR task_type = $3 GROUP BY task_type, model_name, lead_id
 ),
 credited AS (
   SELECT t.task_type, t.model_name, t.lead_id,
@@ -75,12 +104,13 @@ won AS (
    WHERE d.status = 'won' AND d.won_at >= t.first_at AND d.won_at < $2
    GROUP BY t.task_type, t.model_name, d.currency
 )
-SELECT r.task_type, r.model_name, r.ai_runs, r.ai_spend,
+SELECT k.task_type, k.model_name, COALESCE(r.ai_runs, 0) AS ai_runs, COALESCE(r.ai_spend, 0) AS ai_spend,
        COALESCE(c.leads_touched, 0) AS leads_touched, COALESCE(c.positive_reply_leads, 0) AS positive_reply_leads,
        COALESCE(c.meeting_leads, 0) AS meeting_leads, COALESCE(w.won_deals, 0) AS won_deals,
        COALESCE(w.revenue, '[]'::jsonb) AS revenue
-  FROM (SELECT task_type, model_name, count(*)::int AS ai_runs, COALESCE(sum(cost), 0)::float8 AS ai_spend
-          FROM runs GROUP BY task_type, model_name) r
+  FROM (SELECT task_type, model_name FROM runs UNION SELECT task_type, model_name FROM touches) k
+  LEFT JOIN (SELECT task_type, model_name, count(*)::int AS ai_runs, COALESCE(sum(cost), 0)::float8 AS ai_spend
+               FROM runs GROUP BY task_type, model_name) r USING (task_type, model_name)
   LEFT JOIN (SELECT task_type, model_name, count(*)::int AS leads_touched,
                     count(*) FILTER (WHERE positive)::int AS positive_reply_leads,
                     count(*) FILTER (WHERE meeting)::int AS meeting_leads
@@ -88,7 +118,7 @@ SELECT r.task_type, r.model_name, r.ai_runs, r.ai_spend,
   LEFT JOIN (SELECT task_type, model_name, sum(deals)::int AS won_deals,
                     jsonb_agg(jsonb_build_object('currency', currency, 'amount', amount) ORDER BY currency) AS revenue
                FROM won GROUP BY task_type, model_name) w USING (task_type, model_name)
- ORDER BY r.task_type, r.model_name`;
+ ORDER BY k.task_type, k.model_name`;
 
 /** Per task type × model over `period` (one task type, or all when null); best first by revenue per AI dollar. */
 export async function getModelOutcomes(
@@ -114,8 +144,9 @@ export function withRates(r: ModelOutcomeRow, minSamples: number): ModelOutcome 
     positive_reply_rate_interval: wilsonInterval(positiveRate, r.leads_touched),
     meeting_rate: meetingRate,
     meeting_rate_interval: wilsonInterval(meetingRate, r.leads_touched),
-    cost_per_positive_reply: r.positive_reply_leads > 0 ? r.ai_spend / r.positive_reply_leads : null,
-    cost_per_meeting: r.meeting_leads > 0 ? r.ai_spend / r.meeting_leads : null,
+    cost_per_positive_reply:
+      r.ai_runs > 0 && r.positive_reply_leads > 0 ? r.ai_spend / r.positive_reply_leads : null,
+    cost_per_meeting: r.ai_runs > 0 && r.meeting_leads > 0 ? r.ai_spend / r.meeting_leads : null,
     revenue_per_ai_dollar: r.ai_spend > 0 ? Number(usd?.amount ?? 0) / r.ai_spend : null,
     below_min_samples: r.leads_touched < minSamples,
   };

@@ -242,6 +242,77 @@ describe("modelOutcomes: what followed each model's work, by lineage", () => {
     expect(bad.body.errors.map((e: { path: string }) => e.path)).toContain("/metric");
   });
 
+  it("credits the models that artefacts on the lead's path name, without AI-GYM records (lineage)", async () => {
+    const [x, y] = (await Promise.all([1, 2].map(() => insertLead(api.db.primary)))) as [string, string];
+    const tag = randomUUID().slice(0, 8);
+    const [mail, analyser, drafter] = [`mail-${tag}`, `analyser-${tag}`, `drafter-${tag}`];
+    const campaign = await insertCampaign(api.db.primary);
+    // mail wrote x's delivered email (no AI-GYM row) and has an AI-GYM record for y; analyser analysed y;
+    // drafter wrote an outbound AI reply in x's thread. A queued email and a failed analysis touch nobody.
+    await q(
+      `INSERT INTO email_sends (campaign_id, lead_id, subject_variant, body, model_used, status, created_at, sent_at)
+       VALUES ($1, $2, 's', 'b', $3, 'sent', $4, $4), ($1, $5, 's', 'b', $3, 'queued', $4, NULL)`,
+      [campaign, x, mail, at(50).toISOString(), y],
+    );
+    await q(
+      `INSERT INTO ai_gym_performance (task_type, model_name, lead_id, cost, created_at)
+       VALUES ('email_copy', $1, $2, 0.2, $3)`,
+      [mail, y, at(70).toISOString()],
+    );
+    await q(
+      `INSERT INTO website_analyses (lead_id, status, model_used, created_at, completed_at)
+       VALUES ($1, 'completed', $2, $3, $3), ($4, 'failed', $2, $3, NULL)`,
+      [y, analyser, at(60).toISOString(), x],
+    );
+    const [conv] = await q(`INSERT INTO conversations (lead_id, campaign_id) VALUES ($1, $2) RETURNING id`, [
+      x,
+      campaign,
+    ]);
+    await q(
+      `INSERT INTO conversation_messages (conversation_id, direction, body, model_used, sent_at, reply_category)
+       VALUES ($1, 'outbound', 'x', $2, $3, NULL), ($1, 'inbound', 'x', NULL, $4, 'interested')`,
+      [conv.id, drafter, at(45).toISOString(), at(40).toISOString()],
+    );
+    await q(`INSERT INTO meetings (lead_id, campaign_id, booked_at) VALUES ($1, $2, $3)`, [
+      y,
+      campaign,
+      at(30).toISOString(),
+    ]);
+    await refreshViews(api.db.primary, "test");
+    if (api.db.replica) await waitForReplica(api.db.primary, api.db.replica);
+    const entry = async (task: string, model: string) => {
+      const res = await api.graphql(
+        `query($t: String!) { modelOutcomes(taskType: $t, period: "7d", minSamples: 1) { entries {
+           modelName aiRuns aiSpendUsd leadsTouched positiveReplyLeads meetingLeads costPerPositiveReplyUsd } } }`,
+        { t: task },
+      );
+      expect(res.body.errors).toBeUndefined();
+      return res.body.data.modelOutcomes.entries.find((e: { modelName: string }) => e.modelName === model);
+    };
+    expect(await entry("email_copy", mail)).toEqual({
+      modelName: mail,
+      aiRuns: 1,
+      aiSpendUsd: 0.2,
+      leadsTouched: 2,
+      positiveReplyLeads: 1,
+      meetingLeads: 1,
+      costPerPositiveReplyUsd: 0.2,
+    });
+    expect(await entry("website_analysis", analyser)).toMatchObject({
+      aiRuns: 0,
+      leadsTouched: 1,
+      positiveReplyLeads: 0,
+      meetingLeads: 1,
+      costPerPositiveReplyUsd: null,
+    });
+    expect(await entry("reply_drafting", drafter)).toMatchObject({
+      aiRuns: 0,
+      leadsTouched: 1,
+      positiveReplyLeads: 1,
+      meetingLeads: 0,
+    });
+  });
+
   it("refuses a malformed task type and a negative minSamples with a client error", async () => {
     const bad = await api.graphql(`{ modelOutcomes(taskType: "Bad Type") { minSamples } }`);
     expect(bad.body.errors?.[0]?.extensions?.code).toBeDefined();

@@ -320,7 +320,8 @@ export type OutcomeFacts = {
 /**
  * The outcome leaderboard's attribution rule (README "Outcome leaderboards") from the base tables, written with
  * joins and count(DISTINCT) where the API uses EXISTS: per model of `taskType` over [from, to), the leads of its
- * AI-GYM rows, credited with a positive reply (effective category interested/meeting_request), a meeting and won
+ * AI-GYM rows and of the artefacts of that task type naming it (completed analyses, deployed demos, delivered
+ * emails, outbound replies), credited with a positive reply (effective category interested/meeting_request), a meeting and won
  * deals at or after the model's first row for the lead and before `to`.
  */
 export async function oracleModelOutcomes(
@@ -333,9 +334,23 @@ export async function oracleModelOutcomes(
     `WITH runs AS (
        SELECT model_name, lead_id, cost, created_at FROM ai_gym_performance
         WHERE task_type = $1 AND model_name IS NOT NULL AND created_at >= $2 AND created_at < $3),
+     touched AS (
+       SELECT model_name, lead_id, created_at AS at FROM runs WHERE lead_id IS NOT NULL
+       UNION ALL
+       SELECT model_used, lead_id, completed_at FROM website_analyses
+        WHERE $1 = 'website_analysis' AND status = 'completed' AND completed_at >= $2 AND completed_at < $3
+       UNION ALL
+       SELECT model_used, lead_id, deployed_at FROM demo_sites
+        WHERE $1 = 'demo_generation' AND deployed_at >= $2 AND deployed_at < $3
+       UNION ALL
+       SELECT model_used, lead_id, sent_at FROM email_sends
+        WHERE $1 = 'email_copy' AND status = 'sent' AND sent_at >= $2 AND sent_at < $3
+       UNION ALL
+       SELECT m.model_used, c.lead_id, m.sent_at FROM conversation_messages m JOIN conversations c ON c.id = m.conversation_id
+        WHERE $1 = 'reply_drafting' AND m.direction = 'outbound' AND m.sent_at >= $2 AND m.sent_at < $3),
      firsts AS (
-       SELECT DISTINCT ON (model_name, lead_id) model_name, lead_id, created_at AS first_at
-         FROM runs WHERE lead_id IS NOT NULL ORDER BY model_name, lead_id, created_at),
+       SELECT DISTINCT ON (model_name, lead_id) model_name, lead_id, at AS first_at
+         FROM touched WHERE model_name IS NOT NULL AND lead_id IS NOT NULL ORDER BY model_name, lead_id, at),
      positive AS (
        SELECT f.model_name, count(DISTINCT f.lead_id)::int AS n
          FROM firsts f
@@ -352,13 +367,16 @@ export async function oracleModelOutcomes(
        SELECT f.model_name, d.currency, count(*)::int AS deals, round(sum(d.amount) * 100)::int AS cents
          FROM firsts f JOIN deals d ON d.lead_id = f.lead_id
         WHERE d.status = 'won' AND d.won_at >= f.first_at AND d.won_at < $3 GROUP BY 1, 2)
-     SELECT r.model_name, count(*)::int AS ai_runs, COALESCE(sum(r.cost), 0)::float8 AS ai_spend,
+     SELECT r.model_name, sum(r.run)::int AS ai_runs, COALESCE(sum(r.cost), 0)::float8 AS ai_spend,
             (SELECT count(*)::int FROM firsts f WHERE f.model_name = r.model_name) AS leads_touched,
             COALESCE((SELECT n FROM positive p WHERE p.model_name = r.model_name), 0) AS positive_reply_leads,
             COALESCE((SELECT n FROM meeting m WHERE m.model_name = r.model_name), 0) AS meeting_leads,
             COALESCE((SELECT sum(deals)::int FROM won w WHERE w.model_name = r.model_name), 0) AS won_deals,
             (SELECT jsonb_object_agg(currency, cents) FROM won w WHERE w.model_name = r.model_name) AS revenue
-       FROM runs r GROUP BY r.model_name ORDER BY r.model_name`,
+       FROM (SELECT model_name, cost, 1 AS run FROM runs
+             UNION ALL
+             SELECT DISTINCT model_name, NULL::numeric, 0 FROM firsts WHERE model_name NOT IN (SELECT model_name FROM runs)) r
+      GROUP BY r.model_name ORDER BY r.model_name`,
     [taskType, from.toISOString(), to.toISOString()],
   );
   return rows.map((r) => ({ ...r, revenue: r.revenue ?? {} }));

@@ -170,9 +170,12 @@ type Outcomes = {
 const OutcomeEntryRef = builder.objectRef<OutcomeEntry>("ModelOutcomeEntry").implement({
   description:
     "What followed one model's work for one task type over the period, derived from what happened (not from the " +
-    "posted conversion_metric). Attribution: the model is credited with a lead's positive reply, booked meeting " +
-    "and won deals that happened at or after its first AI-GYM record for that lead in the period (and before " +
-    "asOf). Counted per lead; every model on a lead's path is credited, so outcomes do not sum across models.",
+    "posted conversion_metric). Attribution through lineage: the model touched a lead in the period when the lead " +
+    "has an AI-GYM record of the task type and model, or an artefact on the lead's path names the model — its " +
+    "completed analysis (website_analysis), deployed demo (demo_generation), a delivered email's model_used " +
+    "(email_copy), an outbound AI reply in its threads (reply_drafting). The model is credited with the lead's " +
+    "positive reply, booked meeting and won deals that happened at or after its first touch in the period (and " +
+    "before asOf). Counted per lead; every model on a lead's path is credited, so outcomes do not sum across models.",
   fields: (t) => ({
     rank: t.exposeInt("rank"),
     taskType: t.exposeString("task_type"),
@@ -181,7 +184,9 @@ const OutcomeEntryRef = builder.objectRef<OutcomeEntry>("ModelOutcomeEntry").imp
       description: "AI-GYM records of this task type and model in the period.",
     }),
     aiSpendUsd: t.exposeFloat("ai_spend", { description: "Sum of their cost, USD." }),
-    leadsTouched: t.exposeInt("leads_touched", { description: "Distinct leads of those records." }),
+    leadsTouched: t.exposeInt("leads_touched", {
+      description: "Distinct leads the model touched in the period (AI-GYM records or artefacts naming it).",
+    }),
     positiveReplyLeads: t.exposeInt("positive_reply_leads", {
       description:
         "Touched leads with an inbound reply in the positive group (interested, meeting_request; the human " +
@@ -214,11 +219,12 @@ const OutcomeEntryRef = builder.objectRef<OutcomeEntry>("ModelOutcomeEntry").imp
     }),
     costPerPositiveReplyUsd: t.exposeFloat("cost_per_positive_reply", {
       nullable: true,
-      description: "aiSpendUsd / positiveReplyLeads; null with none.",
+      description:
+        "aiSpendUsd / positiveReplyLeads; null with none, or without AI-GYM records (no known spend).",
     }),
     costPerMeetingUsd: t.exposeFloat("cost_per_meeting", {
       nullable: true,
-      description: "aiSpendUsd / meetingLeads; null with none.",
+      description: "aiSpendUsd / meetingLeads; null with none, or without AI-GYM records (no known spend).",
     }),
     revenuePerAiDollar: t.exposeFloat("revenue_per_ai_dollar", {
       nullable: true,

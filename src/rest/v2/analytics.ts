@@ -85,7 +85,7 @@ export const ModelOutcomesResponse = z
       .meta({
         description:
           "Touched leads with an inbound reply in the positive group (interested, meeting_request; a human " +
-          "correction wins) at or after the model's first record for the lead.",
+          "correction wins) at or after the model's first touch of the lead.",
       }),
     meeting_leads: z.number().int().meta({ description: "Touched leads that booked a meeting afterwards." }),
     won_deals: z.number().int().meta({ description: "Deals of touched leads won afterwards." }),
@@ -102,9 +102,11 @@ export const ModelOutcomesResponse = z
   .meta({
     id: "ModelOutcomes",
     description:
-      "Attribution: a model is credited with a lead's outcome when it has an AI-GYM record of the task type for " +
-      "that lead in the period and the outcome happened at or after its first such record (multi-touch: every " +
-      "model on the path is credited; outcomes do not sum across models). The posted conversion_metric is not used.",
+      "Attribution through lineage: a model touched a lead in the period when it has an AI-GYM record of the task " +
+      "type for the lead, or an artefact on the lead's path names it (completed analysis, deployed demo, a " +
+      "delivered email's model_used, an outbound AI reply); it is credited with the lead's outcomes at or after its " +
+      "first touch (multi-touch: every model on the path is credited; outcomes do not sum across models). The " +
+      "posted conversion_metric is not used.",
   });
 
 function outcomesResponse(o: ModelOutcome): z.input<typeof ModelOutcomesResponse> {
