@@ -14,25 +14,41 @@
 -- their reader views, open views and functions are made again; the open views are filled as they are created, from
 -- the current horizon (a refresh's worth of work, in this transaction). No recount is needed.
 --
--- One behaviour widens on purpose: an inbound conversation message marks its emails' days whatever column of it
--- changed (before: only messages of sentiment 'positive'), so an outcome rule that reads another column of the
--- message (a reply category) stays exact without a change to the trigger. An email_sends.<column> mark (the
--- queued day of campaign_kpis_15m) is also recorded when the email's status or sent_at changes.
+-- The marks stay what they were (0013, and 0021 for messages: any inbound message marks its emails' days, whatever
+-- column of it changed, so an outcome rule reading another column of a message needs no trigger change), but for
+-- one widening: an email_sends.<column> mark (the queued day of campaign_kpis_15m) is also recorded when the
+-- email's status or sent_at changes. It only ever records more days.
 --
--- Locks: CREATE OR REPLACE TRIGGER takes a SHARE ROW EXCLUSIVE lock on each base table for a moment; dropping and
--- creating the open views takes ACCESS EXCLUSIVE locks on them until commit (readers of the rollups wait for the
--- open views' fill). Re-runnable: the transaction is all or nothing.
+-- Locks, all held until commit: replacing the triggers takes SHARE ROW EXCLUSIVE locks on the base tables (writes
+-- wait for the migration, reads do not); dropping and creating the open views takes ACCESS EXCLUSIVE locks on them
+-- (readers of the rollups wait for the open views' fill, a refresh's worth of work); rollup_define takes the
+-- refresh's advisory lock, so the migration waits for a refresh in progress and none starts before it commits.
+-- Re-runnable: the transaction is all or nothing.
+
+-- The email outcome triggers of meetings, conversations and messages get names of their own (views/rollup-marks.sql):
+-- the ones of 0011 go.
+DO $$
+DECLARE
+    t text;
+    e text;
+BEGIN
+    FOREACH t IN ARRAY ARRAY['meetings', 'conversations', 'conversation_messages'] LOOP
+        FOREACH e IN ARRAY ARRAY['inserted', 'updated_new', 'updated_old', 'deleted', 'truncated'] LOOP
+            EXECUTE format('DROP TRIGGER %I ON %I', t || '_rollup_' || e, t);
+        END LOOP;
+    END LOOP;
+END $$;
 
 -- views/rollup-machinery.sql
 -- The rollup machinery (views/README.md "Declaring a rollup"). A rollup is one declaration, CALL rollup_define(...)
 -- in views/<rollup>.sql: its closed table's columns and key, its time column, the aggregate of [lo, hi) and the
 -- base-table columns whose writes can change a closed day. From it rollup_define makes the four parts — the
--- <parts>_between function, the <parts>_closed table (kept, and checked, when it exists: it holds the record of
--- sealed days), the <parts>_open materialized view with the unique index REFRESH … CONCURRENTLY needs, and the
--- view readers use — records the rollup in `rollups` (which src/analytics/refresh-views.ts refreshes) and its marks
--- in `rollup_marks` (which the mark triggers of views/rollup-marks.sql read), and puts the mark triggers on every
--- table it names. Calling it again for the same rollup redefines it (a changed aggregate needs a recount: insert a
--- '-infinity' mark for the rollup).
+-- <parts>_between function, the <parts>_closed table (filled with the history before the horizon when new; kept,
+-- and checked against the declaration, when it exists: it holds the record of sealed days), the <parts>_open
+-- materialized view with the unique index REFRESH … CONCURRENTLY needs, and the view readers use — records the
+-- rollup in `rollups` (which src/analytics/refresh-views.ts refreshes) and its marks in `rollup_marks` (which the
+-- mark triggers of views/rollup-marks.sql read), and puts the mark triggers on every table it names. Calling it
+-- again for the same rollup redefines it (a changed aggregate needs a recount: insert a '-infinity' mark for it).
 
 -- The rollups the refresh maintains, by the name of the view readers use (the name marks and view_refreshes
 -- carry).
@@ -55,27 +71,30 @@ CREATE TABLE rollup_marks (
     PRIMARY KEY (rollup, source, at_column),
     -- The email triggers know these columns (rollup_mark_email_*; views/rollup-marks.sql).
     CHECK (source NOT IN ('email_sends', 'email_send_outcomes')
-           OR (at_column IN ('created_at', 'sent_at') AND (key_column IS NULL OR key_column IN ('campaign_id', 'ab_test_id')))),
+           OR (at_column IN ('created_at', 'sent_at')
+               AND (key_column IS NULL OR key_column IN ('campaign_id', 'ab_test_id')))),
     CHECK (source <> 'email_send_outcomes' OR at_column = 'sent_at')
 );
 
--- Puts the statement-level mark triggers of one base table in place (CREATE OR REPLACE: calling it again is a
--- no-op): `mark` for the rows inserted, updated (old and new rows, one trigger each) and deleted, rollup_mark_all()
--- for a TRUNCATE.
-CREATE PROCEDURE rollup_watch(source text, mark text)
+-- Puts the statement-level mark triggers of one base table in place, named <stem>_<event> (default stem:
+-- <source>_rollup; CREATE OR REPLACE: calling it again is a no-op): `mark` for the rows inserted, updated (old and
+-- new rows, one trigger each) and deleted, rollup_mark_all() for a TRUNCATE.
+CREATE PROCEDURE rollup_watch(source text, mark text, stem text DEFAULT NULL)
 LANGUAGE plpgsql AS $$
 DECLARE
     event record;
+    prefix text := COALESCE(stem, source || '_rollup');
 BEGIN
-    FOR event IN SELECT * FROM (VALUES ('inserted', 'INSERT', 'NEW'), ('updated_new', 'UPDATE', 'NEW'),
-                                       ('updated_old', 'UPDATE', 'OLD'), ('deleted', 'DELETE', 'OLD')) AS e(suffix, op, transition)
+    FOR event IN SELECT *
+                   FROM (VALUES ('inserted', 'INSERT', 'NEW'), ('updated_new', 'UPDATE', 'NEW'),
+                                ('updated_old', 'UPDATE', 'OLD'), ('deleted', 'DELETE', 'OLD')) AS e(suffix, op, transition)
     LOOP
         EXECUTE format('CREATE OR REPLACE TRIGGER %I AFTER %s ON %I REFERENCING %s TABLE AS changed '
                        'FOR EACH STATEMENT EXECUTE FUNCTION %I()',
-                       source || '_rollup_' || event.suffix, event.op, source, event.transition, mark);
+                       prefix || '_' || event.suffix, event.op, source, event.transition, mark);
     END LOOP;
-    EXECUTE format('CREATE OR REPLACE TRIGGER %I AFTER TRUNCATE ON %I FOR EACH STATEMENT EXECUTE FUNCTION rollup_mark_all()',
-                   source || '_rollup_truncated', source);
+    EXECUTE format('CREATE OR REPLACE TRIGGER %I AFTER TRUNCATE ON %I '
+                   'FOR EACH STATEMENT EXECUTE FUNCTION rollup_mark_all()', prefix || '_truncated', source);
 END $$;
 
 -- The declaration. `columns` are the closed table's (in the order the aggregate returns them), `primary_key` its
@@ -110,7 +129,11 @@ DECLARE
     open_columns text;
     first_key text;
     mark record;
+    created boolean := false;
 BEGIN
+    -- No refresh runs while a rollup is (re)defined, so none moves the horizon between the open view's fill and
+    -- this transaction's commit (the lock refreshViews holds, src/analytics/refresh-views.ts).
+    PERFORM pg_advisory_xact_lock(hashtext('reachgraph:refresh_views'));
     -- The declared closed table, built as a temporary table: the parts' column types come from it.
     EXECUTE format('CREATE TEMPORARY TABLE rollup_declared (%s, PRIMARY KEY (%s))', columns, primary_key);
     declared := 'pg_temp.rollup_declared'::regclass;
@@ -130,6 +153,7 @@ BEGIN
       FROM pg_class c WHERE c.relname = p || '_closed' AND c.relnamespace = here::regnamespace;
     IF existing IS NULL THEN
         EXECUTE format('CREATE TABLE %I.%I (%s, PRIMARY KEY (%s))', here, p || '_closed', columns, primary_key);
+        created := true;
     ELSE
         WITH shape AS (
             SELECT t.rel, a.attnum, a.attname, format_type(a.atttypid, a.atttypmod) AS type, a.attnotnull,
@@ -200,6 +224,25 @@ BEGIN
         END IF;
         CALL rollup_watch(mark.source, 'rollup_mark_rows');
     END LOOP;
+
+    -- A new closed table is filled with all history before the horizon, once. Writers to the marked tables wait
+    -- for this transaction (a trigger being created, or this lock): a write the fill does not see is marked.
+    IF created THEN
+        FOR mark IN SELECT DISTINCT t.source
+                      FROM rollup_marks m
+                     CROSS JOIN LATERAL unnest(CASE m.source WHEN 'email_send_outcomes'
+                                                    THEN ARRAY['email_sends', 'meetings', 'conversations',
+                                                               'conversation_messages']
+                                                    ELSE ARRAY[m.source] END) AS t(source)
+                     WHERE m.rollup = name
+        LOOP
+            EXECUTE format('LOCK TABLE %I IN SHARE ROW EXCLUSIVE MODE', mark.source);
+        END LOOP;
+        EXECUTE format('INSERT INTO %I.%I SELECT f.* FROM rollup_horizon h '
+                       'CROSS JOIN LATERAL %I.%I(''-infinity'', h.horizon%s) AS f',
+                       here, p || '_closed', here, p || '_between',
+                       CASE WHEN key_column IS NULL THEN '' ELSE ', NULL' END);
+    END IF;
 END $$;
 
 -- views/rollup-marks.sql
@@ -231,7 +274,8 @@ DECLARE
 BEGIN
     SELECT string_agg(format('SELECT c.%I AS at, %L AS rollup, %s AS key FROM changed c%s', m.at_column, m.rollup,
                              CASE WHEN m.key_column IS NULL THEN 'NULL::uuid' ELSE format('c.%I', m.key_column) END,
-                             CASE WHEN m.key_column IS NULL THEN '' ELSE format(' WHERE c.%I IS NOT NULL', m.key_column) END),
+                             CASE WHEN m.key_column IS NULL THEN ''
+                                  ELSE format(' WHERE c.%I IS NOT NULL', m.key_column) END),
                       ' UNION ALL ')
       INTO marked
       FROM rollup_marks m
@@ -248,26 +292,37 @@ CREATE OR REPLACE FUNCTION rollup_mark_email_key(key_column text, campaign_id uu
     LANGUAGE sql IMMUTABLE PARALLEL SAFE
     RETURN CASE key_column WHEN 'campaign_id' THEN campaign_id WHEN 'ab_test_id' THEN ab_test_id END;
 
+-- The email outcome rule (email_send_outcomes marks) in one place: the sent days before `below` of the emails of
+-- some leads in some campaigns (pairs), by each email's key. An email's outcomes depend on its lead's meetings,
+-- threads and replies in its campaign, and on which of the lead's emails there is the first touch.
+CREATE OR REPLACE FUNCTION rollup_mark_lead_emails(lead_ids uuid[], campaign_ids uuid[], below timestamp)
+RETURNS void LANGUAGE sql AS $$
+INSERT INTO rollup_dirty_days (day, rollup, key)
+SELECT DISTINCT e.sent_at::date, m.rollup, k.key
+  FROM (SELECT DISTINCT * FROM unnest(lead_ids, campaign_ids)) AS p(lead_id, campaign_id)
+  JOIN email_sends e ON e.lead_id = p.lead_id AND e.campaign_id = p.campaign_id
+ CROSS JOIN rollup_marks m
+ CROSS JOIN LATERAL (SELECT rollup_mark_email_key(m.key_column, e.campaign_id, e.ab_test_id) AS key) AS k
+ WHERE m.source = 'email_send_outcomes' AND e.sent_at < below AND (k.key IS NOT NULL OR m.key_column IS NULL)
+$$;
+
 -- An email inserted or deleted: the days of its own columns (email_sends.<column> marks) and its sent day
--- (email_send_outcomes marks), and when it was sent before mark_below the sent days of the lead's other emails in
--- the campaign (which one is the first touch, credited with the meeting, can change).
+-- (email_send_outcomes marks), and when it was sent before mark_below the lead's emails in the campaign (which
+-- one is the first touch, credited with the meeting, can change).
 CREATE OR REPLACE FUNCTION rollup_mark_email_sends() RETURNS trigger LANGUAGE plpgsql AS $$
+DECLARE
+    below timestamp := (SELECT mark_below FROM rollup_horizon);
 BEGIN
     INSERT INTO rollup_dirty_days (day, rollup, key)
-    SELECT DISTINCT d.at::date, d.rollup, d.key
-      FROM rollup_horizon h,
-           LATERAL (SELECT CASE m.at_column WHEN 'created_at' THEN c.created_at ELSE c.sent_at END, m.rollup,
-                           rollup_mark_email_key(m.key_column, c.campaign_id, c.ab_test_id), m.key_column
-                      FROM changed c, rollup_marks m
-                     WHERE m.source IN ('email_sends', 'email_send_outcomes')
-                    UNION ALL
-                    SELECT e.sent_at, m.rollup, rollup_mark_email_key(m.key_column, e.campaign_id, e.ab_test_id),
-                           m.key_column
-                      FROM changed c
-                      JOIN email_sends e ON e.lead_id = c.lead_id AND e.campaign_id = c.campaign_id
-                     CROSS JOIN rollup_marks m
-                     WHERE m.source = 'email_send_outcomes' AND c.sent_at < h.mark_below) AS d(at, rollup, key, keyed_by)
-     WHERE d.at < h.mark_below AND (d.key IS NOT NULL OR d.keyed_by IS NULL);
+    SELECT DISTINCT d.at::date, m.rollup, d.key
+      FROM changed c
+     CROSS JOIN rollup_marks m
+     CROSS JOIN LATERAL (SELECT CASE m.at_column WHEN 'created_at' THEN c.created_at ELSE c.sent_at END AS at,
+                                rollup_mark_email_key(m.key_column, c.campaign_id, c.ab_test_id) AS key) AS d
+     WHERE m.source IN ('email_sends', 'email_send_outcomes')
+       AND d.at < below AND (d.key IS NOT NULL OR m.key_column IS NULL);
+    PERFORM rollup_mark_lead_emails(array_agg(c.lead_id), array_agg(c.campaign_id), below)
+       FROM changed c WHERE c.sent_at < below HAVING count(*) > 0;
     RETURN NULL;
 END $$;
 
@@ -275,9 +330,8 @@ END $$;
 -- paths — sending, opens, clicks — update recent emails). For the old and the new row: the sent day for the
 -- email_send_outcomes marks (any change: an open, a click, a reply); an email_sends.<column> mark only when the
 -- email is counted differently — its status, sent_at, that column or its key changed (so a late open does not
--- recount the platform totals); and the sent days of the lead's other emails in the campaign when status,
--- sent_at, lead or campaign changed (the first touch can move). So a late open marks one day of one campaign and
--- one A/B test.
+-- recount the platform totals); and the lead's emails in the campaign when status, sent_at, lead or campaign
+-- changed (the first touch can move). So a late open marks one day of one campaign and one A/B test.
 CREATE OR REPLACE FUNCTION rollup_mark_email_update() RETURNS trigger LANGUAGE plpgsql AS $$
 DECLARE
     below timestamp := rollup_mark_below();
@@ -300,32 +354,18 @@ BEGIN
             OR rollup_mark_email_key(m.key_column, OLD.campaign_id, OLD.ab_test_id)
                IS DISTINCT FROM rollup_mark_email_key(m.key_column, NEW.campaign_id, NEW.ab_test_id));
     IF moved AND least(OLD.sent_at, NEW.sent_at) < below THEN
-        INSERT INTO rollup_dirty_days (day, rollup, key)
-        SELECT DISTINCT e.sent_at::date, m.rollup, k.key
-          FROM email_sends e
-         CROSS JOIN rollup_marks m
-         CROSS JOIN LATERAL (SELECT rollup_mark_email_key(m.key_column, e.campaign_id, e.ab_test_id) AS key) AS k
-         WHERE m.source = 'email_send_outcomes'
-           AND ((e.lead_id = OLD.lead_id AND e.campaign_id = OLD.campaign_id)
-                OR (e.lead_id = NEW.lead_id AND e.campaign_id = NEW.campaign_id))
-           AND e.sent_at < below AND (k.key IS NOT NULL OR m.key_column IS NULL);
+        PERFORM rollup_mark_lead_emails(ARRAY[OLD.lead_id, NEW.lead_id], ARRAY[OLD.campaign_id, NEW.campaign_id],
+                                        below);
     END IF;
     RETURN NULL;
 END $$;
 
--- Meetings and conversations: the sent days of the lead's emails in the campaign (meeting credit, replies), by
--- the emails' keys.
+-- Meetings and conversations: the lead's emails in the campaign (meeting credit, replies).
 CREATE OR REPLACE FUNCTION rollup_mark_lead_campaign() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
-    INSERT INTO rollup_dirty_days (day, rollup, key)
-    SELECT DISTINCT e.sent_at::date, m.rollup, k.key
-      FROM changed c
-      JOIN email_sends e ON e.lead_id = c.lead_id AND e.campaign_id = c.campaign_id
-     CROSS JOIN rollup_marks m
-     CROSS JOIN LATERAL (SELECT rollup_mark_email_key(m.key_column, e.campaign_id, e.ab_test_id) AS key) AS k
-     CROSS JOIN rollup_horizon h
-     WHERE m.source = 'email_send_outcomes' AND e.sent_at < h.mark_below
-       AND (k.key IS NOT NULL OR m.key_column IS NULL);
+    PERFORM rollup_mark_lead_emails(array_agg(c.lead_id), array_agg(c.campaign_id), h.mark_below)
+       FROM changed c, rollup_horizon h
+      GROUP BY h.mark_below;
     RETURN NULL;
 END $$;
 
@@ -333,16 +373,12 @@ END $$;
 -- any column a later outcome rule reads (outbound messages count in no outcome).
 CREATE OR REPLACE FUNCTION rollup_mark_conversation_messages() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
-    INSERT INTO rollup_dirty_days (day, rollup, key)
-    SELECT DISTINCT e.sent_at::date, m.rollup, k.key
-      FROM changed c
-      JOIN conversations cv ON cv.id = c.conversation_id
-      JOIN email_sends e ON e.lead_id = cv.lead_id AND e.campaign_id = cv.campaign_id
-     CROSS JOIN rollup_marks m
-     CROSS JOIN LATERAL (SELECT rollup_mark_email_key(m.key_column, e.campaign_id, e.ab_test_id) AS key) AS k
-     CROSS JOIN rollup_horizon h
-     WHERE c.direction = 'inbound' AND m.source = 'email_send_outcomes' AND e.sent_at < h.mark_below
-       AND (k.key IS NOT NULL OR m.key_column IS NULL);
+    PERFORM rollup_mark_lead_emails(array_agg(cv.lead_id), array_agg(cv.campaign_id), h.mark_below)
+       FROM changed c
+       JOIN conversations cv ON cv.id = c.conversation_id
+      CROSS JOIN rollup_horizon h
+      WHERE c.direction = 'inbound'
+      GROUP BY h.mark_below;
     RETURN NULL;
 END $$;
 
@@ -356,9 +392,13 @@ CREATE OR REPLACE TRIGGER email_sends_rollup_deleted AFTER DELETE ON email_sends
     FOR EACH STATEMENT EXECUTE FUNCTION rollup_mark_email_sends();
 CREATE OR REPLACE TRIGGER email_sends_rollup_truncated AFTER TRUNCATE ON email_sends
     FOR EACH STATEMENT EXECUTE FUNCTION rollup_mark_all();
-CALL rollup_watch('meetings', 'rollup_mark_lead_campaign');
-CALL rollup_watch('conversations', 'rollup_mark_lead_campaign');
-CALL rollup_watch('conversation_messages', 'rollup_mark_conversation_messages');
+-- The email outcome triggers of meetings, conversations and messages have names of their own
+-- (<table>_rollup_outcomes_*), so that a rollup declaring a mark on one of these tables adds its <table>_rollup_*
+-- triggers beside them.
+CALL rollup_watch('meetings', 'rollup_mark_lead_campaign', 'meetings_rollup_outcomes');
+CALL rollup_watch('conversations', 'rollup_mark_lead_campaign', 'conversations_rollup_outcomes');
+CALL rollup_watch('conversation_messages', 'rollup_mark_conversation_messages',
+                  'conversation_messages_rollup_outcomes');
 
 -- views/campaign_kpis_15m.sql
 -- Campaign funnel per campaign × 15-minute UTC bucket (spec §9: reply rate, meeting booking rate). Emails count in
@@ -561,7 +601,7 @@ $$);
 DROP FUNCTION rollup_mark_created_at(), rollup_mark_completed_at(), rollup_mark_deployed_at(), rollup_mark_won_at();
 
 -- Down Migration
--- Back to the marks of migration 0013. The rollups' objects that rollup_define made stay: they are the objects 0013
+-- Back to the marks of migrations 0013 and 0021. The rollups' objects that rollup_define made stay: they are the objects 0013
 -- left (names, columns, keys, indexes; the same aggregates), so the earlier migrations' downs find them.
 CREATE FUNCTION rollup_mark_created_at() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
@@ -614,7 +654,8 @@ BEGIN
         END LOOP;
     END LOOP;
 END $$;
--- The email mark functions as 0013 made them (they name their rollups).
+-- The email mark functions as 0013 made them (they name their rollups), but for the messages' one: any inbound
+-- message marks, as 0021 made it (over 0013 that only records more days, so it is safe without 0021 too).
 -- An email inserted or deleted: its queued day (its campaign's funnel), its sent day (its campaign's funnel, its
 -- A/B test, platform emails sent) and, when it was sent before mark_below, the sent days of the lead's other emails
 -- in the campaign (which one is the first touch, credited with the meeting, can change).
@@ -703,11 +744,26 @@ BEGIN
      CROSS JOIN LATERAL (VALUES ('campaign_kpis_15m', e.campaign_id),
                                 ('ab_variant_results', e.ab_test_id)) AS k(rollup, key)
      CROSS JOIN rollup_horizon h
-     WHERE c.direction = 'inbound' AND c.sentiment = 'positive' AND e.sent_at < h.mark_below
+     WHERE c.direction = 'inbound' AND e.sent_at < h.mark_below
        AND k.key IS NOT NULL;
     RETURN NULL;
 END $$;
+-- The email outcome triggers of meetings, conversations and messages under their names of 0011.
+CALL rollup_watch('meetings', 'rollup_mark_lead_campaign');
+CALL rollup_watch('conversations', 'rollup_mark_lead_campaign');
+CALL rollup_watch('conversation_messages', 'rollup_mark_conversation_messages');
+DO $$
+DECLARE
+    t text;
+    e text;
+BEGIN
+    FOREACH t IN ARRAY ARRAY['meetings', 'conversations', 'conversation_messages'] LOOP
+        FOREACH e IN ARRAY ARRAY['inserted', 'updated_new', 'updated_old', 'deleted', 'truncated'] LOOP
+            EXECUTE format('DROP TRIGGER %I ON %I', t || '_rollup_outcomes_' || e, t);
+        END LOOP;
+    END LOOP;
+END $$;
 DROP FUNCTION rollup_mark_rows(), rollup_mark_email_key(text, uuid, uuid);
 DROP PROCEDURE rollup_define(text, text, text, text, text, text[], text, text, text, boolean),
-    rollup_watch(text, text);
+    rollup_watch(text, text, text);
 DROP TABLE rollup_marks, rollups;

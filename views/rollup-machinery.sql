@@ -1,12 +1,12 @@
 -- The rollup machinery (views/README.md "Declaring a rollup"). A rollup is one declaration, CALL rollup_define(...)
 -- in views/<rollup>.sql: its closed table's columns and key, its time column, the aggregate of [lo, hi) and the
 -- base-table columns whose writes can change a closed day. From it rollup_define makes the four parts — the
--- <parts>_between function, the <parts>_closed table (kept, and checked, when it exists: it holds the record of
--- sealed days), the <parts>_open materialized view with the unique index REFRESH … CONCURRENTLY needs, and the
--- view readers use — records the rollup in `rollups` (which src/analytics/refresh-views.ts refreshes) and its marks
--- in `rollup_marks` (which the mark triggers of views/rollup-marks.sql read), and puts the mark triggers on every
--- table it names. Calling it again for the same rollup redefines it (a changed aggregate needs a recount: insert a
--- '-infinity' mark for the rollup).
+-- <parts>_between function, the <parts>_closed table (filled with the history before the horizon when new; kept,
+-- and checked against the declaration, when it exists: it holds the record of sealed days), the <parts>_open
+-- materialized view with the unique index REFRESH … CONCURRENTLY needs, and the view readers use — records the
+-- rollup in `rollups` (which src/analytics/refresh-views.ts refreshes) and its marks in `rollup_marks` (which the
+-- mark triggers of views/rollup-marks.sql read), and puts the mark triggers on every table it names. Calling it
+-- again for the same rollup redefines it (a changed aggregate needs a recount: insert a '-infinity' mark for it).
 
 -- The rollups the refresh maintains, by the name of the view readers use (the name marks and view_refreshes
 -- carry).
@@ -29,27 +29,30 @@ CREATE TABLE rollup_marks (
     PRIMARY KEY (rollup, source, at_column),
     -- The email triggers know these columns (rollup_mark_email_*; views/rollup-marks.sql).
     CHECK (source NOT IN ('email_sends', 'email_send_outcomes')
-           OR (at_column IN ('created_at', 'sent_at') AND (key_column IS NULL OR key_column IN ('campaign_id', 'ab_test_id')))),
+           OR (at_column IN ('created_at', 'sent_at')
+               AND (key_column IS NULL OR key_column IN ('campaign_id', 'ab_test_id')))),
     CHECK (source <> 'email_send_outcomes' OR at_column = 'sent_at')
 );
 
--- Puts the statement-level mark triggers of one base table in place (CREATE OR REPLACE: calling it again is a
--- no-op): `mark` for the rows inserted, updated (old and new rows, one trigger each) and deleted, rollup_mark_all()
--- for a TRUNCATE.
-CREATE PROCEDURE rollup_watch(source text, mark text)
+-- Puts the statement-level mark triggers of one base table in place, named <stem>_<event> (default stem:
+-- <source>_rollup; CREATE OR REPLACE: calling it again is a no-op): `mark` for the rows inserted, updated (old and
+-- new rows, one trigger each) and deleted, rollup_mark_all() for a TRUNCATE.
+CREATE PROCEDURE rollup_watch(source text, mark text, stem text DEFAULT NULL)
 LANGUAGE plpgsql AS $$
 DECLARE
     event record;
+    prefix text := COALESCE(stem, source || '_rollup');
 BEGIN
-    FOR event IN SELECT * FROM (VALUES ('inserted', 'INSERT', 'NEW'), ('updated_new', 'UPDATE', 'NEW'),
-                                       ('updated_old', 'UPDATE', 'OLD'), ('deleted', 'DELETE', 'OLD')) AS e(suffix, op, transition)
+    FOR event IN SELECT *
+                   FROM (VALUES ('inserted', 'INSERT', 'NEW'), ('updated_new', 'UPDATE', 'NEW'),
+                                ('updated_old', 'UPDATE', 'OLD'), ('deleted', 'DELETE', 'OLD')) AS e(suffix, op, transition)
     LOOP
         EXECUTE format('CREATE OR REPLACE TRIGGER %I AFTER %s ON %I REFERENCING %s TABLE AS changed '
                        'FOR EACH STATEMENT EXECUTE FUNCTION %I()',
-                       source || '_rollup_' || event.suffix, event.op, source, event.transition, mark);
+                       prefix || '_' || event.suffix, event.op, source, event.transition, mark);
     END LOOP;
-    EXECUTE format('CREATE OR REPLACE TRIGGER %I AFTER TRUNCATE ON %I FOR EACH STATEMENT EXECUTE FUNCTION rollup_mark_all()',
-                   source || '_rollup_truncated', source);
+    EXECUTE format('CREATE OR REPLACE TRIGGER %I AFTER TRUNCATE ON %I '
+                   'FOR EACH STATEMENT EXECUTE FUNCTION rollup_mark_all()', prefix || '_truncated', source);
 END $$;
 
 -- The declaration. `columns` are the closed table's (in the order the aggregate returns them), `primary_key` its
@@ -84,7 +87,11 @@ DECLARE
     open_columns text;
     first_key text;
     mark record;
+    created boolean := false;
 BEGIN
+    -- No refresh runs while a rollup is (re)defined, so none moves the horizon between the open view's fill and
+    -- this transaction's commit (the lock refreshViews holds, src/analytics/refresh-views.ts).
+    PERFORM pg_advisory_xact_lock(hashtext('reachgraph:refresh_views'));
     -- The declared closed table, built as a temporary table: the parts' column types come from it.
     EXECUTE format('CREATE TEMPORARY TABLE rollup_declared (%s, PRIMARY KEY (%s))', columns, primary_key);
     declared := 'pg_temp.rollup_declared'::regclass;
@@ -104,6 +111,7 @@ BEGIN
       FROM pg_class c WHERE c.relname = p || '_closed' AND c.relnamespace = here::regnamespace;
     IF existing IS NULL THEN
         EXECUTE format('CREATE TABLE %I.%I (%s, PRIMARY KEY (%s))', here, p || '_closed', columns, primary_key);
+        created := true;
     ELSE
         WITH shape AS (
             SELECT t.rel, a.attnum, a.attname, format_type(a.atttypid, a.atttypmod) AS type, a.attnotnull,
@@ -174,4 +182,23 @@ BEGIN
         END IF;
         CALL rollup_watch(mark.source, 'rollup_mark_rows');
     END LOOP;
+
+    -- A new closed table is filled with all history before the horizon, once. Writers to the marked tables wait
+    -- for this transaction (a trigger being created, or this lock): a write the fill does not see is marked.
+    IF created THEN
+        FOR mark IN SELECT DISTINCT t.source
+                      FROM rollup_marks m
+                     CROSS JOIN LATERAL unnest(CASE m.source WHEN 'email_send_outcomes'
+                                                    THEN ARRAY['email_sends', 'meetings', 'conversations',
+                                                               'conversation_messages']
+                                                    ELSE ARRAY[m.source] END) AS t(source)
+                     WHERE m.rollup = name
+        LOOP
+            EXECUTE format('LOCK TABLE %I IN SHARE ROW EXCLUSIVE MODE', mark.source);
+        END LOOP;
+        EXECUTE format('INSERT INTO %I.%I SELECT f.* FROM rollup_horizon h '
+                       'CROSS JOIN LATERAL %I.%I(''-infinity'', h.horizon%s) AS f',
+                       here, p || '_closed', here, p || '_between',
+                       CASE WHEN key_column IS NULL THEN '' ELSE ', NULL' END);
+    END IF;
 END $$;

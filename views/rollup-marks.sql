@@ -26,7 +26,8 @@ DECLARE
 BEGIN
     SELECT string_agg(format('SELECT c.%I AS at, %L AS rollup, %s AS key FROM changed c%s', m.at_column, m.rollup,
                              CASE WHEN m.key_column IS NULL THEN 'NULL::uuid' ELSE format('c.%I', m.key_column) END,
-                             CASE WHEN m.key_column IS NULL THEN '' ELSE format(' WHERE c.%I IS NOT NULL', m.key_column) END),
+                             CASE WHEN m.key_column IS NULL THEN ''
+                                  ELSE format(' WHERE c.%I IS NOT NULL', m.key_column) END),
                       ' UNION ALL ')
       INTO marked
       FROM rollup_marks m
@@ -43,26 +44,37 @@ CREATE OR REPLACE FUNCTION rollup_mark_email_key(key_column text, campaign_id uu
     LANGUAGE sql IMMUTABLE PARALLEL SAFE
     RETURN CASE key_column WHEN 'campaign_id' THEN campaign_id WHEN 'ab_test_id' THEN ab_test_id END;
 
+-- The email outcome rule (email_send_outcomes marks) in one place: the sent days before `below` of the emails of
+-- some leads in some campaigns (pairs), by each email's key. An email's outcomes depend on its lead's meetings,
+-- threads and replies in its campaign, and on which of the lead's emails there is the first touch.
+CREATE OR REPLACE FUNCTION rollup_mark_lead_emails(lead_ids uuid[], campaign_ids uuid[], below timestamp)
+RETURNS void LANGUAGE sql AS $$
+INSERT INTO rollup_dirty_days (day, rollup, key)
+SELECT DISTINCT e.sent_at::date, m.rollup, k.key
+  FROM (SELECT DISTINCT * FROM unnest(lead_ids, campaign_ids)) AS p(lead_id, campaign_id)
+  JOIN email_sends e ON e.lead_id = p.lead_id AND e.campaign_id = p.campaign_id
+ CROSS JOIN rollup_marks m
+ CROSS JOIN LATERAL (SELECT rollup_mark_email_key(m.key_column, e.campaign_id, e.ab_test_id) AS key) AS k
+ WHERE m.source = 'email_send_outcomes' AND e.sent_at < below AND (k.key IS NOT NULL OR m.key_column IS NULL)
+$$;
+
 -- An email inserted or deleted: the days of its own columns (email_sends.<column> marks) and its sent day
--- (email_send_outcomes marks), and when it was sent before mark_below the sent days of the lead's other emails in
--- the campaign (which one is the first touch, credited with the meeting, can change).
+-- (email_send_outcomes marks), and when it was sent before mark_below the lead's emails in the campaign (which
+-- one is the first touch, credited with the meeting, can change).
 CREATE OR REPLACE FUNCTION rollup_mark_email_sends() RETURNS trigger LANGUAGE plpgsql AS $$
+DECLARE
+    below timestamp := (SELECT mark_below FROM rollup_horizon);
 BEGIN
     INSERT INTO rollup_dirty_days (day, rollup, key)
-    SELECT DISTINCT d.at::date, d.rollup, d.key
-      FROM rollup_horizon h,
-           LATERAL (SELECT CASE m.at_column WHEN 'created_at' THEN c.created_at ELSE c.sent_at END, m.rollup,
-                           rollup_mark_email_key(m.key_column, c.campaign_id, c.ab_test_id), m.key_column
-                      FROM changed c, rollup_marks m
-                     WHERE m.source IN ('email_sends', 'email_send_outcomes')
-                    UNION ALL
-                    SELECT e.sent_at, m.rollup, rollup_mark_email_key(m.key_column, e.campaign_id, e.ab_test_id),
-                           m.key_column
-                      FROM changed c
-                      JOIN email_sends e ON e.lead_id = c.lead_id AND e.campaign_id = c.campaign_id
-                     CROSS JOIN rollup_marks m
-                     WHERE m.source = 'email_send_outcomes' AND c.sent_at < h.mark_below) AS d(at, rollup, key, keyed_by)
-     WHERE d.at < h.mark_below AND (d.key IS NOT NULL OR d.keyed_by IS NULL);
+    SELECT DISTINCT d.at::date, m.rollup, d.key
+      FROM changed c
+     CROSS JOIN rollup_marks m
+     CROSS JOIN LATERAL (SELECT CASE m.at_column WHEN 'created_at' THEN c.created_at ELSE c.sent_at END AS at,
+                                rollup_mark_email_key(m.key_column, c.campaign_id, c.ab_test_id) AS key) AS d
+     WHERE m.source IN ('email_sends', 'email_send_outcomes')
+       AND d.at < below AND (d.key IS NOT NULL OR m.key_column IS NULL);
+    PERFORM rollup_mark_lead_emails(array_agg(c.lead_id), array_agg(c.campaign_id), below)
+       FROM changed c WHERE c.sent_at < below HAVING count(*) > 0;
     RETURN NULL;
 END $$;
 
@@ -70,9 +82,8 @@ END $$;
 -- paths — sending, opens, clicks — update recent emails). For the old and the new row: the sent day for the
 -- email_send_outcomes marks (any change: an open, a click, a reply); an email_sends.<column> mark only when the
 -- email is counted differently — its status, sent_at, that column or its key changed (so a late open does not
--- recount the platform totals); and the sent days of the lead's other emails in the campaign when status,
--- sent_at, lead or campaign changed (the first touch can move). So a late open marks one day of one campaign and
--- one A/B test.
+-- recount the platform totals); and the lead's emails in the campaign when status, sent_at, lead or campaign
+-- changed (the first touch can move). So a late open marks one day of one campaign and one A/B test.
 CREATE OR REPLACE FUNCTION rollup_mark_email_update() RETURNS trigger LANGUAGE plpgsql AS $$
 DECLARE
     below timestamp := rollup_mark_below();
@@ -95,32 +106,18 @@ BEGIN
             OR rollup_mark_email_key(m.key_column, OLD.campaign_id, OLD.ab_test_id)
                IS DISTINCT FROM rollup_mark_email_key(m.key_column, NEW.campaign_id, NEW.ab_test_id));
     IF moved AND least(OLD.sent_at, NEW.sent_at) < below THEN
-        INSERT INTO rollup_dirty_days (day, rollup, key)
-        SELECT DISTINCT e.sent_at::date, m.rollup, k.key
-          FROM email_sends e
-         CROSS JOIN rollup_marks m
-         CROSS JOIN LATERAL (SELECT rollup_mark_email_key(m.key_column, e.campaign_id, e.ab_test_id) AS key) AS k
-         WHERE m.source = 'email_send_outcomes'
-           AND ((e.lead_id = OLD.lead_id AND e.campaign_id = OLD.campaign_id)
-                OR (e.lead_id = NEW.lead_id AND e.campaign_id = NEW.campaign_id))
-           AND e.sent_at < below AND (k.key IS NOT NULL OR m.key_column IS NULL);
+        PERFORM rollup_mark_lead_emails(ARRAY[OLD.lead_id, NEW.lead_id], ARRAY[OLD.campaign_id, NEW.campaign_id],
+                                        below);
     END IF;
     RETURN NULL;
 END $$;
 
--- Meetings and conversations: the sent days of the lead's emails in the campaign (meeting credit, replies), by
--- the emails' keys.
+-- Meetings and conversations: the lead's emails in the campaign (meeting credit, replies).
 CREATE OR REPLACE FUNCTION rollup_mark_lead_campaign() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
-    INSERT INTO rollup_dirty_days (day, rollup, key)
-    SELECT DISTINCT e.sent_at::date, m.rollup, k.key
-      FROM changed c
-      JOIN email_sends e ON e.lead_id = c.lead_id AND e.campaign_id = c.campaign_id
-     CROSS JOIN rollup_marks m
-     CROSS JOIN LATERAL (SELECT rollup_mark_email_key(m.key_column, e.campaign_id, e.ab_test_id) AS key) AS k
-     CROSS JOIN rollup_horizon h
-     WHERE m.source = 'email_send_outcomes' AND e.sent_at < h.mark_below
-       AND (k.key IS NOT NULL OR m.key_column IS NULL);
+    PERFORM rollup_mark_lead_emails(array_agg(c.lead_id), array_agg(c.campaign_id), h.mark_below)
+       FROM changed c, rollup_horizon h
+      GROUP BY h.mark_below;
     RETURN NULL;
 END $$;
 
@@ -128,16 +125,12 @@ END $$;
 -- any column a later outcome rule reads (outbound messages count in no outcome).
 CREATE OR REPLACE FUNCTION rollup_mark_conversation_messages() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
-    INSERT INTO rollup_dirty_days (day, rollup, key)
-    SELECT DISTINCT e.sent_at::date, m.rollup, k.key
-      FROM changed c
-      JOIN conversations cv ON cv.id = c.conversation_id
-      JOIN email_sends e ON e.lead_id = cv.lead_id AND e.campaign_id = cv.campaign_id
-     CROSS JOIN rollup_marks m
-     CROSS JOIN LATERAL (SELECT rollup_mark_email_key(m.key_column, e.campaign_id, e.ab_test_id) AS key) AS k
-     CROSS JOIN rollup_horizon h
-     WHERE c.direction = 'inbound' AND m.source = 'email_send_outcomes' AND e.sent_at < h.mark_below
-       AND (k.key IS NOT NULL OR m.key_column IS NULL);
+    PERFORM rollup_mark_lead_emails(array_agg(cv.lead_id), array_agg(cv.campaign_id), h.mark_below)
+       FROM changed c
+       JOIN conversations cv ON cv.id = c.conversation_id
+      CROSS JOIN rollup_horizon h
+      WHERE c.direction = 'inbound'
+      GROUP BY h.mark_below;
     RETURN NULL;
 END $$;
 
@@ -151,6 +144,10 @@ CREATE OR REPLACE TRIGGER email_sends_rollup_deleted AFTER DELETE ON email_sends
     FOR EACH STATEMENT EXECUTE FUNCTION rollup_mark_email_sends();
 CREATE OR REPLACE TRIGGER email_sends_rollup_truncated AFTER TRUNCATE ON email_sends
     FOR EACH STATEMENT EXECUTE FUNCTION rollup_mark_all();
-CALL rollup_watch('meetings', 'rollup_mark_lead_campaign');
-CALL rollup_watch('conversations', 'rollup_mark_lead_campaign');
-CALL rollup_watch('conversation_messages', 'rollup_mark_conversation_messages');
+-- The email outcome triggers of meetings, conversations and messages have names of their own
+-- (<table>_rollup_outcomes_*), so that a rollup declaring a mark on one of these tables adds its <table>_rollup_*
+-- triggers beside them.
+CALL rollup_watch('meetings', 'rollup_mark_lead_campaign', 'meetings_rollup_outcomes');
+CALL rollup_watch('conversations', 'rollup_mark_lead_campaign', 'conversations_rollup_outcomes');
+CALL rollup_watch('conversation_messages', 'rollup_mark_conversation_messages',
+                  'conversation_messages_rollup_outcomes');
