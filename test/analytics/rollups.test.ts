@@ -294,6 +294,54 @@ describe("incremental rollups", () => {
     }
   });
 
+  it("a declaration must match the closed table it finds (the record of sealed days is never rebuilt)", async () => {
+    const client = await pool.connect();
+    try {
+      await client.query("BEGIN");
+      await expect(
+        client.query(`
+          CALL rollup_define(
+              name => 'ai_gym_daily',
+              columns => 'task_type VARCHAR(50) NOT NULL, model_name VARCHAR(50) NOT NULL, day DATE NOT NULL,
+                          usage_count BIGINT NOT NULL',
+              primary_key => 'task_type, day, model_name',
+              bucket => 'day',
+              marks => '{ai_gym_performance.created_at}',
+              aggregate => $$ SELECT task_type, model_name, created_at::date, count(*) FROM ai_gym_performance
+                               WHERE created_at >= lo AND created_at < hi GROUP BY 1, 2, 3 $$)`),
+      ).rejects.toThrow(/ai_gym_daily_closed exists with other columns or another key than declared/);
+    } finally {
+      await client.query("ROLLBACK");
+      client.release();
+    }
+  });
+
+  it("any change to an inbound message marks its thread's emails, a reply category correction too", async () => {
+    const { rows } = await pool.query<{ id: string; campaign: string }>(
+      `SELECT m.id, cv.campaign_id AS campaign
+         FROM conversation_messages m
+         JOIN conversations cv ON cv.id = m.conversation_id
+        WHERE m.direction = 'inbound' AND EXISTS (
+              SELECT 1 FROM email_sends e WHERE e.lead_id = cv.lead_id AND e.campaign_id = cv.campaign_id
+                 AND e.sent_at < (SELECT horizon FROM rollup_horizon))
+        LIMIT 1`,
+    );
+    const message = rows[0];
+    if (!message) throw new Error("the seed has no inbound message on a closed email");
+    await pool.query("DELETE FROM rollup_dirty_days");
+    await pool.query(
+      `UPDATE conversation_messages SET reply_category_corrected = 'auto_reply', reply_category_corrected_at = now()
+        WHERE id = $1`,
+      [message.id],
+    );
+    const marks = await pool.query<{ rollup: string }>(
+      "SELECT DISTINCT rollup FROM rollup_dirty_days WHERE key = $1 ORDER BY 1",
+      [message.campaign],
+    );
+    expect(marks.rows).toEqual([{ rollup: "campaign_kpis_15m" }]);
+    await refreshViews(pool, "test");
+  });
+
   it("a refresh refuses to run when a declared rollup is not in ROLLUPS (it would never be closed)", async () => {
     await pool.query(
       `INSERT INTO rollups (rollup, parts, bucket) VALUES ('undeclared_in_typescript', 'undeclared_in_typescript', 'day')`,
