@@ -2,16 +2,24 @@
 -- the bucket they were sent (queued: the bucket they were queued). 15 minutes is the finest UTC offset step of any
 -- time zone, so a day, week or month in any IANA zone is an exact sum of buckets.
 --
--- Like every rollup here it has four parts (views/README.md): campaign_kpis_15m_between(lo, hi, keys), the
--- aggregate of the buckets in [lo, hi) straight from the base tables (of the campaigns in keys; NULL: all);
--- campaign_kpis_15m_closed, the buckets before the rollup horizon, rewritten only for the days (and campaigns) that
--- changed; campaign_kpis_15m_open, the materialized view of the buckets from the horizon on; and campaign_kpis_15m,
--- the view readers use, which is both.
--- (The functions pin search_path: since PostgreSQL 17, REFRESH runs them with only pg_catalog on it.)
-CREATE FUNCTION campaign_kpis_15m_between(lo timestamp, hi timestamp, keys uuid[])
-RETURNS TABLE (campaign_id uuid, bucket timestamp, queued integer, sent integer, bounced integer, delivered integer,
-               opened integer, clicked integer, replied integer, positive_replies integer, meetings_booked integer)
-LANGUAGE sql STABLE SET search_path = public AS $$
+-- Like every rollup here it is one declaration (views/README.md, rollup-machinery.sql): the closed table's columns
+-- and key, the aggregate of the buckets in [lo, hi) straight from the base tables (of the campaigns in keys; NULL:
+-- all), and what writes change it — an email's queued day, and its sent day by the email outcome rules. From it
+-- come campaign_kpis_15m_between(lo, hi, keys), campaign_kpis_15m_closed (the buckets before the rollup horizon,
+-- rewritten only for the days and campaigns that changed), campaign_kpis_15m_open (the materialized view of the
+-- buckets from the horizon on) and campaign_kpis_15m, the view readers use, which is both.
+CALL rollup_define(
+    name => 'campaign_kpis_15m',
+    columns => 'campaign_id UUID NOT NULL, bucket TIMESTAMP NOT NULL, queued INTEGER NOT NULL, sent INTEGER NOT NULL,
+                bounced INTEGER NOT NULL, delivered INTEGER NOT NULL, opened INTEGER NOT NULL,
+                clicked INTEGER NOT NULL, replied INTEGER NOT NULL, positive_replies INTEGER NOT NULL,
+                meetings_booked INTEGER NOT NULL',
+    primary_key => 'campaign_id, bucket',
+    bucket => 'bucket',
+    key_column => 'campaign_id',
+    marks => '{email_sends.created_at, email_send_outcomes.sent_at}',
+    open_bucket_index => true,
+    aggregate => $$
 SELECT campaign_id, bucket, sum(queued)::int, sum(sent)::int, sum(bounced)::int, sum(delivered)::int,
        sum(opened)::int, sum(clicked)::int, sum(replied)::int, sum(positive_replies)::int, sum(meetings_booked)::int
   FROM (SELECT s.campaign_id, date_bin('15 minutes', s.created_at, TIMESTAMP '2000-01-01') AS bucket,
@@ -28,27 +36,4 @@ SELECT campaign_id, bucket, sum(queued)::int, sum(sent)::int, sum(bounced)::int,
          WHERE o.campaign_id IS NOT NULL AND o.sent AND o.sent_at >= lo AND o.sent_at < hi
            AND (keys IS NULL OR o.campaign_id = ANY (keys))) AS facts
  GROUP BY campaign_id, bucket
-$$;
-CREATE TABLE campaign_kpis_15m_closed (
-    campaign_id UUID NOT NULL,
-    bucket TIMESTAMP NOT NULL,
-    queued INTEGER NOT NULL,
-    sent INTEGER NOT NULL,
-    bounced INTEGER NOT NULL,
-    delivered INTEGER NOT NULL,
-    opened INTEGER NOT NULL,
-    clicked INTEGER NOT NULL,
-    replied INTEGER NOT NULL,
-    positive_replies INTEGER NOT NULL,
-    meetings_booked INTEGER NOT NULL,
-    PRIMARY KEY (campaign_id, bucket)
-);
-CREATE INDEX campaign_kpis_15m_closed_bucket_idx ON campaign_kpis_15m_closed (bucket);
-CREATE MATERIALIZED VIEW campaign_kpis_15m_open AS
-SELECT f.* FROM rollup_horizon h CROSS JOIN LATERAL campaign_kpis_15m_between(h.horizon, 'infinity', NULL) AS f;
-CREATE UNIQUE INDEX campaign_kpis_15m_open_key ON campaign_kpis_15m_open (campaign_id, bucket);
-CREATE INDEX campaign_kpis_15m_open_bucket_idx ON campaign_kpis_15m_open (bucket);
-CREATE VIEW campaign_kpis_15m AS
-SELECT * FROM campaign_kpis_15m_closed
-UNION ALL
-SELECT * FROM campaign_kpis_15m_open;
+$$);

@@ -3,7 +3,12 @@ import type pg from "pg";
 import { forgetAsOf } from "./as-of-cache.js";
 import { SNAPSHOT_PERIOD_DAYS, storeLeaderboardSnapshots } from "./get-model-leaderboard.js";
 
-/** The read side's rollups (views/*.sql), in refresh order, by the view readers use. */
+/**
+ * The read side's rollups, in refresh order, by the view readers use: the names the REST refresh answer and `asOf`
+ * know. Each is declared once in SQL (views/<rollup>.sql, `CALL rollup_define(...)`), which records its parts in
+ * the `rollups` table; a refresh reads them from there and refuses to run when the two lists differ (a rollup
+ * declared but not listed here would never be closed).
+ */
 export const ROLLUPS = [
   "campaign_kpis_15m",
   "campaign_revenue_15m",
@@ -16,22 +21,39 @@ export const ROLLUPS = [
 export type Rollup = (typeof ROLLUPS)[number];
 
 /**
- * Each rollup's parts (`<parts>_between`, `<parts>_closed`, `<parts>_open`), the column that places a row in time,
- * and for a rollup kept per campaign or per A/B test the key column: its `_between` takes the keys to recount, and
- * writes record which keys of a day changed (migration 0013).
+ * A rollup's declaration as the refresh needs it (`rollups`, views/rollup-machinery.sql): its parts' prefix
+ * (`<parts>_between`, `<parts>_closed`, `<parts>_open`), the column that places a row in time, and for a rollup kept
+ * per campaign or per A/B test the key column: its `_between` takes the keys to recount, and writes record which
+ * keys of a day changed.
  */
-const ROLLUP_PARTS: Record<
-  Rollup,
-  { parts: string; bucket: "bucket" | "day"; key?: "campaign_id" | "ab_test_id" }
-> = {
-  campaign_kpis_15m: { parts: "campaign_kpis_15m", bucket: "bucket", key: "campaign_id" },
-  campaign_revenue_15m: { parts: "campaign_revenue_15m", bucket: "bucket", key: "campaign_id" },
-  platform_kpis_15m: { parts: "platform_kpis_15m", bucket: "bucket" },
-  ai_gym_daily: { parts: "ai_gym_daily", bucket: "day" },
-  ai_gym_durations_daily: { parts: "ai_gym_durations_daily", bucket: "day" },
-  ai_gym_costs_daily: { parts: "ai_gym_costs_daily", bucket: "day" },
-  ab_variant_results: { parts: "ab_variant_daily", bucket: "day", key: "ab_test_id" },
-};
+type RollupParts = { rollup: string; parts: string; bucket: string; key: string | null };
+
+/** A name the refresh writes into its SQL: only plain lower-case identifiers (the declarations' own names). */
+const IDENTIFIER = /^[a-z_][a-z0-9_]*$/;
+
+/**
+ * The declared rollups in ROLLUPS order. Throws when the declarations and ROLLUPS disagree, or a declared name is
+ * not a plain identifier (they are spliced into the refresh's SQL).
+ */
+async function declaredRollups(client: pg.PoolClient): Promise<(RollupParts & { rollup: Rollup })[]> {
+  const { rows } = await client.query<RollupParts>(
+    "SELECT rollup, parts, bucket, key_column AS key FROM rollups ORDER BY rollup",
+  );
+  const byName = new Map(rows.map((r) => [r.rollup, r]));
+  const declared = ROLLUPS.flatMap((rollup) => {
+    const parts = byName.get(rollup);
+    return parts ? [{ ...parts, rollup }] : [];
+  });
+  if (declared.length !== rows.length || declared.length !== ROLLUPS.length)
+    throw new Error(
+      `refresh: the declared rollups (table rollups: ${rows.map((r) => r.rollup).join(", ")}) are not ROLLUPS ` +
+        `(src/analytics/refresh-views.ts: ${ROLLUPS.join(", ")})`,
+    );
+  const odd = declared.flatMap((r) => [r.parts, r.bucket, r.key ?? "_"]).filter((n) => !IDENTIFIER.test(n));
+  if (odd.length)
+    throw new Error(`refresh: declared rollup names that are not plain identifiers: ${odd.join(", ")}`);
+  return declared;
+}
 
 /** A [from, to) UTC range of closed buckets to recount: all of its rows, or only those of `keys`. */
 export type ClosedRange = {
@@ -92,7 +114,7 @@ const WAIT_FOR_WRITERS_MS = 60_000;
  *
  * 1. It announces the horizon it will move to (`rollup_horizon.mark_below`, the start of the UTC day `open_days`
  *    before now) and waits for the write transactions that began before that, so every later write to a day
- *    before it is recorded in `rollup_dirty_days` by the triggers of migration 0011.
+ *    before it is recorded in `rollup_dirty_days` by the mark triggers (views/rollup-marks.sql).
  * 2. In the snapshot: it rewrites, per rollup, the closed buckets of the days the horizon passes and of the days
  *    recorded for it (of only the recorded campaigns or A/B tests when the marks name them), moves the horizon,
  *    and refreshes the open materialized views with `REFRESH … CONCURRENTLY`, which takes only
@@ -146,9 +168,8 @@ export async function refreshViews(
       );
       const sealedBefore = moved.rows[0]?.sealed ?? state.sealed;
       const views: ViewsRefresh["views"] = [];
-      for (const view of ROLLUPS) {
+      for (const { rollup: view, parts, bucket, key } of await declaredRollups(client)) {
         const t0 = performance.now();
-        const { parts, bucket, key } = ROLLUP_PARTS[view];
         const ranges = closedRanges(
           state.horizon,
           state.target,

@@ -209,6 +209,150 @@ describe("incremental rollups", () => {
     expect(b?.rollup, "campaign B's rows were not recounted").toBe((b?.base ?? 0) + 1000);
   });
 
+  it("a new rollup is one declaration: its parts, history, registry row and marks (beside the email outcome marks)", async () => {
+    const client = await pool.connect();
+    try {
+      await client.query("BEGIN");
+      const { rows } = await client.query<{ lead: string; campaign: string }>(
+        `SELECT lead_id AS lead, campaign_id AS campaign FROM email_sends
+          WHERE campaign_id IS NOT NULL AND sent_at < (SELECT horizon FROM rollup_horizon) LIMIT 1`,
+      );
+      const email = rows[0];
+      if (!email) throw new Error("the seed has no closed email");
+      const bookMeeting = (day: string) =>
+        client.query(
+          `INSERT INTO meetings (lead_id, campaign_id, booked_at) VALUES ($1, $2, $3::timestamp)`,
+          [email.lead, email.campaign, `${day} 10:00:00`],
+        );
+      await bookMeeting(daysAgo(40)); // history before the horizon
+      // The lines views/README.md gives for a new rollup ("A new rollup, exactly").
+      await client.query(`
+        CALL rollup_define(
+            name => 'campaign_meetings_daily',
+            columns => 'campaign_id UUID NOT NULL, day DATE NOT NULL, meetings INTEGER NOT NULL',
+            primary_key => 'campaign_id, day',
+            bucket => 'day',
+            key_column => 'campaign_id',
+            marks => '{meetings.booked_at}',
+            aggregate => $$
+        SELECT campaign_id, booked_at::date, count(*)::int
+          FROM meetings
+         WHERE campaign_id IS NOT NULL AND booked_at >= lo AND booked_at < hi
+           AND (keys IS NULL OR campaign_id = ANY (keys))
+         GROUP BY campaign_id, booked_at::date
+        $$)`);
+      const closed = await client.query(
+        `SELECT day::text, meetings FROM campaign_meetings_daily_closed WHERE campaign_id = $1 AND day = $2::date`,
+        [email.campaign, daysAgo(40)],
+      );
+      expect(closed.rows, "the history before the horizon is closed at once").toEqual([
+        { day: daysAgo(40), meetings: expect.any(Number) },
+      ]);
+      const perDay = `SELECT campaign_id::text, day::text, meetings FROM campaign_meetings_daily ORDER BY 1, 2`;
+      const fromBase = `SELECT campaign_id::text, booked_at::date::text AS day, count(*)::int AS meetings FROM meetings
+                         WHERE campaign_id IS NOT NULL GROUP BY 1, 2 ORDER BY 1, 2`;
+      expect((await client.query(perDay)).rows).toEqual((await client.query(fromBase)).rows);
+      const registry = await client.query(
+        `SELECT r.parts, r.bucket, r.key_column, m.source, m.at_column
+           FROM rollups r JOIN rollup_marks m USING (rollup) WHERE rollup = 'campaign_meetings_daily'`,
+      );
+      expect(registry.rows).toEqual([
+        {
+          parts: "campaign_meetings_daily",
+          bucket: "day",
+          key_column: "campaign_id",
+          source: "meetings",
+          at_column: "booked_at",
+        },
+      ]);
+      const triggers = await client.query<{ name: string; fn: string }>(
+        `SELECT tgname AS name, tgfoid::regproc::text AS fn FROM pg_trigger
+          WHERE tgrelid = 'meetings'::regclass AND tgname LIKE '%inserted' ORDER BY 1`,
+      );
+      expect(triggers.rows).toEqual([
+        { name: "meetings_rollup_inserted", fn: "rollup_mark_rows" },
+        { name: "meetings_rollup_outcomes_inserted", fn: "rollup_mark_lead_campaign" },
+      ]);
+
+      // A meeting booked on a closed day marks that day of its campaign for the new rollup, and — as before — the
+      // sent days of the lead's emails in the campaign for the email outcome rollups.
+      await client.query("DELETE FROM rollup_dirty_days");
+      await bookMeeting(daysAgo(30));
+      const marks = await client.query<{ rollup: string; day: string; key: string }>(
+        `SELECT DISTINCT rollup, day::text, key::text FROM rollup_dirty_days WHERE key = $1 ORDER BY 1, 2`,
+        [email.campaign],
+      );
+      expect(marks.rows).toContainEqual({
+        rollup: "campaign_meetings_daily",
+        day: daysAgo(30),
+        key: email.campaign,
+      });
+      expect(marks.rows.map((m) => m.rollup)).toContain("campaign_kpis_15m");
+    } finally {
+      await client.query("ROLLBACK");
+      client.release();
+    }
+  });
+
+  it("a declaration must match the closed table it finds (the record of sealed days is never rebuilt)", async () => {
+    const client = await pool.connect();
+    try {
+      await client.query("BEGIN");
+      await expect(
+        client.query(`
+          CALL rollup_define(
+              name => 'ai_gym_daily',
+              columns => 'task_type VARCHAR(50) NOT NULL, model_name VARCHAR(50) NOT NULL, day DATE NOT NULL,
+                          usage_count BIGINT NOT NULL',
+              primary_key => 'task_type, day, model_name',
+              bucket => 'day',
+              marks => '{ai_gym_performance.created_at}',
+              aggregate => $$ SELECT task_type, model_name, created_at::date, count(*) FROM ai_gym_performance
+                               WHERE created_at >= lo AND created_at < hi GROUP BY 1, 2, 3 $$)`),
+      ).rejects.toThrow(/ai_gym_daily_closed exists with other columns or another key than declared/);
+    } finally {
+      await client.query("ROLLBACK");
+      client.release();
+    }
+  });
+
+  it("any change to an inbound message marks its thread's emails, a reply category correction too", async () => {
+    const { rows } = await pool.query<{ id: string; campaign: string }>(
+      `SELECT m.id, cv.campaign_id AS campaign
+         FROM conversation_messages m
+         JOIN conversations cv ON cv.id = m.conversation_id
+        WHERE m.direction = 'inbound' AND EXISTS (
+              SELECT 1 FROM email_sends e WHERE e.lead_id = cv.lead_id AND e.campaign_id = cv.campaign_id
+                 AND e.sent_at < (SELECT horizon FROM rollup_horizon))
+        LIMIT 1`,
+    );
+    const message = rows[0];
+    if (!message) throw new Error("the seed has no inbound message on a closed email");
+    await pool.query("DELETE FROM rollup_dirty_days");
+    await pool.query(
+      `UPDATE conversation_messages SET reply_category_corrected = 'auto_reply', reply_category_corrected_at = now()
+        WHERE id = $1`,
+      [message.id],
+    );
+    const marks = await pool.query<{ rollup: string }>(
+      "SELECT DISTINCT rollup FROM rollup_dirty_days WHERE key = $1 ORDER BY 1",
+      [message.campaign],
+    );
+    expect(marks.rows).toEqual([{ rollup: "campaign_kpis_15m" }]);
+    await refreshViews(pool, "test");
+  });
+
+  it("a refresh refuses to run when a declared rollup is not in ROLLUPS (it would never be closed)", async () => {
+    await pool.query(
+      `INSERT INTO rollups (rollup, parts, bucket) VALUES ('undeclared_in_typescript', 'undeclared_in_typescript', 'day')`,
+    );
+    try {
+      await expect(refreshViews(pool, "test")).rejects.toThrow(/undeclared_in_typescript.*are not ROLLUPS/);
+    } finally {
+      await pool.query("DELETE FROM rollups WHERE rollup = 'undeclared_in_typescript'");
+    }
+  });
+
   it("a TRUNCATE recounts every closed day", async () => {
     await seedDemoData(pool, { leads: 40, seed: 6, spanDays: 60, reset: true });
     expect(await dirtyDays()).toContain("-infinity");
