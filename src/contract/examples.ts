@@ -66,6 +66,11 @@ function numberExample(schema: Json, integer: boolean): number {
         : undefined;
   const preferred = 1;
   if ((low === undefined || preferred >= low) && (high === undefined || preferred <= high)) return preferred;
+  // A number with both bounds and 1 outside them (e.g. (0, 0.2]): the middle of the bounds is inside, where a
+  // fixed step from an exclusive bound may overshoot the other one.
+  const lowBound = schema.exclusiveMinimum ?? schema.minimum;
+  const highBound = schema.exclusiveMaximum ?? schema.maximum;
+  if (!integer && typeof lowBound === "number" && typeof highBound === "number") return (lowBound + highBound) / 2;
   return low ?? high ?? preferred;
 }
 

@@ -9,6 +9,7 @@ import { chromium } from "playwright-core";
 import { describe, expect, it } from "vitest";
 import { BUNDLE_CSP, buildBundle, writeBundle } from "../../src/contract/bundle.js";
 import { generatedContracts } from "../../src/contract/contracts.js";
+import { exampleFor } from "../../src/contract/examples.js";
 
 /** contract:bundle: the OpenAPI document with examples that validate, and an HTML reference that opens offline. */
 // biome-ignore lint/suspicious/noExplicitAny: the tests walk an OpenAPI document freely
@@ -187,4 +188,16 @@ describe("the bundled HTML reference", () => {
     // Swagger UI takes a while over a 1 MB document on a busy 2-core machine: generous limits, no timing asserted.
     300_000,
   );
+});
+
+describe("generated examples", () => {
+  it.each([
+    [{ type: "number", exclusiveMinimum: 0, maximum: 0.2 }],
+    [{ type: "number", minimum: 2, maximum: 3 }],
+    [{ type: "integer", exclusiveMinimum: 4, exclusiveMaximum: 9 }],
+    [{ type: "number", exclusiveMaximum: 0 }],
+  ])("a number example lies within %j", (schema) => {
+    const ajv = new Ajv2020({ strict: false });
+    expect(ajv.validate(schema, exampleFor({}, schema))).toBe(true);
+  });
 });

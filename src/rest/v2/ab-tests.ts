@@ -40,6 +40,7 @@ const DecisionRuleShape = {
         "or meeting_rate (meeting_booked), as email_send_outcomes counts them. Default reply_rate.",
     }),
   alpha: z.number().gt(0).max(0.2).optional().meta({
+    example: 0.05,
     description:
       "Family-wise false-decision rate of the sequential test (Holm over the comparisons). Default 0.05.",
   }),
@@ -52,6 +53,7 @@ const DecisionRuleShape = {
     .max(1)
     .optional()
     .meta({
+      example: 0.0025,
       description:
         "τ² of the mSPRT: the variance of the normal prior on the difference in rate it is most sensitive to " +
         "(τ = 0.05: effects of about five points). Default 0.0025.",
