@@ -70,7 +70,8 @@ function numberExample(schema: Json, integer: boolean): number {
   // fixed step from an exclusive bound may overshoot the other one.
   const lowBound = schema.exclusiveMinimum ?? schema.minimum;
   const highBound = schema.exclusiveMaximum ?? schema.maximum;
-  if (!integer && typeof lowBound === "number" && typeof highBound === "number") return (lowBound + highBound) / 2;
+  if (!integer && typeof lowBound === "number" && typeof highBound === "number")
+    return (lowBound + highBound) / 2;
   return low ?? high ?? preferred;
 }
 
