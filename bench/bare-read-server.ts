@@ -28,14 +28,18 @@ configureAsOfCache(0);
 const server = http.createServer((req, res) => {
   const answer = async () => {
     const asOf = await getViewsAsOf(pool);
-    // /leaderboard: 30 days, a stored period; /leaderboard?days=45: a period computed from the rollups.
-    if (req.url?.startsWith("/leaderboard"))
+    // /leaderboard: 30 days, a stored period; /leaderboard?days=45: a period computed from the rollups;
+    // &percentiles=0: without the duration and cost percentiles (what a query that selects none needs).
+    if (req.url?.startsWith("/leaderboard")) {
+      const params = new URL(req.url, "http://bench").searchParams;
       return getModelLeaderboard(pool, {
         taskType: "website_analysis",
-        days: Number(new URL(req.url, "http://bench").searchParams.get("days") ?? 30),
+        days: Number(params.get("days") ?? 30),
         asOf,
         orderBy: "avg_quality",
+        percentiles: params.get("percentiles") !== "0",
       });
+    }
     return getOverview(pool, { days: 30, timezone: "UTC", granularity: "day" }, asOf);
   };
   answer().then(

@@ -97,6 +97,8 @@ export async function startChild(script: string, env: Record<string, string>, no
 const LEADERBOARD = `{ modelLeaderboard(taskType: "website_analysis", period: "30d") { asOf entries { modelName usageCount avgQuality avgCostUsd conversionRate conversionRateInterval { low high } p50DurationSeconds p95DurationSeconds p50CostUsd p95CostUsd costPerConversionUsd belowMinSamples } } }`;
 /** The same leaderboard over a period that refreshes do not store (45 days): computed from the rollups. */
 const LEADERBOARD_COMPUTED = LEADERBOARD.replace('period: "30d"', 'period: "45d"');
+/** The fields a dashboard tile asks for (issue 14): no percentile, so none is computed. */
+const LEADERBOARD_COMPUTED_PLAIN = `{ modelLeaderboard(taskType: "website_analysis", period: "45d") { entries { modelName usageCount avgCostUsd avgQuality conversionRate } } }`;
 const OVERVIEW = `{ overview(period: "30d") { asOf platform { leadsScraped emailsSent aiSpendUsd } outreach { funnel { sent delivered opened replied meetingsBooked } rates { replyRate meetingBookingRate } revenue { currency amount } } outreachSeries { start kpis { funnel { sent replied } } } } }`;
 
 async function load(
@@ -168,6 +170,18 @@ export async function readWorkloads(o: {
     await load(
       "GraphQL modelLeaderboard 45d (computed, no cache)",
       graphql(o.apiNoCacheBase, LEADERBOARD_COMPUTED),
+    ),
+  );
+  results.push(
+    await load("bare node:http + pg: leaderboard 45d, no percentiles", {
+      ...c,
+      url: `${o.bareBase}/leaderboard?days=45&percentiles=0`,
+    }),
+  );
+  results.push(
+    await load(
+      "GraphQL modelLeaderboard 45d, no percentile selected (no cache)",
+      graphql(o.apiNoCacheBase, LEADERBOARD_COMPUTED_PLAIN),
     ),
   );
   results.push(

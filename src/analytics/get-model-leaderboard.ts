@@ -62,18 +62,25 @@ const COLUMNS = `model_name, usage_count, avg_cost, avg_quality, conversion_rate
 /** The same columns of `model_leaderboard_snapshots s`. */
 const STORED_COLUMNS = COLUMNS.replaceAll(/(\w+)/g, "s.$1");
 
+/**
+ * The leaderboard of one task type. A stored period is one indexed read of its snapshot; any other period is computed
+ * from the daily views plus the partial days' rows. `percentiles: false` (a GraphQL query that selects no
+ * percentile) skips ranking every duration and cost of the period: those four columns are then null.
+ */
 export function getModelLeaderboard(
   db: pg.Pool,
-  q: { taskType: string; days: number; asOf: Date; orderBy: LeaderboardOrder },
+  q: { taskType: string; days: number; asOf: Date; orderBy: LeaderboardOrder; percentiles?: boolean },
 ): Promise<ModelLeaderboardRow[]> {
-  return cachedByAsOf(db, q.asOf, `leaderboard|${q.taskType}|${q.days}|${q.orderBy}`, async () => {
+  const percentiles = q.percentiles ?? true;
+  const key = `leaderboard|${q.taskType}|${q.days}|${q.orderBy}|${percentiles ? "p" : "-"}`;
+  return cachedByAsOf(db, q.asOf, key, async () => {
     if (SNAPSHOT_PERIOD_DAYS.includes(q.days)) {
       const stored = await readSnapshot(db, q);
       if (stored) return stored;
     }
     const period = periodParams(q.days, q.asOf);
     const { rows } = await db.query<ModelLeaderboardRow>(
-      `SELECT ${COLUMNS} FROM (${leaderboardSql("task_type = $5")}) AS l
+      `SELECT ${COLUMNS} FROM (${leaderboardSql("task_type = $5", { percentiles })}) AS l
         ORDER BY ${ORDER_SQL[q.orderBy]}, model_name`,
       [...period, q.taskType],
     );
@@ -144,7 +151,11 @@ function periodParams(days: number, asOf: Date): [string, string, string, string
 }
 
 /** The leaderboard per task type × model of the task types `taskFilter` admits, over the period of periodParams. */
-function leaderboardSql(taskFilter: string): string {
+function leaderboardSql(
+  taskFilter: string,
+  options: { percentiles: boolean } = { percentiles: true },
+): string {
+  const none = "NULL::float8";
   return `WITH sums AS (
         SELECT task_type, model_name, usage_count, cost_sum, cost_count, quality_sum, quality_count,
                conversion_sum, conversion_count
@@ -163,7 +174,33 @@ function leaderboardSql(taskFilter: string): string {
                sum(quality_sum) AS quality_sum, sum(quality_count) AS quality_count,
                sum(conversion_sum) AS conversion_sum, sum(conversion_count) AS conversion_count
           FROM sums GROUP BY task_type, model_name
-     ), percentiles AS (
+     )${options.percentiles ? percentilesSql(taskFilter) : ""}
+     SELECT t.task_type,
+            t.model_name,
+            t.usage_count,
+            (t.cost_sum / NULLIF(t.cost_count, 0))::float8 AS avg_cost,
+            (t.quality_sum / NULLIF(t.quality_count, 0))::float8 AS avg_quality,
+            (t.conversion_sum / NULLIF(t.conversion_count, 0))::float8 AS conversion_rate,
+            t.conversion_count::int AS conversion_samples,
+            COALESCE(t.conversion_sum, 0)::float8 AS conversions,
+            t.quality_count::int AS quality_samples,
+            ${options.percentiles ? "d.p50" : none} AS p50_duration_seconds,
+            ${options.percentiles ? "d.p95" : none} AS p95_duration_seconds,
+            ${options.percentiles ? "c.p50" : none} AS p50_cost,
+            ${options.percentiles ? "c.p95" : none} AS p95_cost,
+            t.cost_sum::float8 AS total_cost
+       FROM totals t${
+         options.percentiles
+           ? `
+       LEFT JOIN percentiles d ON d.task_type = t.task_type AND d.model_name = t.model_name AND d.metric = 'duration'
+       LEFT JOIN percentiles c ON c.task_type = t.task_type AND c.model_name = t.model_name AND c.metric = 'cost'`
+           : ""
+       }`;
+}
+
+/** leaderboardSql's percentiles CTE (`, percentiles AS (…)`): ranks every duration and cost of the period. */
+function percentilesSql(taskFilter: string): string {
+  return `, percentiles AS (
         -- Lossless histograms of duration and cost (value v, count n), unrolled: percentile_cont over them is the
         -- percentile over the rows themselves, for any set of days.
         SELECT task_type, model_name, metric,
@@ -184,22 +221,5 @@ function leaderboardSql(taskFilter: string): string {
                    AND ((created_at >= $3 AND created_at < $1::date) OR (created_at >= $2::date AND created_at < $4))) AS d
          CROSS JOIN LATERAL generate_series(1, d.n) AS copies
          GROUP BY task_type, model_name, metric
-     )
-     SELECT t.task_type,
-            t.model_name,
-            t.usage_count,
-            (t.cost_sum / NULLIF(t.cost_count, 0))::float8 AS avg_cost,
-            (t.quality_sum / NULLIF(t.quality_count, 0))::float8 AS avg_quality,
-            (t.conversion_sum / NULLIF(t.conversion_count, 0))::float8 AS conversion_rate,
-            t.conversion_count::int AS conversion_samples,
-            COALESCE(t.conversion_sum, 0)::float8 AS conversions,
-            t.quality_count::int AS quality_samples,
-            d.p50 AS p50_duration_seconds,
-            d.p95 AS p95_duration_seconds,
-            c.p50 AS p50_cost,
-            c.p95 AS p95_cost,
-            t.cost_sum::float8 AS total_cost
-       FROM totals t
-       LEFT JOIN percentiles d ON d.task_type = t.task_type AND d.model_name = t.model_name AND d.metric = 'duration'
-       LEFT JOIN percentiles c ON c.task_type = t.task_type AND c.model_name = t.model_name AND c.metric = 'cost'`;
+     )`;
 }

@@ -56,3 +56,34 @@ describe("a nested dashboard query costs a bounded number of statements (DataLoa
     expect(all.length).toBeLessThanOrEqual(16);
   });
 });
+
+describe("the leaderboard computes only what is selected", () => {
+  const board = (fields: string, extra = "") =>
+    `{ modelLeaderboard(taskType: "website_analysis", period: "45d") { entries { ${fields} } } }${extra}`;
+  const ranks = (statements: string[]) => statements.filter((s) => s.includes("percentile_cont")).length;
+
+  it("ranks durations and costs only when a percentile is asked for (a computed period)", async () => {
+    const plain = await statementsFor(board("modelName usageCount avgCostUsd avgQuality conversionRate"));
+    expect(ranks(plain)).toBe(0);
+    expect(ranks(await statementsFor(board("modelName p95DurationSeconds")))).toBe(1);
+    // Through a fragment spread too.
+    const viaFragment = await statementsFor(
+      board("...P", " fragment P on ModelLeaderboardEntry { modelName p50CostUsd }"),
+    );
+    expect(ranks(viaFragment)).toBe(1);
+  });
+
+  it("gives the same answers either way", async () => {
+    const fields = "modelName usageCount avgCostUsd avgQuality conversionRate totalCostUsd";
+    const without = await api.graphql(board(fields));
+    const withPercentiles = await api.graphql(board(`${fields} p50DurationSeconds p95CostUsd`));
+    const entries = withPercentiles.body.data.modelLeaderboard.entries;
+    expect(entries.length).toBeGreaterThan(0);
+    expect(entries.some((e: { p50DurationSeconds: number | null }) => e.p50DurationSeconds !== null)).toBe(
+      true,
+    );
+    expect(without.body.data.modelLeaderboard.entries).toEqual(
+      entries.map(({ p50DurationSeconds, p95CostUsd, ...rest }: Record<string, unknown>) => rest),
+    );
+  });
+});

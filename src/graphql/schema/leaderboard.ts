@@ -14,8 +14,11 @@ import {
 import { wilsonInterval } from "../../analytics/statistics.js";
 import { UnprocessableError } from "../../domain/errors.js";
 import { builder } from "../builder.js";
+import { selectedFieldNames } from "../selection.js";
 
 const TASK_TYPE = /^[a-z][a-z0-9_]{0,49}$/;
+/** ModelLeaderboardEntry fields that need the period's percentiles. */
+const PERCENTILE_FIELDS = ["p50DurationSeconds", "p95DurationSeconds", "p50CostUsd", "p95CostUsd"];
 
 type Entry = ModelLeaderboardRow & { rank: number; minSamples: number };
 type Leaderboard = {
@@ -131,16 +134,19 @@ builder.queryField("modelLeaderboard", (t) =>
       orderBy: t.arg({ type: OrderEnum, required: false, defaultValue: "avg_quality" }),
       minSamples: t.arg.int({ required: false, defaultValue: 30 }),
     },
-    resolve: async (_root, args, ctx) => {
+    resolve: async (_root, args, ctx, info) => {
       assertLeaderboardArgs(args);
       const asOf = await ctx.asOf();
       const days = args.period ?? 30;
       const minSamples = args.minSamples ?? 30;
+      // Percentiles rank every duration and cost of a computed period: only when the query asks for one.
+      const selected = selectedFieldNames(info);
       const rows = await getModelLeaderboard(ctx.read.pool, {
         taskType: args.taskType,
         days,
         asOf,
         orderBy: args.orderBy ?? "avg_quality",
+        percentiles: PERCENTILE_FIELDS.some((f) => selected.has(f)),
       });
       return {
         asOf,
