@@ -155,7 +155,6 @@ function leaderboardSql(
   taskFilter: string,
   options: { percentiles: boolean } = { percentiles: true },
 ): string {
-  const none = "NULL::float8";
   return `WITH sums AS (
         SELECT task_type, model_name, usage_count, cost_sum, cost_count, quality_sum, quality_count,
                conversion_sum, conversion_count
@@ -174,7 +173,7 @@ function leaderboardSql(
                sum(quality_sum) AS quality_sum, sum(quality_count) AS quality_count,
                sum(conversion_sum) AS conversion_sum, sum(conversion_count) AS conversion_count
           FROM sums GROUP BY task_type, model_name
-     )${options.percentiles ? percentilesSql(taskFilter) : ""}
+     ), percentiles AS (${options.percentiles ? percentilesSql(taskFilter) : NO_PERCENTILES})
      SELECT t.task_type,
             t.model_name,
             t.usage_count,
@@ -184,23 +183,24 @@ function leaderboardSql(
             t.conversion_count::int AS conversion_samples,
             COALESCE(t.conversion_sum, 0)::float8 AS conversions,
             t.quality_count::int AS quality_samples,
-            ${options.percentiles ? "d.p50" : none} AS p50_duration_seconds,
-            ${options.percentiles ? "d.p95" : none} AS p95_duration_seconds,
-            ${options.percentiles ? "c.p50" : none} AS p50_cost,
-            ${options.percentiles ? "c.p95" : none} AS p95_cost,
+            d.p50 AS p50_duration_seconds,
+            d.p95 AS p95_duration_seconds,
+            c.p50 AS p50_cost,
+            c.p95 AS p95_cost,
             t.cost_sum::float8 AS total_cost
-       FROM totals t${
-         options.percentiles
-           ? `
+       FROM totals t
        LEFT JOIN percentiles d ON d.task_type = t.task_type AND d.model_name = t.model_name AND d.metric = 'duration'
-       LEFT JOIN percentiles c ON c.task_type = t.task_type AND c.model_name = t.model_name AND c.metric = 'cost'`
-           : ""
-       }`;
+       LEFT JOIN percentiles c ON c.task_type = t.task_type AND c.model_name = t.model_name AND c.metric = 'cost'`;
 }
 
-/** leaderboardSql's percentiles CTE (`, percentiles AS (…)`): ranks every duration and cost of the period. */
+/** The percentiles CTE when none is asked for: no rows, so the four columns are null and nothing is ranked. */
+const NO_PERCENTILES = `SELECT NULL::text AS task_type, NULL::text AS model_name, NULL::text AS metric,
+               NULL::float8 AS p50, NULL::float8 AS p95
+         WHERE false`;
+
+/** leaderboardSql's percentiles CTE body: ranks every duration and cost of the period. */
 function percentilesSql(taskFilter: string): string {
-  return `, percentiles AS (
+  return `
         -- Lossless histograms of duration and cost (value v, count n), unrolled: percentile_cont over them is the
         -- percentile over the rows themselves, for any set of days.
         SELECT task_type, model_name, metric,
@@ -220,6 +220,5 @@ function percentilesSql(taskFilter: string): string {
                  WHERE ${taskFilter} AND model_name IS NOT NULL AND m.v IS NOT NULL
                    AND ((created_at >= $3 AND created_at < $1::date) OR (created_at >= $2::date AND created_at < $4))) AS d
          CROSS JOIN LATERAL generate_series(1, d.n) AS copies
-         GROUP BY task_type, model_name, metric
-     )`;
+         GROUP BY task_type, model_name, metric`;
 }

@@ -178,7 +178,7 @@ function exactnessSuite() {
     const campaigns = (await pool.query<{ id: string }>("SELECT id FROM campaigns ORDER BY id")).rows;
     // The contract's names; the numbers behind them come from the oracle.
     const counts = STEP_COUNTS;
-    let seen = { steps: new Set<number>(), variants: 0, automatic: 0, meetingsLater: 0, unsubscribes: 0 };
+    const seen = { steps: new Set<number>(), variants: 0, automatic: 0, meetingsLater: 0, unsubscribes: 0 };
     for (const c of CASES) {
       const args = c.args.replace(/, granularity: \w+/, "");
       const gql = await api.graphql(`{ campaigns(first: 50) { nodes { id steps(${args}) {
@@ -231,7 +231,6 @@ function exactnessSuite() {
     expect(seen.automatic, "automatic replies").toBeGreaterThan(0);
     expect(seen.unsubscribes, "unsubscribes").toBeGreaterThan(0);
     expect(seen.meetingsLater, "meetings credited to follow-ups (last touch)").toBeGreaterThan(0);
-    seen = { steps: new Set(), variants: 0, automatic: 0, meetingsLater: 0, unsubscribes: 0 };
   });
 
   it("outcome leaderboards (GraphQL modelOutcomes, REST metric=) for every task type and several periods", async () => {
