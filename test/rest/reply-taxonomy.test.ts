@@ -168,6 +168,8 @@ describe("PUT /api/v2/conversations/{id}/messages/{messageId}/category", () => {
     const out = await correct(conv, outbound.id, { category: "interested" });
     expect(out.status, out.text).toBe(422);
     expect(out.headers.get("content-type")).toMatch(/^application\/problem\+json/);
+    // The domain's answer names the message, not the database's CHECK.
+    expect(out.body.errors.map((e: { path: string }) => e.path)).toContain("/messageId");
     const unknown = await correct(conv, inbound.id, { category: "spam" });
     expect(unknown.status).toBe(422);
     expect(unknown.body.errors.map((e: { path: string }) => e.path)).toContain("/category");
