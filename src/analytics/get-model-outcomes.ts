@@ -51,9 +51,6 @@ export type ModelOutcome = ModelOutcomeRow & {
   below_min_samples: boolean;
 };
 
-/** The reply categories of the positive group (reply_category_group() = 'positive', migration 0021). */
-export const POSITIVE_CATEGORIES = ["interested", "meeting_request"] as const;
-
 const OUTCOMES_SQL = `
 WITH runs AS (
   SELECT g.task_type, g.model_name, g.lead_id, g.cost, g.created_at
@@ -92,7 +89,7 @@ credited AS (
   SELECT t.task_type, t.model_name, t.lead_id,
          EXISTS (SELECT 1 FROM conversations c JOIN conversation_messages m ON m.conversation_id = c.id
                   WHERE c.lead_id = t.lead_id AND m.direction = 'inbound'
-                    AND COALESCE(m.reply_category_corrected, m.reply_category) = ANY ($4::text[])
+                    AND reply_category_group(COALESCE(m.reply_category_corrected, m.reply_category)) = 'positive'
                     AND m.sent_at >= t.first_at AND m.sent_at < $2) AS positive,
          EXISTS (SELECT 1 FROM meetings mt
                   WHERE mt.lead_id = t.lead_id AND mt.booked_at >= t.first_at AND mt.booked_at < $2) AS meeting
@@ -129,7 +126,6 @@ export async function getModelOutcomes(
     q.period.from.toISOString(),
     q.period.to.toISOString(),
     q.taskType,
-    POSITIVE_CATEGORIES,
   ]);
   return rows.map((r) => withRates(r, q.minSamples)).sort(byValue);
 }
