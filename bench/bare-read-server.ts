@@ -5,7 +5,7 @@
  */
 import http from "node:http";
 import type { AddressInfo } from "node:net";
-import { configureAsOfCache } from "../src/analytics/as-of-cache.js";
+import { AnalyticsCache } from "../src/analytics/analytics-cache.js";
 import { getModelLeaderboard } from "../src/analytics/get-model-leaderboard.js";
 import { getOverview } from "../src/analytics/get-overview.js";
 import { getViewsAsOf } from "../src/analytics/get-views-as-of.js";
@@ -23,7 +23,7 @@ const pool = createPool(url, {
 });
 
 // The baseline runs the SQL on every request: no asOf cache.
-configureAsOfCache(0);
+const cache = AnalyticsCache.disabled();
 
 const server = http.createServer((req, res) => {
   const answer = async () => {
@@ -32,15 +32,19 @@ const server = http.createServer((req, res) => {
     // &percentiles=0: without the duration and cost percentiles (what a query that selects none needs).
     if (req.url?.startsWith("/leaderboard")) {
       const params = new URL(req.url, "http://bench").searchParams;
-      return getModelLeaderboard(pool, {
-        taskType: "website_analysis",
-        days: Number(params.get("days") ?? 30),
-        asOf,
-        orderBy: "avg_quality",
-        percentiles: params.get("percentiles") !== "0",
-      });
+      return getModelLeaderboard(
+        pool,
+        {
+          taskType: "website_analysis",
+          days: Number(params.get("days") ?? 30),
+          asOf,
+          orderBy: "avg_quality",
+          percentiles: params.get("percentiles") !== "0",
+        },
+        cache,
+      );
     }
-    return getOverview(pool, { days: 30, timezone: "UTC", granularity: "day" }, asOf);
+    return getOverview(pool, { days: 30, timezone: "UTC", granularity: "day" }, { cache, asOf });
   };
   answer().then(
     (body) => {

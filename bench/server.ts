@@ -5,7 +5,7 @@
 
 import type { Server } from "node:http";
 import type { AddressInfo } from "node:net";
-import { configureAsOfCache } from "../src/analytics/as-of-cache.js";
+import { AnalyticsCache } from "../src/analytics/analytics-cache.js";
 import { connectDatabases } from "../src/db/databases.js";
 import { createApp } from "../src/http/app.js";
 import { handleClientErrors } from "../src/http/client-errors.js";
@@ -22,10 +22,11 @@ const db = connectDatabases(
     logger,
   },
 );
-const cacheEntries = Number(process.env.ANALYTICS_CACHE_ENTRIES ?? 1000);
-configureAsOfCache(cacheEntries);
 const app = createApp({
-  analyticsCacheEntries: cacheEntries,
+  analyticsCache: new AnalyticsCache({
+    maxEntries: Number(process.env.ANALYTICS_CACHE_ENTRIES ?? 1000),
+    asOfTtlMs: Number(process.env.ANALYTICS_AS_OF_TTL_MS ?? 1000),
+  }),
   db,
   logger,
   rateLimitPerMinute: 100_000_000,

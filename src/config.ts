@@ -54,6 +54,7 @@ const EnvSchema = z.object({
   RATE_LIMIT_PER_MINUTE: positiveInt.default(6000),
   REPLICA_MAX_LAG_SECONDS: z.coerce.number().min(0).default(30),
   ANALYTICS_CACHE_ENTRIES: z.coerce.number().int().min(0).default(1000),
+  ANALYTICS_AS_OF_TTL_MS: z.coerce.number().int().min(0).max(60_000).default(1000),
   VIEW_REFRESH_INTERVAL_MINUTES: z.coerce.number().int().min(1).max(60).default(5),
   GRAPHQL_INTROSPECTION: flag.optional(),
   GRAPHQL_MAX_DEPTH: positiveInt.default(12),
@@ -97,6 +98,8 @@ export type Config = {
   viewRefreshIntervalMinutes: number;
   /** Analytics answers cached per views' asOf (0: off). */
   analyticsCacheEntries: number;
+  /** How long a looked-up asOf is reused (ms) unless a refresh notification ends it sooner (0: never). */
+  analyticsAsOfTtlMs: number;
   graphql: GraphQLConfig;
   /** Months each class of data is kept (spec §8). */
   retention: RetentionPolicy;
@@ -285,6 +288,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     replicaMaxLagSeconds: e.REPLICA_MAX_LAG_SECONDS,
     viewRefreshIntervalMinutes: e.VIEW_REFRESH_INTERVAL_MINUTES,
     analyticsCacheEntries: e.ANALYTICS_CACHE_ENTRIES,
+    analyticsAsOfTtlMs: e.ANALYTICS_AS_OF_TTL_MS,
     graphql: {
       introspection: e.GRAPHQL_INTROSPECTION ?? e.NODE_ENV !== "production",
       maxDepth: e.GRAPHQL_MAX_DEPTH,

@@ -7,7 +7,8 @@
  */
 import type { Server } from "node:http";
 import type { Runner } from "graphile-worker";
-import { configureAsOfCache } from "./analytics/as-of-cache.js";
+import { AnalyticsCache } from "./analytics/analytics-cache.js";
+import { listenForRefreshes, type RefreshListener } from "./analytics/refresh-listener.js";
 import { refreshViews } from "./analytics/refresh-views.js";
 import { getSecrets } from "./compliance/secrets.js";
 import { ConfigError, loadConfig } from "./config.js";
@@ -50,6 +51,7 @@ let cluster: EmbeddedCluster | undefined;
 let db: Databases | undefined;
 let server: Server | undefined;
 let scheduler: Runner | undefined;
+let refreshListener: RefreshListener | undefined;
 /** Aborted by the first stop request; start-up checks it between its steps. */
 const startup = new AbortController();
 let starting: Promise<void> = Promise.resolve();
@@ -96,6 +98,7 @@ async function shutdown(reason: string): Promise<void> {
       s.closeIdleConnections();
     });
   }
+  await refreshListener?.close();
   await db?.close().catch((err) => logger.warn({ err }, "closing database pools failed"));
   await cluster?.stop().catch((err) => logger.warn({ err }, "stopping the embedded cluster failed"));
   // Servers of a start-up that failed half-way (the cluster start stops its own, this is the backstop).
@@ -203,13 +206,18 @@ async function main(): Promise<void> {
   }
   if (startup.signal.aborted) return;
 
-  configureAsOfCache(config.analyticsCacheEntries);
+  // The read side's one cache; a refresh committed by any instance (or the scheduler here) ends its asOf memo.
+  const analyticsCache = new AnalyticsCache({
+    maxEntries: config.analyticsCacheEntries,
+    asOfTtlMs: config.analyticsAsOfTtlMs,
+  });
+  refreshListener = listenForRefreshes(urls.primaryUrl, () => analyticsCache.forgetAsOf(), logger);
   const app = createApp({
     db: database,
     logger,
     rateLimitPerMinute: config.rateLimitPerMinute,
     graphql: config.graphql,
-    analyticsCacheEntries: config.analyticsCacheEntries,
+    analyticsCache,
   });
   server = await new Promise<Server>((resolve, reject) => {
     const s = handleClientErrors(app.listen(config.http.port, config.http.host, () => resolve(s)));

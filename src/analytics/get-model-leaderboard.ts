@@ -1,5 +1,5 @@
 import type pg from "pg";
-import { cachedByAsOf } from "./as-of-cache.js";
+import type { AnalyticsCache } from "./analytics-cache.js";
 
 /**
  * AI-GYM model leaderboard (spec §3.3 sample, README "KPI definitions") for one task type over the rolling period
@@ -70,10 +70,11 @@ const STORED_COLUMNS = COLUMNS.replaceAll(/(\w+)/g, "s.$1");
 export function getModelLeaderboard(
   db: pg.Pool,
   q: { taskType: string; days: number; asOf: Date; orderBy: LeaderboardOrder; percentiles?: boolean },
+  cache: AnalyticsCache,
 ): Promise<ModelLeaderboardRow[]> {
   const percentiles = q.percentiles ?? true;
   const key = `leaderboard|${q.taskType}|${q.days}|${q.orderBy}|${percentiles ? "p" : "-"}`;
-  return cachedByAsOf(db, q.asOf, key, async () => {
+  return cache.byAsOf(db, q.asOf, key, async () => {
     if (SNAPSHOT_PERIOD_DAYS.includes(q.days)) {
       const stored = await readSnapshot(db, q);
       if (stored) return stored;

@@ -1,8 +1,7 @@
 import type pg from "pg";
-import { cachedByAsOf } from "./as-of-cache.js";
+import type { AnalyticsCache } from "./analytics-cache.js";
 import { type CampaignKpis, type FunnelRates, funnelRates, getCampaignKpis } from "./get-campaign-kpis.js";
 import { getPlatformActivity, type PlatformActivitySeries } from "./get-platform-activity.js";
-import { currentViewsAsOf } from "./get-views-as-of.js";
 import { type CalendarPeriod, type Granularity, type PeriodInput, resolveCalendarPeriod } from "./period.js";
 
 export type Overview = {
@@ -15,16 +14,19 @@ export type Overview = {
   rates: FunnelRates;
 };
 
-/** Platform KPIs and the all-campaign funnel for a calendar period, with a series at the granularity. */
+/**
+ * Platform KPIs and the all-campaign funnel for a calendar period, with a series at the granularity, as of the
+ * rollups' `asOf` (the caller's, or looked up through the cache).
+ */
 export async function getOverview(
   db: pg.Pool,
   q: PeriodInput & { granularity: Granularity },
-  knownAsOf?: Date,
+  { cache, asOf: knownAsOf }: { cache: AnalyticsCache; asOf?: Date },
 ): Promise<Overview> {
-  const asOf = knownAsOf ?? (await currentViewsAsOf(db));
+  const asOf = knownAsOf ?? (await cache.asOf(db));
   const period = resolveCalendarPeriod(q, asOf);
   const key = `overview|${period.from}|${period.to}|${period.timezone}|${q.granularity}`;
-  return cachedByAsOf(db, asOf, key, () => queryOverview(db, asOf, period, q.granularity));
+  return cache.byAsOf(db, asOf, key, () => queryOverview(db, asOf, period, q.granularity));
 }
 
 async function queryOverview(

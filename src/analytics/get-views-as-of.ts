@@ -1,5 +1,4 @@
 import type pg from "pg";
-import { memoizedAsOf } from "./as-of-cache.js";
 import { ROLLUPS } from "./refresh-views.js";
 
 /**
@@ -18,9 +17,4 @@ export async function getViewsAsOf(db: pg.Pool): Promise<Date> {
   // The migration that creates the views records their first fill, so this only happens on a damaged log.
   if (!asOf) throw new Error("view_refreshes has no refresh for some materialized view");
   return asOf;
-}
-
-/** The views' asOf for serving reads: looked up at most once a second per database, and again after a refresh. */
-export function currentViewsAsOf(db: pg.Pool): Promise<Date> {
-  return memoizedAsOf(db, getViewsAsOf);
 }

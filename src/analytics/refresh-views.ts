@@ -1,6 +1,5 @@
 import { setTimeout as sleep } from "node:timers/promises";
 import type pg from "pg";
-import { forgetAsOf } from "./as-of-cache.js";
 import { SNAPSHOT_PERIOD_DAYS, storeLeaderboardSnapshots } from "./get-model-leaderboard.js";
 
 /**
@@ -99,6 +98,12 @@ export type ViewsRefresh = {
   /** The model leaderboards stored for this as_of (every task type, each of `period_days`), after the rollups. */
   leaderboard_snapshots: { period_days: number[]; duration_ms: number; row_count: number };
 };
+
+/**
+ * Every refresh notifies this channel on commit (payload: its as_of), so that each app instance forgets the asOf it
+ * memoised at once (refresh-listener.ts, AnalyticsCache.forgetAsOf).
+ */
+export const VIEWS_REFRESHED_CHANNEL = "reachgraph_views_refreshed";
 
 /** Refresh rows older than this are pruned (the newest of each view always stays). */
 const REFRESH_LOG_RETENTION_DAYS = 30;
@@ -225,8 +230,8 @@ export async function refreshViews(
       await client.query(`DELETE FROM view_refreshes WHERE as_of < now() - make_interval(days => $1)`, [
         REFRESH_LOG_RETENTION_DAYS,
       ]);
+      await client.query("SELECT pg_notify($1, $2)", [VIEWS_REFRESHED_CHANNEL, state.as_of.toISOString()]);
       await client.query("COMMIT");
-      forgetAsOf();
       return {
         as_of: state.as_of,
         duration_ms: Math.round(performance.now() - started),

@@ -1,9 +1,8 @@
 import DataLoader from "dataloader";
-import { cachedByAsOf } from "../analytics/as-of-cache.js";
+import type { AnalyticsCache } from "../analytics/analytics-cache.js";
 import type { AbVariantCounts } from "../analytics/get-ab-test-results.js";
 import { getAbVariantCounts } from "../analytics/get-ab-test-results.js";
 import { type CampaignKpis, getCampaignKpis } from "../analytics/get-campaign-kpis.js";
-import { currentViewsAsOf } from "../analytics/get-views-as-of.js";
 import type { CalendarPeriod, Granularity } from "../analytics/period.js";
 import type { ReadTarget } from "../db/read-router.js";
 import type { Principal } from "../domain/principal.js";
@@ -16,6 +15,9 @@ import type { Principal } from "../domain/principal.js";
 export type GraphQLContext = {
   read: ReadTarget;
   principal: Principal;
+  /** The read side's cache (analytics-cache.ts): answers and responses keyed by asOf. */
+  cache: AnalyticsCache;
+  /** The rollups' asOf on `read`, looked up once per request (through the cache's short memo). */
   asOf: () => Promise<Date>;
   loaders: {
     campaignKpis: DataLoader<CampaignKpiKey, CampaignKpis, string>;
@@ -28,17 +30,17 @@ export type CampaignKpiKey = { campaignId: string; period: CalendarPeriod; granu
 const kpiBatchKey = (k: Omit<CampaignKpiKey, "campaignId">) =>
   `${k.period.from}|${k.period.to}|${k.period.timezone}|${k.granularity ?? ""}`;
 
-/** `knownAsOf`: the views' asOf when the request already looked it up (the response cache does). */
-export function createContext(read: ReadTarget, principal: Principal, knownAsOf?: Date): GraphQLContext {
+export function createContext(read: ReadTarget, principal: Principal, cache: AnalyticsCache): GraphQLContext {
   const pool = read.pool;
-  let asOfPromise: Promise<Date> | undefined = knownAsOf ? Promise.resolve(knownAsOf) : undefined;
+  let asOfPromise: Promise<Date> | undefined;
   const asOf = () => {
-    asOfPromise ??= currentViewsAsOf(pool);
+    asOfPromise ??= cache.asOf(pool);
     return asOfPromise;
   };
   return {
     read,
     principal,
+    cache,
     asOf,
     loaders: {
       // One statement pair per distinct (period, granularity) in the query, for all campaigns asked for.
@@ -56,7 +58,7 @@ export function createContext(read: ReadTarget, principal: Principal, knownAsOf?
               const first = group[0];
               if (!first) return;
               const campaignIds = [...new Set(group.map((k) => k.campaignId))].sort();
-              const byId = await cachedByAsOf(
+              const byId = await cache.byAsOf(
                 pool,
                 await asOf(),
                 `kpis|${batch}|${campaignIds.join(",")}`,

@@ -9,14 +9,15 @@ import { ApolloArmor } from "@escape.tech/graphql-armor";
 import { renderGraphiQL } from "@graphql-yoga/render-graphiql";
 import express, { type Request, type RequestHandler, Router } from "express";
 import { GraphQLError, type GraphQLFormattedError, type ValidationRule } from "graphql";
+import type { AnalyticsCache } from "../analytics/analytics-cache.js";
 import type { GraphQLConfig } from "../config.js";
-import type { ReadRouter, ReadTarget } from "../db/read-router.js";
+import type { ReadRouter } from "../db/read-router.js";
 import { DomainError } from "../domain/errors.js";
 import type { Principal, Scope } from "../domain/principal.js";
 import { verifyJsonText } from "../http/json-body.js";
 import type { Logger } from "../logger.js";
 import { createContext, type GraphQLContext } from "./context.js";
-import { graphqlResponseCache } from "./response-cache.js";
+import { responseCachePlugin } from "./response-cache.js";
 import { schema } from "./schema/index.js";
 
 export type GraphQLDependencies = {
@@ -25,8 +26,8 @@ export type GraphQLDependencies = {
   authenticate: (req: Request, scope: Scope) => Promise<Principal>;
   logger: Logger;
   config: GraphQLConfig;
-  /** Entries of the asOf-keyed response cache of view-backed queries (0: off). */
-  responseCacheEntries?: number;
+  /** The read side's cache: analytics answers and the responses of view-backed queries, keyed by asOf. */
+  analyticsCache: AnalyticsCache;
 };
 
 export const GRAPHQL_PATH = "/graphql";
@@ -153,6 +154,7 @@ export function createApolloServer(deps: Pick<GraphQLDependencies, "logger" | "c
       ApolloServerPluginLandingPageDisabled(),
       // No @cacheControl hints here (answers are cached by asOf, response-cache.ts): skip its per-field hook.
       ApolloServerPluginCacheControlDisabled(),
+      responseCachePlugin,
       readSourcePlugin,
     ],
     validationRules: [readOnly, ...protection.validationRules],
@@ -197,15 +199,9 @@ export function graphqlRouter(deps: GraphQLDependencies): Router {
     GRAPHQL_PATH,
     authenticate,
     express.json({ limit: "100kb", verify: verifyJsonText }),
-    graphqlResponseCache(deps.readRouter, deps.responseCacheEntries ?? 1000, deps.config.maxTokens),
     expressMiddleware(server, {
-      // The response cache has already chosen the read target and looked up asOf for the queries it handles.
       context: async ({ res }) =>
-        createContext(
-          (res.locals.readTarget as ReadTarget | undefined) ?? (await deps.readRouter.target()),
-          res.locals.principal as Principal,
-          res.locals.asOf as Date | undefined,
-        ),
+        createContext(await deps.readRouter.target(), res.locals.principal as Principal, deps.analyticsCache),
     }),
   );
   return router;

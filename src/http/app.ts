@@ -1,5 +1,6 @@
 import { randomUUID } from "node:crypto";
 import express, { type Express, type RequestHandler } from "express";
+import { AnalyticsCache } from "../analytics/analytics-cache.js";
 import type { GraphQLConfig } from "../config.js";
 import type { Databases } from "../db/databases.js";
 import { EventValidator } from "../events/schemas.js";
@@ -18,8 +19,11 @@ export type AppDependencies = {
   /** Requests per minute per API key unless the key sets its own. */
   rateLimitPerMinute?: number;
   graphql?: GraphQLConfig;
-  /** Entries of the asOf-keyed GraphQL response cache (0: off). */
-  analyticsCacheEntries?: number;
+  /**
+   * The read side's one cache (analytics answers and GraphQL responses, keyed by asOf); by default one of 1000
+   * entries reusing a looked-up asOf for a second. main.ts builds it from config and hands it refresh notifications.
+   */
+  analyticsCache?: AnalyticsCache;
 };
 
 export const DEFAULT_GRAPHQL_CONFIG: GraphQLConfig = {
@@ -78,7 +82,7 @@ export function createApp({
   clock = () => new Date(),
   rateLimitPerMinute = 6000,
   graphql = DEFAULT_GRAPHQL_CONFIG,
-  analyticsCacheEntries = 1000,
+  analyticsCache = new AnalyticsCache({ maxEntries: 1000, asOfTtlMs: 1000 }),
 }: AppDependencies): Express {
   const authenticator = new ApiKeyAuthenticator(db.primary, logger);
   const app = express();
@@ -93,13 +97,14 @@ export function createApp({
       authenticate: (req, scope) => authenticator.authenticate(req, scope),
       logger,
       config: graphql,
-      responseCacheEntries: analyticsCacheEntries,
+      analyticsCache,
     }),
   );
   app.use(
     restRouter({
       primary: db.primary,
       readRouter: db.readRouter,
+      analyticsCache,
       logger,
       authenticator,
       events: new EventValidator(),

@@ -1,4 +1,5 @@
 import type { Request } from "express";
+import { LRUCache } from "lru-cache";
 import type pg from "pg";
 import { findPrincipalByKey, hashApiKey, isWellFormedApiKey } from "../domain/api-keys.js";
 import { ForbiddenError, UnauthorizedError } from "../domain/errors.js";
@@ -25,7 +26,11 @@ export function presentedKey(req: Request): string | undefined {
  * paths do not pay a database round trip per request; last_used_at is refreshed at most once a minute per key.
  */
 export class ApiKeyAuthenticator {
-  private readonly cache = new Map<string, { principal: Principal | null; expiresAt: number }>();
+  /** By key hash; a refused key is cached too (as null), so retrying a bad key does not reach the database. */
+  private readonly cache = new LRUCache<string, { principal: Principal | null }>({
+    max: CACHE_MAX_ENTRIES,
+    ttl: CACHE_TTL_MS,
+  });
   private readonly lastUsedWritten = new Map<string, number>();
 
   constructor(
@@ -56,17 +61,10 @@ export class ApiKeyAuthenticator {
     // Malformed keys never reach the database or the cache, so junk cannot evict real keys.
     if (!isWellFormedApiKey(key)) return null;
     const hash = hashApiKey(key);
-    const now = Date.now();
     const cached = this.cache.get(hash);
-    if (cached && cached.expiresAt > now) return cached.principal;
+    if (cached) return cached.principal;
     const principal = await findPrincipalByKey(this.db, key);
-    // Oldest entry out first (a Map iterates in insertion order).
-    if (this.cache.size >= CACHE_MAX_ENTRIES) {
-      const oldest = this.cache.keys().next().value;
-      if (oldest !== undefined) this.cache.delete(oldest);
-    }
-    this.cache.delete(hash);
-    this.cache.set(hash, { principal, expiresAt: now + CACHE_TTL_MS });
+    this.cache.set(hash, { principal });
     return principal;
   }
 

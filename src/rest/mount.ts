@@ -9,6 +9,7 @@ import express, {
 import { rateLimit } from "express-rate-limit";
 import type pg from "pg";
 import { z } from "zod";
+import type { AnalyticsCache } from "../analytics/analytics-cache.js";
 import type { ReadRouter } from "../db/read-router.js";
 import { isDatabaseUnavailable } from "../db/unavailable.js";
 import {
@@ -40,6 +41,8 @@ export type RestDependencies = {
   primary: pg.Pool;
   /** Analytics reads: the replica while it is healthy, else the primary. */
   readRouter: ReadRouter;
+  /** The read side's cache: analytics answers under the rollups' asOf. */
+  analyticsCache: AnalyticsCache;
   logger: Logger;
   authenticator: ApiKeyAuthenticator;
   events: EventValidator;
@@ -221,6 +224,7 @@ async function handle(
         res.set("X-Read-Source", target.source.database);
         return target.pool;
       },
+      cache: deps.analyticsCache,
       now,
       principal,
       requestId,

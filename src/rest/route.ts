@@ -1,5 +1,6 @@
 import type pg from "pg";
 import type { z } from "zod";
+import type { AnalyticsCache } from "../analytics/analytics-cache.js";
 import { type FieldError, type FieldRef, isFieldRef, UnprocessableError } from "../domain/errors.js";
 import type { Principal, Scope } from "../domain/principal.js";
 import type { UnitOfWork } from "../domain/unit-of-work.js";
@@ -23,6 +24,8 @@ export type ReadContext = {
    * also tells the client, in `X-Read-Source`.
    */
   reader: () => Promise<pg.Pool>;
+  /** The read side's cache (analytics-cache.ts): the rollups' asOf and answers keyed by it. */
+  cache: AnalyticsCache;
   now: Date;
   principal: Principal;
   requestId: string;

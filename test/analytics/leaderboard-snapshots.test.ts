@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { configureAsOfCache } from "../../src/analytics/as-of-cache.js";
+import { AnalyticsCache } from "../../src/analytics/analytics-cache.js";
 import {
   getModelLeaderboard,
   type ModelLeaderboardRow,
@@ -16,7 +16,7 @@ import { oracleLeaderboard } from "../support/kpi-oracle.js";
 const { url, pool } = await scratchDatabase();
 await migrate(url, { logger });
 await seedDemoData(pool, { leads: 120, seed: 5, spanDays: 120 });
-configureAsOfCache(0);
+const noCache = AnalyticsCache.disabled();
 
 const taskTypes = async () =>
   (
@@ -79,17 +79,17 @@ describe("stored model leaderboards", () => {
       [asOf.toISOString()],
     );
     const q = { taskType: "website_analysis", days: 30, asOf };
-    const byUsage = await getModelLeaderboard(pool, { ...q, orderBy: "usage_count" });
+    const byUsage = await getModelLeaderboard(pool, { ...q, orderBy: "usage_count" }, noCache);
     expect(byUsage.length).toBeGreaterThan(0);
     for (const r of byUsage) expect(r.usage_count).toBeGreaterThan(1_000_000);
     const counts = byUsage.map((r) => r.usage_count);
     expect(counts).toEqual([...counts].sort((a, b) => b - a));
-    const byCost = await getModelLeaderboard(pool, { ...q, orderBy: "avg_cost" });
+    const byCost = await getModelLeaderboard(pool, { ...q, orderBy: "avg_cost" }, noCache);
     const costs = byCost.map((r) => r.avg_cost ?? Number.POSITIVE_INFINITY);
     expect(costs).toEqual([...costs].sort((a, b) => a - b));
     // A task type with no rows was stored too: an empty leaderboard, not a computed one.
     expect(
-      await getModelLeaderboard(pool, { ...q, taskType: "no_such_task", orderBy: "avg_quality" }),
+      await getModelLeaderboard(pool, { ...q, taskType: "no_such_task", orderBy: "avg_quality" }, noCache),
     ).toEqual([]);
   });
 
@@ -100,7 +100,7 @@ describe("stored model leaderboards", () => {
     // 45 days is not stored: computed, and equal to the base tables.
     expect(SNAPSHOT_PERIOD_DAYS).not.toContain(45);
     const models = await expectEqualsOracle(
-      await getModelLeaderboard(pool, { taskType, days: 45, asOf: first, orderBy: "avg_quality" }),
+      await getModelLeaderboard(pool, { taskType, days: 45, asOf: first, orderBy: "avg_quality" }, noCache),
       taskType,
       45,
       first,
@@ -119,7 +119,7 @@ describe("stored model leaderboards", () => {
     );
     expect(gone).toEqual([]);
     await expectEqualsOracle(
-      await getModelLeaderboard(pool, { taskType, days: 30, asOf: first, orderBy: "avg_quality" }),
+      await getModelLeaderboard(pool, { taskType, days: 30, asOf: first, orderBy: "avg_quality" }, noCache),
       taskType,
       30,
       first,

@@ -1,6 +1,5 @@
 import pg from "pg";
 import { describe, expect, it } from "vitest";
-import { configureAsOfCache } from "../../src/analytics/as-of-cache.js";
 import { refreshViews } from "../../src/analytics/refresh-views.js";
 import { migrate } from "../../src/db/migrate.js";
 import { seedDemoData } from "../../src/seed/seed-demo-data.js";
@@ -21,7 +20,6 @@ await migrate(url, { logger });
 await seedDemoData(pool, { leads: 150, seed: 3, spanDays: 60 });
 await refreshViews(pool, "test");
 // Caches off: this measures what the queries cost when they run.
-configureAsOfCache(0);
 const api = await startApi({ databaseUrl: url, analyticsCacheEntries: 0 });
 
 const dashboard = (first: number) => `{

@@ -7,6 +7,7 @@ import pg from "pg";
 import { pino } from "pino";
 import { describe, expect, inject, it } from "vitest";
 import { z } from "zod";
+import { AnalyticsCache } from "../../src/analytics/analytics-cache.js";
 import { connectDatabases, createPrismaClient } from "../../src/db/databases.js";
 import { ReadRouter } from "../../src/db/read-router.js";
 import { createApiKey } from "../../src/domain/api-keys.js";
@@ -85,6 +86,7 @@ describe("the route wrapper on routes built for this test", async () => {
   mountRoutes(router, routes, {
     primary: pool,
     readRouter: new ReadRouter({ pool, prisma: createPrismaClient(pool) }, undefined, 30),
+    analyticsCache: AnalyticsCache.disabled(),
     logger,
     authenticator: new ApiKeyAuthenticator(pool, logger),
     events: new EventValidator(),

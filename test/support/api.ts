@@ -4,6 +4,7 @@ import type { AddressInfo } from "node:net";
 import { Ajv2020, type ValidateFunction } from "ajv/dist/2020.js";
 import addFormats from "ajv-formats";
 import { afterAll, expect, inject } from "vitest";
+import { AnalyticsCache } from "../../src/analytics/analytics-cache.js";
 import type { GraphQLConfig } from "../../src/config.js";
 import { connectDatabases, type Databases } from "../../src/db/databases.js";
 import { createApiKey } from "../../src/domain/api-keys.js";
@@ -34,6 +35,8 @@ export type RequestOptions = {
 export type TestApi = {
   url: string;
   db: Databases;
+  /** The app's analytics cache (its asOf memo is off unless startApi got asOfTtlMs). */
+  cache: AnalyticsCache;
   /** A key with every scope. */
   adminKey: string;
   keyWith(...scopes: Scope[]): Promise<string>;
@@ -54,8 +57,13 @@ export async function startApi(
     replicaUrl?: string;
     graphql?: Partial<GraphQLConfig>;
     replicaMaxLagSeconds?: number;
-    /** The GraphQL response cache's size (0: off). */
+    /** The analytics cache's size (0: off). */
     analyticsCacheEntries?: number;
+    /**
+     * How long the cache reuses a looked-up asOf. 0 by default: a test that refreshes the views and reads next sees
+     * the new asOf at once (the app's refresh listener, which ends the memo in production, is not started here).
+     */
+    asOfTtlMs?: number;
   } = {},
 ): Promise<TestApi> {
   const db = connectDatabases(
@@ -65,13 +73,17 @@ export async function startApi(
     { max: 6, connectTimeoutMs: 10_000, logger, replicaMaxLagSeconds: options.replicaMaxLagSeconds },
   );
   let now = options.now;
+  const cache = new AnalyticsCache({
+    maxEntries: options.analyticsCacheEntries ?? 1000,
+    asOfTtlMs: options.asOfTtlMs ?? 0,
+  });
   const app = createApp({
     db,
     logger,
     clock: () => (now ? new Date(now) : new Date()),
     rateLimitPerMinute: options.rateLimitPerMinute ?? 100_000,
     graphql: { ...DEFAULT_GRAPHQL_CONFIG, ...options.graphql },
-    analyticsCacheEntries: options.analyticsCacheEntries ?? 1000,
+    analyticsCache: cache,
   });
   const server = await new Promise<Server>((resolve) => {
     const s = handleClientErrors(app.listen(0, "127.0.0.1", () => resolve(s)));
@@ -123,6 +135,7 @@ export async function startApi(
   return {
     url,
     db,
+    cache,
     adminKey,
     keyWith,
     request,

@@ -141,13 +141,17 @@ builder.queryField("modelLeaderboard", (t) =>
       const minSamples = args.minSamples ?? 30;
       // Percentiles rank every duration and cost of a computed period: only when the query asks for one.
       const selected = selectedFieldNames(info);
-      const rows = await getModelLeaderboard(ctx.read.pool, {
-        taskType: args.taskType,
-        days,
-        asOf,
-        orderBy: args.orderBy ?? "avg_quality",
-        percentiles: PERCENTILE_FIELDS.some((f) => selected.has(f)),
-      });
+      const rows = await getModelLeaderboard(
+        ctx.read.pool,
+        {
+          taskType: args.taskType,
+          days,
+          asOf,
+          orderBy: args.orderBy ?? "avg_quality",
+          percentiles: PERCENTILE_FIELDS.some((f) => selected.has(f)),
+        },
+        ctx.cache,
+      );
       return {
         asOf,
         taskType: args.taskType,

@@ -42,7 +42,7 @@ builder.queryField("overview", (t) =>
       getOverview(
         ctx.read.pool,
         { ...toPeriodInput(args), granularity: args.granularity ?? "day" },
-        await ctx.asOf(),
+        { cache: ctx.cache, asOf: await ctx.asOf() },
       ),
   }),
 );

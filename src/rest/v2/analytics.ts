@@ -15,7 +15,6 @@ import { getOverview } from "../../analytics/get-overview.js";
 import { PLATFORM_METRICS } from "../../analytics/get-platform-activity.js";
 import { getReplyClassifiers } from "../../analytics/get-reply-classifiers.js";
 import { getStepAnalytics, STEP_COUNTS, STEP_RATES } from "../../analytics/get-step-analytics.js";
-import { currentViewsAsOf } from "../../analytics/get-views-as-of.js";
 import {
   GRANULARITIES,
   isIsoDate,
@@ -187,13 +186,12 @@ export const modelLeaderboardRoute = defineRoute({
   },
   handler: async ({ query }, ctx) => {
     const reader = await ctx.reader();
-    const asOf = await currentViewsAsOf(reader);
-    const data = await getModelLeaderboard(reader, {
-      taskType: query.task_type,
-      days: query.period,
-      asOf,
-      orderBy: query.order_by,
-    });
+    const asOf = await ctx.cache.asOf(reader);
+    const data = await getModelLeaderboard(
+      reader,
+      { taskType: query.task_type, days: query.period, asOf, orderBy: query.order_by },
+      ctx.cache,
+    );
     const period = leaderboardPeriod(query.period, asOf);
     const meta = {
       generated_at: ctx.now.toISOString(),
@@ -272,7 +270,7 @@ export const replyClassifiersRoute = defineRoute({
   response: { status: 200, description: "The classifiers.", schema: ReplyClassifiersResponse },
   handler: async ({ query }, ctx) => {
     const reader = await ctx.reader();
-    const asOf = await currentViewsAsOf(reader);
+    const asOf = await ctx.cache.asOf(reader);
     const period = leaderboardPeriod(query.period, asOf);
     const data = await getReplyClassifiers(reader, { period, minSamples: query.min_samples });
     return {
@@ -358,7 +356,7 @@ export const campaignStepsRoute = defineRoute({
   errors: [404, 422],
   handler: async ({ params, query }, ctx) => {
     const reader = await ctx.reader();
-    const asOf = await currentViewsAsOf(reader);
+    const asOf = await ctx.cache.asOf(reader);
     const period = resolveCalendarPeriod(
       { days: query.period, from: query.from, to: query.to, timezone: query.timezone },
       asOf,
@@ -426,14 +424,18 @@ export const overviewRoute = defineRoute({
   query: OverviewQuery,
   response: { status: 200, description: "The overview.", schema: OverviewResponse },
   errors: [422],
-  handler: async ({ query }, { reader, now }) => {
-    const o = await getOverview(await reader(), {
-      days: query.period,
-      from: query.from,
-      to: query.to,
-      timezone: query.timezone,
-      granularity: query.granularity,
-    });
+  handler: async ({ query }, { reader, now, cache }) => {
+    const o = await getOverview(
+      await reader(),
+      {
+        days: query.period,
+        from: query.from,
+        to: query.to,
+        timezone: query.timezone,
+        granularity: query.granularity,
+      },
+      { cache },
+    );
     return {
       data: { platform: o.platform, outreach: o.outreach, rates: o.rates },
       meta: {
