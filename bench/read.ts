@@ -1,4 +1,5 @@
 import { spawn } from "node:child_process";
+import { readFileSync } from "node:fs";
 import autocannon from "autocannon";
 import type pg from "pg";
 import { refreshViews, type ViewsRefresh } from "../src/analytics/refresh-views.js";
@@ -85,6 +86,7 @@ export async function startChild(script: string, env: Record<string, string>, no
   });
   return {
     base: `http://127.0.0.1:${port}`,
+    pid: child.pid,
     stop: () =>
       new Promise<void>((resolve) => {
         child.removeAllListeners("exit");
@@ -94,16 +96,34 @@ export async function startChild(script: string, env: Record<string, string>, no
   };
 }
 
-const LEADERBOARD = `{ modelLeaderboard(taskType: "website_analysis", period: "30d") { asOf entries { modelName usageCount avgQuality avgCostUsd conversionRate conversionRateInterval { low high } p50DurationSeconds p95DurationSeconds p50CostUsd p95CostUsd costPerConversionUsd belowMinSamples } } }`;
+export const LEADERBOARD = `{ modelLeaderboard(taskType: "website_analysis", period: "30d") { asOf entries { modelName usageCount avgQuality avgCostUsd conversionRate conversionRateInterval { low high } p50DurationSeconds p95DurationSeconds p50CostUsd p95CostUsd costPerConversionUsd belowMinSamples } } }`;
 /** The same leaderboard over a period that refreshes do not store (45 days): computed from the rollups. */
 const LEADERBOARD_COMPUTED = LEADERBOARD.replace('period: "30d"', 'period: "45d"');
 /** The fields a dashboard tile asks for (issue 14): no percentile, so none is computed. */
-const LEADERBOARD_COMPUTED_PLAIN = `{ modelLeaderboard(taskType: "website_analysis", period: "45d") { entries { modelName usageCount avgCostUsd avgQuality conversionRate } } }`;
-const OVERVIEW = `{ overview(period: "30d") { asOf platform { leadsScraped emailsSent aiSpendUsd } outreach { funnel { sent delivered opened replied meetingsBooked } rates { replyRate meetingBookingRate } revenue { currency amount } } outreachSeries { start kpis { funnel { sent replied } } } } }`;
+export const LEADERBOARD_COMPUTED_PLAIN = `{ modelLeaderboard(taskType: "website_analysis", period: "45d") { entries { modelName usageCount avgCostUsd avgQuality conversionRate } } }`;
+export const OVERVIEW = `{ overview(period: "30d") { asOf platform { leadsScraped emailsSent aiSpendUsd } outreach { funnel { sent delivered opened replied meetingsBooked } rates { replyRate meetingBookingRate } revenue { currency amount } } outreachSeries { start kpis { funnel { sent replied } } } } }`;
 
-async function load(
+/** Clock ticks per second of /proc/<pid>/stat's times (USER_HZ: 100 on Linux). */
+const USER_HZ = 100;
+
+/** CPU seconds (user + system) process `pid` has used so far; undefined off Linux. */
+function cpuSeconds(pid: number | undefined): number | undefined {
+  if (pid === undefined) return undefined;
+  try {
+    // Fields after the parenthesised command name: state is the 3rd field, utime the 14th, stime the 15th.
+    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+    return (Number(fields[11]) + Number(fields[12])) / USER_HZ;
+  } catch {
+    return undefined;
+  }
+}
+
+export async function load(
   name: string,
   opts: {
+    /** The server's process, whose CPU per request is reported. */
+    serverPid?: number | undefined;
     url: string;
     method?: "GET" | "POST";
     body?: string;
@@ -112,6 +132,7 @@ async function load(
     duration: number;
   },
 ): Promise<Result> {
+  const cpuBefore = cpuSeconds(opts.serverPid);
   const r = await autocannon({
     url: opts.url,
     connections: opts.connections,
@@ -123,6 +144,7 @@ async function load(
     },
     ...(opts.body ? { body: opts.body } : {}),
   });
+  const cpuAfter = cpuSeconds(opts.serverPid);
   return {
     name,
     requestsPerSecond: r.requests.average,
@@ -130,6 +152,9 @@ async function load(
     p50Ms: r.latency.p50,
     p99Ms: r.latency.p99,
     errors: r.errors + r.non2xx,
+    ...(cpuBefore !== undefined && cpuAfter !== undefined && r.requests.total > 0
+      ? { serverCpuUsPerRequest: ((cpuAfter - cpuBefore) * 1e6) / r.requests.total }
+      : {}),
   };
 }
 
@@ -139,30 +164,40 @@ export async function readWorkloads(o: {
   /** The same API with ANALYTICS_CACHE_ENTRIES=0 and no response cache. */
   apiNoCacheBase: string;
   bareBase: string;
+  /** The three servers' processes, for their CPU per request. */
+  pids: { api: number | undefined; apiNoCache: number | undefined; bare: number | undefined };
   key: string;
   connections: number;
   duration: number;
 }): Promise<Result[]> {
   const c = { connections: o.connections, duration: o.duration, key: o.key };
+  const pidOf = (base: string) =>
+    base === o.apiBase ? o.pids.api : base === o.apiNoCacheBase ? o.pids.apiNoCache : o.pids.bare;
   const graphql = (base: string, query: string) => ({
     ...c,
+    serverPid: pidOf(base),
     url: `${base}/graphql`,
     method: "POST" as const,
     body: JSON.stringify({ query }),
   });
   // Warm the pools, plans and caches of all three servers first.
-  await load("warm-up", { ...c, duration: 2, url: `${o.bareBase}/leaderboard` });
+  await load("warm-up", { ...c, duration: 2, serverPid: o.pids.bare, url: `${o.bareBase}/leaderboard` });
   for (const base of [o.apiBase, o.apiNoCacheBase])
     await load("warm-up", { ...graphql(base, LEADERBOARD), duration: 2 });
   const results: Result[] = [];
   results.push(
-    await load("bare node:http + pg: leaderboard (baseline)", { ...c, url: `${o.bareBase}/leaderboard` }),
+    await load("bare node:http + pg: leaderboard (baseline)", {
+      ...c,
+      serverPid: o.pids.bare,
+      url: `${o.bareBase}/leaderboard`,
+    }),
   );
   results.push(await load("GraphQL modelLeaderboard (no cache)", graphql(o.apiNoCacheBase, LEADERBOARD)));
   results.push(await load("GraphQL modelLeaderboard (asOf cache)", graphql(o.apiBase, LEADERBOARD)));
   results.push(
     await load("bare node:http + pg: leaderboard 45d (computed)", {
       ...c,
+      serverPid: o.pids.bare,
       url: `${o.bareBase}/leaderboard?days=45`,
     }),
   );
@@ -175,6 +210,7 @@ export async function readWorkloads(o: {
   results.push(
     await load("bare node:http + pg: leaderboard 45d, no percentiles", {
       ...c,
+      serverPid: o.pids.bare,
       url: `${o.bareBase}/leaderboard?days=45&percentiles=0`,
     }),
   );
@@ -187,15 +223,23 @@ export async function readWorkloads(o: {
   results.push(
     await load("GET /api/v2/analytics/models", {
       ...c,
+      serverPid: o.pids.api,
       url: `${o.apiBase}/api/v2/analytics/models?task_type=website_analysis&period=30d`,
     }),
   );
-  results.push(await load("bare node:http + pg: overview", { ...c, url: `${o.bareBase}/overview` }));
+  results.push(
+    await load("bare node:http + pg: overview", {
+      ...c,
+      serverPid: o.pids.bare,
+      url: `${o.bareBase}/overview`,
+    }),
+  );
   results.push(await load("GraphQL overview (no cache)", graphql(o.apiNoCacheBase, OVERVIEW)));
   results.push(await load("GraphQL overview (asOf cache)", graphql(o.apiBase, OVERVIEW)));
   results.push(
     await load("GET /api/v2/analytics/overview", {
       ...c,
+      serverPid: o.pids.api,
       url: `${o.apiBase}/api/v2/analytics/overview?period=30d`,
     }),
   );

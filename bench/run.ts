@@ -59,6 +59,8 @@ export type Result = {
   p50Ms: number;
   p99Ms: number;
   errors: number;
+  /** CPU time (user + system) the server process spent per request during the load, when it was measured. */
+  serverCpuUsPerRequest?: number;
 };
 
 const logger = createLogger("warn", "bench");
@@ -194,6 +196,7 @@ async function main(): Promise<void> {
           apiBase: base,
           apiNoCacheBase: noCache.base,
           bareBase: bare.base,
+          pids: { api: server.pid, apiNoCache: noCache.pid, bare: bare.pid },
           key,
           connections: readConnections,
           duration,
@@ -253,14 +256,14 @@ function report(results: Result[], title: string): void {
   const baseline = results[0]?.requestsPerSecond ?? 0;
   console.log(`\nreachgraph bench — ${title}\n`);
   console.log(
-    `${"workload".padEnd(46)} ${"req/s".padStart(8)} ${"rows/s".padStart(8)} ${"p50 ms".padStart(8)} ${"p99 ms".padStart(8)} ${"errors".padStart(7)} ${"vs base".padStart(7)} ${"vs saved".padStart(9)}`,
+    `${"workload".padEnd(46)} ${"req/s".padStart(8)} ${"rows/s".padStart(8)} ${"p50 ms".padStart(8)} ${"p99 ms".padStart(8)} ${"errors".padStart(7)} ${"cpu µs".padStart(7)} ${"vs base".padStart(7)} ${"vs saved".padStart(9)}`,
   );
   for (const r of results) {
     const saved = baselines[r.name];
     const change = saved ? (r.requestsPerSecond / saved.requestsPerSecond - 1) * 100 : undefined;
     if (change !== undefined && change < -25) regressed = true;
     console.log(
-      `${r.name.padEnd(46)} ${r.requestsPerSecond.toFixed(0).padStart(8)} ${r.rowsPerSecond.toFixed(0).padStart(8)} ${r.p50Ms.toFixed(1).padStart(8)} ${r.p99Ms.toFixed(1).padStart(8)} ${String(r.errors).padStart(7)} ${`${((r.requestsPerSecond / baseline) * 100).toFixed(0)}%`.padStart(7)} ${(change === undefined ? "new" : `${change >= 0 ? "+" : ""}${change.toFixed(0)}%`).padStart(9)}`,
+      `${r.name.padEnd(46)} ${r.requestsPerSecond.toFixed(0).padStart(8)} ${r.rowsPerSecond.toFixed(0).padStart(8)} ${r.p50Ms.toFixed(1).padStart(8)} ${r.p99Ms.toFixed(1).padStart(8)} ${String(r.errors).padStart(7)} ${(r.serverCpuUsPerRequest === undefined ? "-" : r.serverCpuUsPerRequest.toFixed(0)).padStart(7)} ${`${((r.requestsPerSecond / baseline) * 100).toFixed(0)}%`.padStart(7)} ${(change === undefined ? "new" : `${change >= 0 ? "+" : ""}${change.toFixed(0)}%`).padStart(9)}`,
     );
   }
 }
