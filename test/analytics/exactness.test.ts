@@ -95,32 +95,24 @@ function expectOutreach(
     else expect(got.rates[k], `${label} ${k}`).toBeCloseTo(v, 12);
 }
 
-const CASES: (OraclePeriod & { args: string })[] = [
-  // The week holding the US DST change (Sun 1 Nov 2026) and ISO weeks cut by the period's ends.
-  {
-    from: "2026-09-15",
-    to: "2026-11-20",
-    timezone: "America/New_York",
-    granularity: "week",
-    args: `from: "2026-09-15", to: "2026-11-20", timeZone: "America/New_York", granularity: WEEK`,
-  },
-  // +05:30: local midnights fall on half hours.
-  {
-    from: "2026-07-01",
-    to: "2026-11-24",
-    timezone: "Asia/Kolkata",
-    granularity: "month",
-    args: `from: "2026-07-01", to: "2026-11-24", timeZone: "Asia/Kolkata", granularity: MONTH`,
-  },
-  // +05:45, by day.
-  {
-    from: "2026-10-20",
-    to: "2026-11-24",
-    timezone: "Asia/Kathmandu",
-    granularity: "day",
-    args: `from: "2026-10-20", to: "2026-11-24", timeZone: "Asia/Kathmandu", granularity: DAY`,
-  },
-];
+/**
+ * Arbitrary from/to periods in three time zones, each at every granularity: the week holding the US DST change
+ * (Sun 1 Nov 2026) with ISO weeks and months cut by the period's ends; +05:30, where local midnights fall on half
+ * hours; +05:45, on quarter hours.
+ */
+const ZONE_PERIODS = [
+  { timezone: "America/New_York", from: "2026-09-15", to: "2026-11-20" },
+  { timezone: "Asia/Kolkata", from: "2026-07-01", to: "2026-11-24" },
+  { timezone: "Asia/Kathmandu", from: "2026-10-20", to: "2026-11-24" },
+] as const;
+const GRANULARITY_ENUM = { day: "DAY", week: "WEEK", month: "MONTH" } as const;
+const CASES: (OraclePeriod & { args: string })[] = ZONE_PERIODS.flatMap((z) =>
+  (["day", "week", "month"] as const).map((granularity) => ({
+    ...z,
+    granularity,
+    args: `from: "${z.from}", to: "${z.to}", timeZone: "${z.timezone}", granularity: ${GRANULARITY_ENUM[granularity]}`,
+  })),
+);
 
 function exactnessSuite() {
   it("seeded enough to mean something", async () => {
@@ -179,8 +171,8 @@ function exactnessSuite() {
     // The contract's names; the numbers behind them come from the oracle.
     const counts = STEP_COUNTS;
     const seen = { steps: new Set<number>(), variants: 0, automatic: 0, meetingsLater: 0, unsubscribes: 0 };
-    for (const c of CASES) {
-      const args = c.args.replace(/, granularity: \w+/, "");
+    for (const c of ZONE_PERIODS) {
+      const args = `from: "${c.from}", to: "${c.to}", timeZone: "${c.timezone}"`;
       const gql = await api.graphql(`{ campaigns(first: 50) { nodes { id steps(${args}) {
         period { from to timeZone }
         rows { step variant ${counts.map(camel).join(" ")}
@@ -299,7 +291,8 @@ function exactnessSuite() {
   });
 
   it("GraphQL campaigns: each campaign's performance and the connection's totals", async () => {
-    const c = CASES[2] as (typeof CASES)[number];
+    const c = CASES.find((k) => k.timezone === "Asia/Kathmandu" && k.granularity === "day");
+    if (!c) throw new Error("no Kathmandu by-day case");
     const res = await api.graphql(`{ campaigns(first: 50) { totalCount
       totals(${c.args}) { totals { ${OUTREACH} } }
       nodes { id performance(${c.args}) { asOf totals { ${OUTREACH} } series { start kpis { ${OUTREACH} } } } } } }`);
