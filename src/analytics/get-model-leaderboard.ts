@@ -199,27 +199,49 @@ const NO_PERCENTILES = `SELECT NULL::text AS task_type, NULL::text AS model_name
                NULL::float8 AS p50, NULL::float8 AS p95
          WHERE false`;
 
-/** leaderboardSql's percentiles CTE body: ranks every duration and cost of the period. */
+/**
+ * percentile_cont(f) over a histogram (value v, count n, running count cum, total) of one group: the rows sorted by
+ * v, the value at position f·(total − 1) interpolated between its two neighbours — what percentile_cont returns over
+ * the rows themselves (the same float8 arithmetic), without making a row per count. The k-th row (from 0) holds the
+ * smallest v whose running count exceeds k.
+ */
+function histogramPercentile(f: number): string {
+  // float8 like percentile_cont's own position, so both floor to the same row.
+  const pos = `(${f}::float8 * (total - 1)::float8)`;
+  const at = (k: string) => `min(v) FILTER (WHERE cum > ${k})`;
+  return `${at(`floor(${pos})`)} + (${pos} - floor(${pos})) * (${at(`ceil(${pos})`)} - ${at(`floor(${pos})`)})`;
+}
+
+/**
+ * leaderboardSql's percentiles CTE body: exact duration and cost percentiles from the lossless daily histograms
+ * (value, count) plus the partial days' rows, merged per value; the cost follows the distinct values of the period,
+ * not its rows.
+ */
 function percentilesSql(taskFilter: string): string {
   return `
-        -- Lossless histograms of duration and cost (value v, count n), unrolled: percentile_cont over them is the
-        -- percentile over the rows themselves, for any set of days.
         SELECT task_type, model_name, metric,
-               percentile_cont(0.5) WITHIN GROUP (ORDER BY v) AS p50,
-               percentile_cont(0.95) WITHIN GROUP (ORDER BY v) AS p95
-          FROM (SELECT task_type, model_name, 'duration' AS metric, duration_seconds::float8 AS v, n
-                  FROM ai_gym_durations_daily
-                 WHERE ${taskFilter} AND day >= $1::date AND day < $2::date
-                UNION ALL
-                SELECT task_type, model_name, 'cost', cost::float8, n
-                  FROM ai_gym_costs_daily
-                 WHERE ${taskFilter} AND day >= $1::date AND day < $2::date
-                UNION ALL
-                SELECT task_type, model_name, m.metric, m.v, 1
-                  FROM ai_gym_performance
-                 CROSS JOIN LATERAL (VALUES ('duration', duration_seconds::float8), ('cost', cost::float8)) AS m(metric, v)
-                 WHERE ${taskFilter} AND model_name IS NOT NULL AND m.v IS NOT NULL
-                   AND ((created_at >= $3 AND created_at < $1::date) OR (created_at >= $2::date AND created_at < $4))) AS d
-         CROSS JOIN LATERAL generate_series(1, d.n) AS copies
-         GROUP BY task_type, model_name, metric`;
+               ${histogramPercentile(0.5)} AS p50,
+               ${histogramPercentile(0.95)} AS p95
+          FROM (SELECT task_type, model_name, metric, v,
+                       sum(n) OVER (PARTITION BY task_type, model_name, metric ORDER BY v) AS cum,
+                       sum(n) OVER (PARTITION BY task_type, model_name, metric) AS total
+                  FROM (SELECT task_type, model_name, metric, v, sum(n) AS n
+                          FROM (SELECT task_type, model_name, 'duration' AS metric, duration_seconds::float8 AS v, n
+                                  FROM ai_gym_durations_daily
+                                 WHERE ${taskFilter} AND day >= $1::date AND day < $2::date
+                                UNION ALL
+                                SELECT task_type, model_name, 'cost', cost::float8, n
+                                  FROM ai_gym_costs_daily
+                                 WHERE ${taskFilter} AND day >= $1::date AND day < $2::date
+                                UNION ALL
+                                SELECT task_type, model_name, m.metric, m.v, 1
+                                  FROM ai_gym_performance
+                                 CROSS JOIN LATERAL (VALUES ('duration', duration_seconds::float8), ('cost', cost::float8))
+                                       AS m(metric, v)
+                                 WHERE ${taskFilter} AND model_name IS NOT NULL AND m.v IS NOT NULL
+                                   AND ((created_at >= $3 AND created_at < $1::date)
+                                        OR (created_at >= $2::date AND created_at < $4))) AS d
+                         GROUP BY task_type, model_name, metric, v) AS h) AS c
+         -- total is one value per group (its window is the group).
+         GROUP BY task_type, model_name, metric, total`;
 }
