@@ -4,7 +4,6 @@ import {
   ApolloServerPluginCacheControlDisabled,
   ApolloServerPluginLandingPageDisabled,
 } from "@apollo/server/plugin/disabled";
-import { expressMiddleware } from "@as-integrations/express5";
 import { ApolloArmor } from "@escape.tech/graphql-armor";
 import { renderGraphiQL } from "@graphql-yoga/render-graphiql";
 import express, { type Request, type RequestHandler, Router } from "express";
@@ -16,6 +15,7 @@ import type { Principal, Scope } from "../domain/principal.js";
 import { verifyJsonText } from "../http/json-body.js";
 import type { Logger } from "../logger.js";
 import { createContext, type GraphQLContext } from "./context.js";
+import { graphqlMiddleware } from "./read-failover.js";
 import { graphqlResponseCache } from "./response-cache.js";
 import { schema } from "./schema/index.js";
 
@@ -110,7 +110,10 @@ const readOnly: ValidationRule = (context) => ({
   },
 });
 
-/** Says in every response where it was read: `extensions.readSource` (replica, or primary and why). */
+/**
+ * Says in every response where it was read: `extensions.readSource` (which replica, or the primary and why; after a
+ * failover retry, `retriedFrom` names the replica that failed).
+ */
 const readSourcePlugin: ApolloServerPlugin<GraphQLContext> = {
   async requestDidStart() {
     return {
@@ -198,13 +201,17 @@ export function graphqlRouter(deps: GraphQLDependencies): Router {
     authenticate,
     express.json({ limit: "100kb", verify: verifyJsonText }),
     graphqlResponseCache(deps.readRouter, deps.responseCacheEntries ?? 1000, deps.config.maxTokens),
-    expressMiddleware(server, {
+    graphqlMiddleware(server, {
+      readRouter: deps.readRouter,
       // The response cache has already chosen the read target and looked up asOf for the queries it handles.
-      context: async ({ res }) =>
+      firstTarget: async (res) =>
+        (res.locals.readTarget as ReadTarget | undefined) ?? (await deps.readRouter.target()),
+      // A retry reads elsewhere, so the asOf looked up on the failed replica is not reused.
+      context: (read, res, retry) =>
         createContext(
-          (res.locals.readTarget as ReadTarget | undefined) ?? (await deps.readRouter.target()),
+          read,
           res.locals.principal as Principal,
-          res.locals.asOf as Date | undefined,
+          retry ? undefined : (res.locals.asOf as Date | undefined),
         ),
     }),
   );

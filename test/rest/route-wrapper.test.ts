@@ -84,7 +84,7 @@ describe("the route wrapper on routes built for this test", async () => {
   const router = express.Router();
   mountRoutes(router, routes, {
     primary: pool,
-    readRouter: new ReadRouter({ pool, prisma: createPrismaClient(pool) }, undefined, 30),
+    readRouter: new ReadRouter({ pool, prisma: createPrismaClient(pool) }, [], 30),
     logger,
     authenticator: new ApiKeyAuthenticator(pool, logger),
     events: new EventValidator(),
