@@ -13,8 +13,10 @@
  */
 import { type ChildProcess, spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
+import { existsSync } from "node:fs";
 import { rm } from "node:fs/promises";
 import path from "node:path";
+import pg from "pg";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { refreshViews } from "../src/analytics/refresh-views.js";
 import { connectDatabases, type Databases } from "../src/db/databases.js";
@@ -40,7 +42,8 @@ let cluster: EmbeddedCluster | undefined;
 let db: Databases | undefined;
 const apps: ChildProcess[] = [];
 
-afterAll(async () => {
+/** SIGTERM to each app's process group, waiting until they have exited. */
+async function stopApps(): Promise<void> {
   for (const app of apps) {
     if (app.pid && app.exitCode === null) process.kill(-app.pid, "SIGTERM");
   }
@@ -49,6 +52,10 @@ afterAll(async () => {
       app.exitCode === null ? new Promise((resolve) => app.once("exit", resolve)) : Promise.resolve(),
     ),
   );
+}
+
+afterAll(async () => {
+  await stopApps();
   await db?.close();
   if (cluster) {
     await cluster.stop();
@@ -94,6 +101,7 @@ describe.skipIf(external)("scale-out: 1 primary, 2 streaming replicas", () => {
 
   it("balances reads round-robin over the healthy replicas", async () => {
     const router = required(db).readRouter;
+    await commitAndReplicate();
     router.recheck();
     const served = [];
     for (let i = 0; i < 4; i++) served.push(nameOf((await router.target()).source));
@@ -119,7 +127,7 @@ describe.skipIf(external)("scale-out: 1 primary, 2 streaming replicas", () => {
     } finally {
       await lagging.pool.query("SELECT pg_wal_replay_resume()");
     }
-    await waitForReplica(d.primary, lagging.pool);
+    await commitAndReplicate();
     d.readRouter.recheck();
     const served = new Set<string>();
     for (let i = 0; i < 4; i++) served.add(nameOf((await d.readRouter.target()).source));
@@ -209,7 +217,45 @@ describe.skipIf(external)("scale-out: 1 primary, 2 streaming replicas", () => {
       });
     }
   });
+
+  it("EMBEDDED_REPLICAS lowered: the next start removes the extra replica and drops its slot", async () => {
+    await stopApps();
+    await db?.close();
+    db = undefined;
+    const before = required(cluster);
+    await before.stop();
+    cluster = undefined;
+    const after = await startEmbeddedCluster({
+      dataDir: before.dataDir,
+      primaryPort: Number(new URL(before.primaryUrl).port),
+      replicaPort: Number(new URL(before.replicaUrls[0] ?? "").port),
+      replicas: 1,
+      logger,
+    });
+    cluster = after;
+    expect(after.replicaUrls).toEqual([before.replicaUrls[0]]);
+    expect(existsSync(path.join(after.dataDir, "replica-2"))).toBe(false);
+    const primary = new pg.Client({ connectionString: after.primaryUrl });
+    await primary.connect();
+    try {
+      const slots = await primary.query("SELECT slot_name FROM pg_replication_slots ORDER BY 1");
+      expect(slots.rows).toEqual([{ slot_name: "reachgraph_replica" }]);
+    } finally {
+      await primary.end();
+    }
+    expect(postgresOf(after.dataDir)).toHaveLength(2);
+  });
 });
+
+/**
+ * A commit both replicas have replayed. With a 1 s lag limit, any WAL written between a check's two queries counts
+ * as "behind since the last replayed commit"; a fresh commit keeps that under the limit for the checks that follow.
+ */
+async function commitAndReplicate(): Promise<void> {
+  const d = required(db);
+  await d.primary.query("INSERT INTO campaigns (name) VALUES ('scale-out commit probe')");
+  for (const r of d.replicas) await waitForReplica(d.primary, r.pool);
+}
 
 function required<T>(value: T | undefined): T {
   if (value === undefined) throw new Error("set up in beforeAll");
