@@ -134,6 +134,7 @@ export class ReadRouter {
 
   /** Every replica's report (checking the stale ones now) and where reads go, for /readyz. */
   async status(): Promise<{ target: ReadTarget; replicas: ReplicaReport[] }> {
+    if (this.replicas.length === 0) return { target: this.noReplica(), replicas: [] };
     const replicas = await Promise.all(this.replicas.map((h) => h.current()));
     return { target: this.choose(replicas), replicas };
   }
