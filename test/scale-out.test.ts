@@ -163,7 +163,18 @@ describe.skipIf(external)("scale-out: 1 primary, 2 streaming replicas", () => {
         });
       }
     };
-    const workers = bases.flatMap((base) => [worker(base), worker(base), worker(base)]);
+    // REST analytics read through the same router (and the same one retry, src/rest/mount.ts).
+    const rest: { status: number; readSource: string | null }[] = [];
+    const restWorker = async (base: string) => {
+      while (loading) {
+        const res = await fetch(`${base}/api/v2/analytics/overview?period=7d`, {
+          headers: { authorization: `Bearer ${key}` },
+        });
+        await res.arrayBuffer();
+        rest.push({ status: res.status, readSource: res.headers.get("x-read-source") });
+      }
+    };
+    const workers = bases.flatMap((base) => [worker(base), worker(base), worker(base), restWorker(base)]);
 
     // Load until each instance has read from both replicas, then stop replica 2 under it.
     const servedBy = (base: string) =>
@@ -185,10 +196,12 @@ describe.skipIf(external)("scale-out: 1 primary, 2 streaming replicas", () => {
     const retried = samples.filter((s) => s.source.retriedFrom !== undefined);
     const settled = samples.filter((s) => s.startedAt > stoppedAt + 1_100);
     console.log(
-      `[scale-out] ${samples.length} GraphQL requests on 2 instances, ${failed.length} failed, ` +
+      `[scale-out] ${samples.length} GraphQL requests on 2 instances (and ${rest.length} REST), ${failed.length} failed, ` +
         `${retried.length} retried once after replica-2 stopped under them, ${settled.length} after the check TTL`,
     );
     expect(failed).toEqual([]);
+    expect(rest.length).toBeGreaterThan(0);
+    expect(rest.filter((r) => r.status !== 200 || r.readSource !== "replica")).toEqual([]);
     for (const s of retried)
       expect(s.source).toMatchObject({ replica: "replica-1", retriedFrom: "replica-2" });
     expect(settled.length).toBeGreaterThan(0);
