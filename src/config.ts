@@ -32,6 +32,9 @@ const optionalText = z
   .optional()
   .transform((v) => (v === "" ? undefined : v));
 
+/** Streaming replicas the embedded default may start (the primary's max_wal_senders/max_replication_slots allow 5). */
+export const MAX_EMBEDDED_REPLICAS = 4;
+
 const retentionMonths = z.coerce.number().int().min(1).max(600);
 
 const EnvSchema = z.object({
@@ -41,6 +44,8 @@ const EnvSchema = z.object({
   LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
   DATABASE_URL: optionalUrl,
   DATABASE_REPLICA_URL: optionalUrl,
+  // Parsed by parseReplicaUrls below, which names the bad entry (and never quotes a password).
+  DATABASE_REPLICA_URLS: optionalText,
   DB_POOL_MAX: positiveInt.default(10),
   DB_CONNECT_TIMEOUT_MS: positiveInt.default(5_000),
   DB_POOL_MAX_WAITING: z.coerce.number().int().min(0).optional(),
@@ -48,6 +53,7 @@ const EnvSchema = z.object({
   // Unset is not the same as the default: unset ports are chosen free and recorded (see startEmbeddedCluster).
   EMBEDDED_PG_PORT: optionalPort,
   EMBEDDED_PG_REPLICA_PORT: optionalPort,
+  EMBEDDED_REPLICAS: z.coerce.number().int().min(0).max(MAX_EMBEDDED_REPLICAS).default(1),
   SEED_ON_FIRST_START: flag.default(true),
   SEED_DEMO_LEADS: positiveInt.default(FIRST_START_LEADS),
   PARTITION_MONTHS_AHEAD: z.coerce.number().int().min(1).max(36).default(3),
@@ -80,14 +86,27 @@ export type Config = {
   /** External servers; when `primaryUrl` is unset, the embedded pair under `embedded.dataDir` is used. */
   database: {
     primaryUrl: string | undefined;
-    replicaUrl: string | undefined;
+    /**
+     * Read replicas, in the order given (DATABASE_REPLICA_URLS, with DATABASE_REPLICA_URL as a one-element list);
+     * reads name them replica-1, replica-2, … by this position. Empty: reads use the primary.
+     */
+    replicaUrls: string[];
     poolMax: number;
     /** Requests that may wait for a busy pool before the next is refused (503); default: the larger of 100 and 10 × poolMax. */
     poolMaxWaiting: number;
     connectTimeoutMs: number;
   };
-  /** Ports set explicitly, else undefined: the cluster then uses free ports, preferring 54329/54330 or the recorded ones. */
-  embedded: { dataDir: string; primaryPort: number | undefined; replicaPort: number | undefined };
+  /**
+   * Ports set explicitly, else undefined: the cluster then uses free ports, preferring 54329/54330… or the recorded
+   * ones. `replicaPort` is the first replica's; further replicas take free ports after it.
+   */
+  embedded: {
+    dataDir: string;
+    primaryPort: number | undefined;
+    replicaPort: number | undefined;
+    /** Streaming replicas to start (EMBEDDED_REPLICAS, 0–4). */
+    replicas: number;
+  };
   seed: { onFirstStart: boolean; demoLeads: number };
   partitions: { monthsAhead: number };
   /** Requests per minute per API key, unless the key sets its own. */
@@ -247,6 +266,39 @@ export function parseKeySettings(input: KeySettingsInput, source = "the environm
   return { tokenization, encryption };
 }
 
+const POSTGRES_URL = z.url({ protocol: /^postgres(ql)?$/ });
+
+/**
+ * The replica list: DATABASE_REPLICA_URLS (comma-separated), with the older DATABASE_REPLICA_URL as a one-element
+ * list. Both set is accepted only when DATABASE_REPLICA_URL is one of the list (a deployment half-way through moving
+ * to the new variable); otherwise it is an error, since silently reading from a replica nobody listed, or ignoring
+ * one somebody did, are both surprises. A bad entry is named by its position, never quoted: it may hold a password.
+ */
+export function parseReplicaUrls(list: string | undefined, single: string | undefined): string[] {
+  const problems: string[] = [];
+  const entries = (list ?? "").split(",").map((s) => s.trim());
+  const urls: string[] = [];
+  if (list !== undefined) {
+    for (const [i, entry] of entries.entries()) {
+      const name = `DATABASE_REPLICA_URLS entry ${i + 1}`;
+      if (entry === "") problems.push(`${name}: is empty (a stray comma?)`);
+      else if (!POSTGRES_URL.safeParse(entry).success)
+        problems.push(`${name}: must be a postgres:// or postgresql:// URL`);
+      else if (urls.includes(entry)) problems.push(`${name}: repeats an earlier entry`);
+      else urls.push(entry);
+    }
+  }
+  if (single !== undefined && list !== undefined && problems.length === 0 && !urls.includes(single)) {
+    problems.push(
+      "DATABASE_REPLICA_URL: is set and is not one of DATABASE_REPLICA_URLS (set only DATABASE_REPLICA_URLS, or list it there)",
+    );
+  }
+  if (problems.length > 0) {
+    throw new ConfigError(`Invalid replica configuration:\n${problems.map((p) => `  ${p}`).join("\n")}`);
+  }
+  return list !== undefined ? urls : single !== undefined ? [single] : [];
+}
+
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const parsed = EnvSchema.safeParse(env);
   if (!parsed.success) {
@@ -254,10 +306,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     throw new ConfigError(`Invalid configuration:\n${problems}`);
   }
   const e = parsed.data;
-  if (e.DATABASE_REPLICA_URL && !e.DATABASE_URL) {
-    throw new ConfigError(
-      "DATABASE_REPLICA_URL is set but DATABASE_URL is not: a replica needs its primary.",
-    );
+  const replicaUrls = parseReplicaUrls(e.DATABASE_REPLICA_URLS, e.DATABASE_REPLICA_URL);
+  if (replicaUrls.length > 0 && !e.DATABASE_URL) {
+    const variable = e.DATABASE_REPLICA_URLS !== undefined ? "DATABASE_REPLICA_URLS" : "DATABASE_REPLICA_URL";
+    throw new ConfigError(`${variable} is set but DATABASE_URL is not: a replica needs its primary.`);
   }
   if (
     !e.DATABASE_URL &&
@@ -272,7 +324,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     logLevel: e.LOG_LEVEL,
     database: {
       primaryUrl: e.DATABASE_URL,
-      replicaUrl: e.DATABASE_REPLICA_URL,
+      replicaUrls,
       poolMax: e.DB_POOL_MAX,
       poolMaxWaiting: e.DB_POOL_MAX_WAITING ?? defaultMaxWaiting(e.DB_POOL_MAX),
       connectTimeoutMs: e.DB_CONNECT_TIMEOUT_MS,
@@ -281,6 +333,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       dataDir: path.resolve(e.REACHGRAPH_DATA_DIR),
       primaryPort: e.EMBEDDED_PG_PORT,
       replicaPort: e.EMBEDDED_PG_REPLICA_PORT,
+      replicas: e.EMBEDDED_REPLICAS,
     },
     seed: { onFirstStart: e.SEED_ON_FIRST_START, demoLeads: e.SEED_DEMO_LEADS },
     partitions: { monthsAhead: e.PARTITION_MONTHS_AHEAD },

@@ -1,8 +1,9 @@
 /**
  * npm start: the reachgraph server.
- * With no DATABASE_URL it first starts the embedded PostgreSQL primary + streaming replica under ./.data; then it
+ * With no DATABASE_URL it first starts the embedded PostgreSQL primary + EMBEDDED_REPLICAS streaming replicas (default
+ * 1) under ./.data; then it
  * applies migrations, keeps monthly partitions ahead, seeds demo data on the very first embedded start, and serves
- * HTTP. SIGINT/SIGTERM/SIGHUP stop the job scheduler, the HTTP server, the pools, the replica and the primary, in that
+ * HTTP. SIGINT/SIGTERM/SIGHUP stop the job scheduler, the HTTP server, the pools, the replicas and the primary, in that
  * order — once, however many copies of the signal arrive (see SIGNAL_BURST_MS).
  */
 import type { Server } from "node:http";
@@ -129,16 +130,22 @@ function unlessStopped<T>(work: Promise<T>): Promise<T | undefined> {
 
 async function main(): Promise<void> {
   const started = performance.now();
-  let urls: { primaryUrl: string; replicaUrl: string | undefined };
+  let urls: { primaryUrl: string; replicaUrls: readonly string[] };
   if (config.database.primaryUrl) {
-    urls = { primaryUrl: config.database.primaryUrl, replicaUrl: config.database.replicaUrl };
-    if (!urls.replicaUrl) logger.warn("DATABASE_REPLICA_URL is not set: analytics reads go to the primary");
+    urls = { primaryUrl: config.database.primaryUrl, replicaUrls: config.database.replicaUrls };
+    if (urls.replicaUrls.length === 0)
+      logger.warn("DATABASE_REPLICA_URLS is not set: analytics reads go to the primary");
   } else {
     cluster = await startEmbeddedCluster({ ...config.embedded, logger, signal: startup.signal });
     urls = cluster;
     logger.info(
-      { ms: Math.round(performance.now() - started), created: cluster.created, dataDir: cluster.dataDir },
-      "embedded PostgreSQL primary and streaming replica are up",
+      {
+        ms: Math.round(performance.now() - started),
+        created: cluster.created,
+        dataDir: cluster.dataDir,
+        replicas: cluster.replicaUrls.length,
+      },
+      "embedded PostgreSQL primary and streaming replicas are up",
     );
   }
   if (startup.signal.aborted) return;
@@ -199,9 +206,10 @@ async function main(): Promise<void> {
   // One look at the A/B tests in the background now, so freshly seeded (or long-idle) tests do not wait for the
   // next quarter hour of the ab_evaluate cron.
   await scheduler.addJob("ab_evaluate", {}, { jobKey: "ab_evaluate" });
-  if (database.replica && !startup.signal.aborted) {
-    await unlessStopped(waitForReplica(database.primary, database.replica, 30_000)).catch((err) =>
-      logger.warn({ err: { message: (err as Error).message } }, "replica is behind"),
+  for (const replica of database.replicas) {
+    if (startup.signal.aborted) break;
+    await unlessStopped(waitForReplica(database.primary, replica.pool, 30_000)).catch((err) =>
+      logger.warn({ replica: replica.name, err: { message: (err as Error).message } }, "replica is behind"),
     );
   }
   if (startup.signal.aborted) return;
@@ -228,7 +236,7 @@ async function main(): Promise<void> {
     {
       url: base,
       primary: redactUrl(urls.primaryUrl),
-      replica: urls.replicaUrl ? redactUrl(urls.replicaUrl) : null,
+      replicas: urls.replicaUrls.map(redactUrl),
       startupMs: Math.round(performance.now() - started),
     },
     "reachgraph is listening",
@@ -240,7 +248,9 @@ async function main(): Promise<void> {
     `  REST docs  ${base}/docs   (OpenAPI: ${base}/openapi.json)`,
     `  GraphQL    ${base}/graphql   (GraphiQL in a browser; needs an analytics:read key)`,
     `  primary    ${redactUrl(urls.primaryUrl)}`,
-    `  replica    ${urls.replicaUrl ? redactUrl(urls.replicaUrl) : "(none: reads use the primary)"}`,
+    ...(urls.replicaUrls.length > 0
+      ? urls.replicaUrls.map((url, i) => `  replica-${i + 1}  ${redactUrl(url)}`)
+      : ["  replica    (none: reads use the primary)"]),
     ...(cluster ? [`  data       ${cluster.dataDir}   (password in cluster.json there)`] : []),
     ...(bootstrapKey
       ? [

@@ -1,3 +1,4 @@
+import pg from "pg";
 import { describe, expect, it } from "vitest";
 import { migrate } from "../src/db/migrate.js";
 import { logger, scratchDatabase } from "./support/db.js";
@@ -21,5 +22,26 @@ describe("SQL migrations", () => {
 
     expect(await migrate(url, { logger })).toEqual(up);
     expect(await migrate(url, { logger })).toEqual([]);
+  });
+
+  it("wait for a migration that runs elsewhere (app instances started together), then find nothing to run", async () => {
+    const { url } = await scratchDatabase();
+    await migrate(url, { logger });
+    // node-pg-migrate's lock id: another instance's migration holds it while it runs.
+    const other = new pg.Client({ connectionString: url });
+    await other.connect();
+    await other.query("SELECT pg_advisory_lock(7241865325823964)");
+    let settled = false;
+    const waiting = migrate(url, { logger }).finally(() => {
+      settled = true;
+    });
+    try {
+      await new Promise((r) => setTimeout(r, 500));
+      expect(settled).toBe(false);
+    } finally {
+      await other.query("SELECT pg_advisory_unlock(7241865325823964)");
+      await other.end();
+    }
+    expect(await waiting).toEqual([]);
   });
 });

@@ -59,6 +59,8 @@ describe("health endpoints", async () => {
       readsFrom: string;
       primary: { reachable: boolean };
       replica: { configured: boolean; lagBytes?: unknown; lagSeconds?: unknown };
+      replicas: unknown[];
+      readSource: unknown;
     };
     expect(body.primary.reachable).toBe(true);
     if (replicaUrl) {
@@ -67,9 +69,15 @@ describe("health endpoints", async () => {
       expect(body.replica).toMatchObject({ configured: true, reachable: true, inRecovery: true });
       expect(typeof body.replica.lagBytes).toBe("number");
       expect(typeof body.replica.lagSeconds).toBe("number");
+      // Every replica is listed by name and host:port, never with its credentials.
+      const host = new URL(replicaUrl).host;
+      expect(body.replicas).toEqual([{ replica: "replica-1", host, usable: true, status: body.replica }]);
+      expect(body.readSource).toEqual({ database: "replica", replica: "replica-1", host });
     } else {
       expect(body.replica.configured).toBe(false);
+      expect(body.replicas).toEqual([]);
       expect(body.readsFrom).toBe("primary");
+      expect(body.readSource).toEqual({ database: "primary", reason: "no-replica" });
     }
   });
 

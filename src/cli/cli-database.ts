@@ -12,11 +12,11 @@ import { type Logger, redactUrl } from "../logger.js";
 export async function withCliDatabase<T>(
   config: Config,
   logger: Logger,
-  fn: (urls: { primaryUrl: string; replicaUrl: string | undefined }) => Promise<T>,
+  fn: (urls: { primaryUrl: string; replicaUrls: readonly string[] }) => Promise<T>,
 ): Promise<T> {
   if (config.database.primaryUrl) {
     logger.info({ database: redactUrl(config.database.primaryUrl) }, "using DATABASE_URL");
-    return fn({ primaryUrl: config.database.primaryUrl, replicaUrl: config.database.replicaUrl });
+    return fn({ primaryUrl: config.database.primaryUrl, replicaUrls: config.database.replicaUrls });
   }
   const running = await findRunningCluster(config.embedded);
   if (running) {

@@ -16,8 +16,10 @@ export type MigrateOptions = {
 };
 
 /**
- * Applies (or reverts) the versioned SQL migrations in `migrations/` with node-pg-migrate. It takes an advisory lock,
- * so concurrent starts against one database apply each migration once. Returns the names of the migrations run.
+ * Applies (or reverts) the versioned SQL migrations in `migrations/` with node-pg-migrate. It takes an advisory lock
+ * and waits for it (node-pg-migrate's default is to fail at once), so app instances started together against one
+ * database apply each migration once and all start: the later ones find nothing left to run. Returns the names of
+ * the migrations run.
  */
 export async function migrate(databaseUrl: string, options: MigrateOptions = {}): Promise<string[]> {
   const { direction = "up", count = Number.POSITIVE_INFINITY, logger } = options;
@@ -33,6 +35,7 @@ export async function migrate(databaseUrl: string, options: MigrateOptions = {})
     direction,
     count,
     checkOrder: true,
+    advisoryLockMode: "wait",
     verbose: false,
     log: (msg: string) => logger?.debug({ migration: msg.trim() }, "migration log"),
     logger: {

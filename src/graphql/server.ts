@@ -4,7 +4,6 @@ import {
   ApolloServerPluginCacheControlDisabled,
   ApolloServerPluginLandingPageDisabled,
 } from "@apollo/server/plugin/disabled";
-import { expressMiddleware } from "@as-integrations/express5";
 import { ApolloArmor } from "@escape.tech/graphql-armor";
 import { renderGraphiQL } from "@graphql-yoga/render-graphiql";
 import express, { type Request, type RequestHandler, Router } from "express";
@@ -17,6 +16,7 @@ import type { Principal, Scope } from "../domain/principal.js";
 import { verifyJsonText } from "../http/json-body.js";
 import type { Logger } from "../logger.js";
 import { createContext, type GraphQLContext } from "./context.js";
+import { graphqlMiddleware } from "./read-failover.js";
 import { responseCachePlugin } from "./response-cache.js";
 import { schema } from "./schema/index.js";
 
@@ -111,7 +111,10 @@ const readOnly: ValidationRule = (context) => ({
   },
 });
 
-/** Says in every response where it was read: `extensions.readSource` (replica, or primary and why). */
+/**
+ * Says in every response where it was read: `extensions.readSource` (which replica, or the primary and why; after a
+ * failover retry, `retriedFrom` names the replica that failed).
+ */
 const readSourcePlugin: ApolloServerPlugin<GraphQLContext> = {
   async requestDidStart() {
     return {
@@ -199,9 +202,11 @@ export function graphqlRouter(deps: GraphQLDependencies): Router {
     GRAPHQL_PATH,
     authenticate,
     express.json({ limit: "100kb", verify: verifyJsonText }),
-    expressMiddleware(server, {
-      context: async ({ res }) =>
-        createContext(await deps.readRouter.target(), res.locals.principal as Principal, deps.analyticsCache),
+    graphqlMiddleware(server, {
+      readRouter: deps.readRouter,
+      firstTarget: () => deps.readRouter.target(),
+      // A retry reads elsewhere: its context looks asOf up on its own read target (the cache keys by database).
+      context: (read, res) => createContext(read, res.locals.principal as Principal, deps.analyticsCache),
     }),
   );
   return router;

@@ -23,9 +23,10 @@ async function probePrimary(
 
 /**
  * GET /healthz: the process is alive (no dependency checked).
- * GET /readyz: the primary answers (503 otherwise) and how the replica is doing: reachable, in recovery, replay lag
- * in bytes and seconds, and where analytics reads go now (`readSource`). A missing, unreachable or lagging replica
- * degrades reads to the primary ("degraded") but does not fail readiness.
+ * GET /readyz: the primary answers (503 otherwise) and how each replica is doing: reachable, in recovery, replay lag
+ * in bytes and seconds, whether it takes reads now and why not (`replicas`), and where analytics reads go now
+ * (`readSource`). An unusable replica degrades the service ("degraded") but does not fail readiness; reads then go
+ * to the other replicas, or to the primary when none is left.
  */
 export function healthRouter(deps: { primary: pg.Pool; readRouter: ReadRouter }): Router {
   const router = Router();
@@ -34,21 +35,24 @@ export function healthRouter(deps: { primary: pg.Pool; readRouter: ReadRouter })
   });
   router.get("/readyz", async (_req, res) => {
     deps.readRouter.recheck(); // readiness always looks afresh
-    const [primary, { status: replica, target }] = await Promise.all([
+    const [primary, { replicas, target }] = await Promise.all([
       probePrimary(deps.primary),
       deps.readRouter.status(),
     ]);
     const status = !primary.reachable
       ? "unavailable"
-      : target.source.database === "replica"
+      : target.source.database === "replica" && replicas.every((r) => r.usable)
         ? "ok"
         : "degraded";
+    const first = replicas[0];
     res.status(primary.reachable ? 200 : 503).json({
       status,
       primary,
-      replica: replica.configured
-        ? replica
-        : { ...replica, note: "no replica configured: reads use the primary" },
+      // The first replica's status, as before there were several (see `replicas` for each).
+      replica: first
+        ? first.status
+        : { configured: false, note: "no replica configured: reads use the primary" },
+      replicas,
       readsFrom: target.source.database,
       readSource: target.source,
       replicaMaxLagSeconds: deps.readRouter.maxLagSeconds,

@@ -10,7 +10,7 @@ import { rateLimit } from "express-rate-limit";
 import type pg from "pg";
 import { z } from "zod";
 import type { AnalyticsCache } from "../analytics/analytics-cache.js";
-import type { ReadRouter } from "../db/read-router.js";
+import type { ReadRouter, ReadTarget } from "../db/read-router.js";
 import { isDatabaseUnavailable } from "../db/unavailable.js";
 import {
   ConflictError,
@@ -217,10 +217,14 @@ async function handle(
   }));
 
   if (!isWrite(route)) {
+    // The replica a failed read used; a retry goes elsewhere (see ReadRouter.retryTarget).
+    let readFrom: ReadTarget | undefined;
+    let retryOn: ReadTarget | undefined;
     const ctx: ReadContext = {
       db: deps.primary,
       reader: async () => {
-        const target = await deps.readRouter.target();
+        const target = retryOn ?? (await deps.readRouter.target());
+        readFrom = target;
         res.set("X-Read-Source", target.source.database);
         return target.pool;
       },
@@ -230,9 +234,18 @@ async function handle(
       requestId,
       correlationId,
     };
-    const body = await route.handler(input, ctx).catch((err: unknown) => {
-      throw pointAtFields(route, err);
-    });
+    // One bounded retry, as GraphQL does: a read that failed on a replica that a fresh check finds unusable runs
+    // once more on the next target. Read handlers write nothing, so running one twice is safe.
+    const body = await route
+      .handler(input, ctx)
+      .catch(async (err: unknown) => {
+        retryOn = readFrom ? await deps.readRouter.retryTarget(readFrom.source) : undefined;
+        if (!retryOn) throw err;
+        return route.handler(input, ctx);
+      })
+      .catch((err: unknown) => {
+        throw pointAtFields(route, err);
+      });
     sendJson(res, route.response.status, body);
     return;
   }

@@ -253,7 +253,13 @@ describe("npm run keys:rotate", () => {
     return new Promise((resolve, reject) => {
       // The suite's keys (vitest.config.ts test.env) are in process.env and so in the child's environment.
       const child = spawn(process.execPath, ["--import", "tsx", "src/cli/rotate-keys.ts", ...args], {
-        env: { ...process.env, DATABASE_URL: url, DATABASE_REPLICA_URL: "", LOG_LEVEL: "warn" },
+        env: {
+          ...process.env,
+          DATABASE_URL: url,
+          DATABASE_REPLICA_URL: "",
+          DATABASE_REPLICA_URLS: "",
+          LOG_LEVEL: "warn",
+        },
         stdio: ["ignore", "pipe", "pipe"],
       });
       let out = "";

@@ -27,6 +27,8 @@ function startEnv(cwdEnv: NpmStartEnv): NodeJS.ProcessEnv {
   for (const name of [
     "DATABASE_URL",
     "DATABASE_REPLICA_URL",
+    "DATABASE_REPLICA_URLS",
+    "EMBEDDED_REPLICAS",
     "EMBEDDED_PG_PORT",
     "EMBEDDED_PG_REPLICA_PORT",
     "NODE_OPTIONS",

@@ -53,7 +53,7 @@ async function start(options: Partial<Parameters<typeof startEmbeddedCluster>[0]
 function portsOf(cluster: EmbeddedCluster): ClusterPorts {
   return {
     primary: Number(new URL(cluster.primaryUrl).port),
-    replica: Number(new URL(cluster.replicaUrl).port),
+    replica: Number(new URL(cluster.replicaUrl ?? "").port),
   };
 }
 
@@ -92,6 +92,7 @@ describe("embedded ports", () => {
     expect(await findRunningCluster({ dataDir })).toEqual({
       primaryUrl: second.primaryUrl,
       replicaUrl: second.replicaUrl,
+      replicaUrls: second.replicaUrls,
     });
     await second.stop();
 
@@ -105,7 +106,7 @@ describe("embedded ports", () => {
     await query(third.primaryUrl, "CREATE TABLE IF NOT EXISTS port_move_probe (id int)");
     let streaming: unknown;
     for (let i = 0; i < 100 && streaming !== "streaming"; i++) {
-      streaming = (await query(third.replicaUrl, "SELECT status FROM pg_stat_wal_receiver"))?.status;
+      streaming = (await query(third.replicaUrl ?? "", "SELECT status FROM pg_stat_wal_receiver"))?.status;
       if (streaming !== "streaming") await new Promise((r) => setTimeout(r, 50));
     }
     expect(streaming).toBe("streaming");

@@ -36,7 +36,11 @@ describe("GraphQL reads the replica, and keeps answering when it cannot", () => 
   it("reads the replica while it is healthy, and says so", async () => {
     const res = await api.graphql(DASHBOARD);
     expect(res.body.errors).toBeUndefined();
-    expect(res.body.extensions.readSource).toEqual({ database: "replica" });
+    expect(res.body.extensions.readSource).toEqual({
+      database: "replica",
+      replica: "replica-1",
+      host: new URL(cluster.replicaUrl ?? "").host,
+    });
     expect(res.body.data.overview.outreach.funnel.sent).toBeGreaterThan(0);
     expect(res.headers.get("content-type")).toMatch(/application\/json/);
   });
@@ -77,7 +81,10 @@ describe("GraphQL reads the replica, and keeps answering when it cannot", () => 
     }
     await waitForReplica(api.db.primary, replica);
     api.db.readRouter.recheck();
-    expect((await api.graphql(DASHBOARD)).body.extensions.readSource).toEqual({ database: "replica" });
+    expect((await api.graphql(DASHBOARD)).body.extensions.readSource).toMatchObject({
+      database: "replica",
+      replica: "replica-1",
+    });
   });
 
   it("answers from the primary, flagged, when the replica is stopped; /readyz says degraded", async () => {
@@ -86,7 +93,18 @@ describe("GraphQL reads the replica, and keeps answering when it cannot", () => 
     const res = await api.graphql(DASHBOARD);
     expect(res.status).toBe(200);
     expect(res.body.errors).toBeUndefined();
-    expect(res.body.extensions.readSource).toEqual({ database: "primary", reason: "replica-unreachable" });
+    expect(res.body.extensions.readSource).toEqual({
+      database: "primary",
+      reason: "replica-unreachable",
+      replicas: [
+        {
+          replica: "replica-1",
+          host: new URL(cluster.replicaUrl ?? "").host,
+          usable: false,
+          reason: "replica-unreachable",
+        },
+      ],
+    });
     expect(res.body.data.overview.outreach.funnel.sent).toBeGreaterThan(0);
     const rest = await api.request("GET", "/api/v2/analytics/overview?period=7d", {
       key: await api.keyWith("analytics:read"),

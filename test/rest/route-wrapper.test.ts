@@ -85,7 +85,7 @@ describe("the route wrapper on routes built for this test", async () => {
   const router = express.Router();
   mountRoutes(router, routes, {
     primary: pool,
-    readRouter: new ReadRouter({ pool, prisma: createPrismaClient(pool) }, undefined, 30),
+    readRouter: new ReadRouter({ pool, prisma: createPrismaClient(pool) }, [], 30),
     analyticsCache: AnalyticsCache.disabled(),
     logger,
     authenticator: new ApiKeyAuthenticator(pool, logger),

