@@ -104,3 +104,43 @@ export function iso(d: Date | null): string | null;
 export function iso(d: Date | null): string | null {
   return d ? d.toISOString() : null;
 }
+
+/** `?atomic=true|false` of the bulk loads. */
+export const BulkLoadQueryShape = {
+  atomic: z
+    .enum(["true", "false"])
+    .default("false")
+    .transform((v) => v === "true")
+    .meta({
+      description:
+        "`true`: any refused line refuses the whole load (422 `bulk-load-refused` listing the line errors; nothing " +
+        "is written). `false` (default): refused lines are reported and every other line is stored.",
+    }),
+};
+
+export const BulkLineError = z
+  .object({
+    line: z.number().int().meta({ description: "1-based line number of the body (blank lines counted)." }),
+    path: z.string().meta({ description: "JSON Pointer into that line's object; empty for the whole line." }),
+    message: z.string(),
+  })
+  .catchall(z.unknown())
+  .meta({ id: "BulkLineError" });
+
+export const BulkLoadReportShape = {
+  load_id: Uuid.meta({ description: "The load's id, named in its audit entry and events." }),
+  accepted: z.number().int().meta({ description: "Lines stored." }),
+  rejected: z.number().int().meta({ description: "Lines refused." }),
+  errors: z.array(BulkLineError).meta({ description: "The first 1000 line errors, by line." }),
+  errors_total: z.number().int().meta({ description: "How many line errors there were in all." }),
+  errors_truncated: z.boolean(),
+};
+
+export const BULK_LOAD_DESCRIPTION =
+  "The body is `application/x-ndjson` — one JSON object per line, each validated like one item of the batch " +
+  "endpoint — and may be sent with `Content-Encoding: gzip`. It is streamed: read, validated and loaded with " +
+  "PostgreSQL `COPY` as it arrives, never held whole in memory, so a body of hundreds of MB is fine. A line may " +
+  "hold at most 64 KiB and the decompressed body at most 2 GiB (413). The whole load is one transaction: it " +
+  "commits when the body has been read, so a dropped connection or a failure writes nothing. The answer (200) " +
+  "counts stored and refused lines and lists the first 1000 line errors. Idempotency-Key is honoured: the key " +
+  "is claimed once the body was read, and a replay answers the first load's response.";
