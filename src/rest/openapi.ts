@@ -19,13 +19,20 @@ export const ProblemResponse = z
     request_id: z.string().optional(),
     errors: z
       .array(
-        z.object({
-          location: z.enum(["path", "query", "body"]).optional(),
-          path: z.string().meta({ description: "JSON Pointer of the failing field." }),
-          message: z.string(),
-        }),
+        z
+          .object({
+            location: z.enum(["path", "query", "body"]).optional(),
+            path: z.string().meta({ description: "JSON Pointer of the failing field." }),
+            message: z.string(),
+          })
+          .catchall(z.unknown()),
       )
-      .optional(),
+      .optional()
+      .meta({
+        description:
+          "Each failing field. Items may carry more members: `line` (bulk loads), `suppression_id` and `kind` " +
+          "(lead-suppressed).",
+      }),
   })
   .catchall(z.unknown())
   .meta({ id: "Problem", description: "RFC 9457 problem details." });
