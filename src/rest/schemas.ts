@@ -4,11 +4,13 @@ import { requestNow } from "./request-clock.js";
 
 /** Contract building blocks shared by every route file. */
 export const Uuid = z.uuid();
+/** The text form of TimestampInput; its `_zod.pattern` is the exact check (the bulk fast path reuses it). */
+export const IsoDateTimeWithOffset = z.iso.datetime({ offset: true });
 /** ISO-8601 with an explicit offset on input (`2026-11-25T09:00:00Z`); read as a Date. */
-export const TimestampInput = z.iso
-  .datetime({ offset: true })
-  .transform((s) => new Date(s))
-  .refine(inStorableRange, "must be between years 1 and 9999 (UTC)");
+export const TimestampInput = IsoDateTimeWithOffset.transform((s) => new Date(s)).refine(
+  inStorableRange,
+  "must be between years 1 and 9999 (UTC)",
+);
 
 /** Clock skew tolerated between a client and this API before a time counts as "in the future". */
 export const FUTURE_SKEW_MS = 5 * 60 * 1000;
@@ -29,7 +31,7 @@ export function occurredAtInput(description: string) {
 }
 
 /** PostgreSQL's TIMESTAMP refuses year 0 and would accept dates no client means; keep to years 1–9999. */
-function inStorableRange(d: Date): boolean {
+export function inStorableRange(d: Date): boolean {
   const year = d.getUTCFullYear();
   return !Number.isNaN(d.getTime()) && year >= 1 && year <= 9999;
 }

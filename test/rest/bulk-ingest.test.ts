@@ -2,11 +2,15 @@ import { randomBytes, randomUUID } from "node:crypto";
 import { PassThrough } from "node:stream";
 import { gzipSync } from "node:zlib";
 import type { Request } from "express";
+import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { z } from "zod";
 import { decryptField } from "../../src/compliance/field-encryption.js";
 import { EventValidator } from "../../src/events/schemas.js";
 import { NdjsonBody } from "../../src/rest/ndjson.js";
+import { withRequestClock } from "../../src/rest/request-clock.js";
+import { AiGymRecordInput } from "../../src/rest/v2/ai-gym.js";
+import { fastAiGymRecord } from "../../src/rest/v2/ai-gym-fast-path.js";
 import { type ApiResponse, expectDocumented, startApi } from "../support/api.js";
 import { createLead, leadInput } from "../support/factories.js";
 import { aiGymRecord } from "../support/factories-work.js";
@@ -511,5 +515,68 @@ describe("bulk loads refuse what they cannot read: a 4xx problem and nothing wri
     }).rejects.toMatchObject({ status: 413, code: "payload-too-large" });
     expect(seen.length).toBeGreaterThan(0);
     expect(seen.length).toBeLessThan(5_000);
+  });
+});
+
+describe("the AI-GYM fast path agrees with AiGymRecordInput", () => {
+  // The first value is valid and drawn most often, so generated records are often valid as a whole.
+  const pick = (first: unknown, ...others: unknown[]) =>
+    fc.oneof(
+      { arbitrary: fc.constant(first), weight: 12 },
+      { arbitrary: fc.constantFrom(...others), weight: 1 },
+    );
+  const record = fc.record(
+    {
+      task_type: pick("email_copy", "reply_drafting", "Email", "email copy", "e".repeat(51), "a", 3),
+      model_name: pick("gpt-5", " gpt-5", "gpt-5 ", "", "m".repeat(50), "m".repeat(51), null),
+      cost: pick(0, 0.1234, 0.00005, -1, 999_999.9999, 1_000_000, 1e-7, 1.5, "0.1", -0),
+      duration_seconds: pick(0, 3, -1, 2.5, 2_147_483_647, 2_147_483_648, "3"),
+      quality_score: pick(0, 100, 101, -1, 50.5, null),
+      prompt_hash: pick("ab".repeat(32), "AB".repeat(32), "ab".repeat(31), "zz".repeat(32)),
+      response_hash: pick("cd".repeat(32), "x"),
+      lead_id: pick(randomUUID(), randomUUID().toUpperCase(), "0b5e7a8e-3f0c-9f59-9a51-0d4b7a1c2e3f", "nope"),
+      conversion_metric: pick(0.085, 0.00001, -0.5, null),
+      metadata: pick({}, { a: 1 }, [], null, "x", JSON.parse('{"__proto__": {"x": 1}}')),
+      created_at: pick(
+        "2026-01-10T08:00:00Z",
+        "2026-01-10T08:00:00.123+02:00",
+        "2026-01-10T08:00Z",
+        "2026-02-30T00:00:00Z",
+        "2024-02-29T00:00:00Z",
+        "2025-02-29T00:00:00Z",
+        "0000-01-01T00:00:00Z",
+        "2999-01-01T00:00:00Z",
+        "2026-01-10T08:00:00",
+        "2026-01-10 08:00:00Z",
+        "2026-01-10T08:00:00.123456789Z",
+      ),
+      surprise: fc.constant(1),
+    },
+    { requiredKeys: [] },
+  );
+
+  it("accepts only what zod accepts, with the same output", () => {
+    let accepted = 0;
+    withRequestClock(new Date("2026-06-01T00:00:00Z"), () =>
+      fc.assert(
+        fc.property(record, (input) => {
+          const value = JSON.parse(JSON.stringify(input));
+          const quick = fastAiGymRecord(value);
+          if (quick === null) return;
+          accepted++;
+          const parsed = AiGymRecordInput.safeParse(value);
+          expect(parsed.success, JSON.stringify(value)).toBe(true);
+          expect(quick).toEqual(parsed.data);
+        }),
+        { numRuns: 20_000 },
+      ),
+    );
+    // It must also take the common case, or it is no fast path.
+    expect(accepted).toBeGreaterThan(200);
+    expect(
+      fastAiGymRecord(
+        aiGymRecord({ created_at: "2026-01-10T08:00:00Z", lead_id: randomUUID(), metadata: { a: 1 } }),
+      ),
+    ).not.toBeNull();
   });
 });

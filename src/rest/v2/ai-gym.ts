@@ -11,6 +11,7 @@ import {
   occurredAtInput,
   Uuid,
 } from "../schemas.js";
+import { fastAiGymRecord } from "./ai-gym-fast-path.js";
 
 const Sha256Hex = z.string().regex(/^[0-9a-fA-F]{64}$/, "must be a SHA-256 as 64 hex characters");
 /**
@@ -102,7 +103,7 @@ export const bulkLoadAiGymRoute = defineNdjsonRoute({
   },
   errors: [413],
   handler: ({ query, body }, uow) =>
-    loadAiGymRecords(uow, body.items(AiGymRecordInput), { atomic: query.atomic }),
+    loadAiGymRecords(uow, body.items(AiGymRecordInput, fastAiGymRecord), { atomic: query.atomic }),
 });
 
 export const aiGymRoutes = [recordAiGymRoute, bulkLoadAiGymRoute];
