@@ -6,6 +6,7 @@ import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { z } from "zod";
 import { decryptField } from "../../src/compliance/field-encryption.js";
+import { RejectionLog } from "../../src/domain/bulk/bulk-load.js";
 import { EventValidator } from "../../src/events/schemas.js";
 import { NdjsonBody } from "../../src/rest/ndjson.js";
 import { withRequestClock } from "../../src/rest/request-clock.js";
@@ -277,7 +278,7 @@ describe("POST /api/v2/leads:bulk", () => {
     const a = leadInput({ contact_phone: "+49 30 1234", city: "Berlin", employee_count: 12 });
     const b = leadInput({
       website: undefined,
-      domain: "WWW.Plain-Domain-" + randomBytes(3).toString("hex") + ".example",
+      domain: `WWW.Plain-Domain-${randomBytes(3).toString("hex")}.example`,
     });
     const singleA = twin(a);
     const one = await api.request("POST", "/api/v2/leads", { key: ingest, body: { leads: [singleA] } });
@@ -493,11 +494,38 @@ describe("bulk loads refuse what they cannot read: a 4xx problem and nothing wri
     }
   });
 
+  it("is reached by its literal path only (the colon is not an express parameter)", async () => {
+    const res = await post("/api/v2/ai-gym/recordsbulk", good);
+    expect(res.status).toBe(404);
+    expect((await post("/api/v2/leadsXbulk", ndjson([leadInput()]))).status).toBe(404);
+  });
+
   it("needs the ingest scope", async () => {
     const analytics = await api.keyWith("analytics:read");
     for (const path of [GYM, LEADS]) {
       expectProblem(await post(path, good, { key: null }), 401, "unauthorized", path);
       expectProblem(await post(path, good, { key: analytics }), 403, "insufficient-scope", path);
+    }
+  });
+
+  it("stops at an over-long line whether it ends in the chunk or runs past it", async () => {
+    for (const chunks of [
+      [`{"a":1}\n{"a":"${"x".repeat(200)}"}\n`],
+      [`{"a":1}\n{"a":"${"x".repeat(90)}`, `${"x".repeat(90)}"}`],
+    ]) {
+      const req = Object.assign(new PassThrough(), {
+        method: "POST",
+        originalUrl: "/x",
+        get: () => undefined,
+      });
+      const body = new NdjsonBody(req as unknown as Request, { maxLineBytes: 100, maxBytes: 10_000 });
+      for (const c of chunks) req.write(c);
+      req.end();
+      const seen: number[] = [];
+      await expect(async () => {
+        for await (const item of body.items(z.object({ a: z.unknown() }))) seen.push(item.line);
+      }).rejects.toMatchObject({ status: 413, code: "line-too-large", extensions: { line: 2 } });
+      expect(seen).toEqual([1]);
     }
   });
 
@@ -515,6 +543,18 @@ describe("bulk loads refuse what they cannot read: a 4xx problem and nothing wri
     }).rejects.toMatchObject({ status: 413, code: "payload-too-large" });
     expect(seen.length).toBeGreaterThan(0);
     expect(seen.length).toBeLessThan(5_000);
+  });
+});
+
+describe("RejectionLog", () => {
+  it("keeps memory bounded however many lines are refused, and reports the first ones", () => {
+    const log = new RejectionLog(10);
+    for (let line = 50_000; line >= 1; line--) log.reject(line, [{ path: "/x", message: "bad" }]);
+    // biome-ignore lint/complexity/useLiteralKeys: `kept` is private; the test reads it to prove the bound
+    expect(log["kept"].length).toBeLessThanOrEqual(20);
+    const report = log.report("id", 0);
+    expect(report.errors.map((e) => e.line)).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9, 10]);
+    expect(report).toMatchObject({ rejected: 50_000, errors_total: 50_000, errors_truncated: true });
   });
 });
 
