@@ -2,6 +2,8 @@
  * npm run bench [-- --duration SECONDS] [--connections N] [--read-connections N] [--email-sends N]
  *                  [--no-writes] [--no-reads] [--update-baselines] [--strict]
  *               npm run bench -- --crash [--iterations N]   (the crash loop alone, bench/crash-loop.ts; default 200)
+ *               npm run bench -- --bulk-only [--bulk-rows N] [--bulk-leads N] [--bulk-rounds N]
+ *                  (the bulk-ingest rows alone, bench/bulk.ts; --no-bulk skips them in a full run)
  *
  * Writes: single-event and batch write throughput of the REST API next to a bare `pg` INSERT baseline measured in
  * the same run, on this machine. Reads: a dataset of ≥ --email-sends email_sends (default 1M) is seeded, the views
@@ -28,6 +30,7 @@ import { createPool } from "../src/db/pool.js";
 import { createApiKey } from "../src/domain/api-keys.js";
 import { createLogger } from "../src/logger.js";
 import { freePort, withDatabase } from "../test/support/urls.js";
+import { type BulkResult, bulkWorkloads, reportBulk } from "./bulk.js";
 import { runCrashLoop } from "./crash-loop.js";
 import { readWorkloads, seedForReads, startChild } from "./read.js";
 import { workloads } from "./workloads.js";
@@ -43,6 +46,11 @@ const { values } = parseArgs({
     "no-writes": { type: "boolean", default: false },
     "no-reads": { type: "boolean", default: false },
     crash: { type: "boolean", default: false },
+    "bulk-only": { type: "boolean", default: false },
+    "no-bulk": { type: "boolean", default: false },
+    "bulk-rows": { type: "string", default: "200000" },
+    "bulk-leads": { type: "string", default: "50000" },
+    "bulk-rounds": { type: "string", default: "2" },
     iterations: { type: "string", default: "200" },
   },
 });
@@ -155,10 +163,21 @@ async function main(): Promise<void> {
   const key = (await createApiKey(databases.primary, { name: "bench", scopes: ["admin"] })).key;
   const results: Result[] = [];
   let reads: Result[] = [];
+  let bulk: BulkResult[] = [];
+  const bulkOptions = {
+    rows: Number(values["bulk-rows"]),
+    leads: Number(values["bulk-leads"]),
+    rounds: Number(values["bulk-rounds"]),
+  };
+  const bulkOnly = values["bulk-only"];
   let refreshes: Awaited<ReturnType<typeof seedForReads>>["refreshes"] = [];
   try {
-    if (!values["no-writes"]) results.push(await barePgBaseline(db.url));
-    for (const w of values["no-writes"] ? [] : workloads) {
+    if (!values["no-bulk"]) {
+      bulk = await bulkWorkloads({ base, key, db: databases.primary, ...bulkOptions });
+    }
+    const writes = !values["no-writes"] && !bulkOnly;
+    if (writes) results.push(await barePgBaseline(db.url));
+    for (const w of writes ? workloads : []) {
       const prepared = await w.prepare({ base, key, db: databases.primary });
       const r = await autocannon({
         url: base,
@@ -184,7 +203,7 @@ async function main(): Promise<void> {
         errors: r.errors + r.non2xx,
       });
     }
-    if (!values["no-reads"]) {
+    if (!values["no-reads"] && !bulkOnly) {
       console.log(
         `seeding ≥ ${Number(values["email-sends"]).toLocaleString()} email_sends for the read bench…`,
       );
@@ -211,6 +230,7 @@ async function main(): Promise<void> {
     await databases.close();
     await db.stop();
   }
+  if (bulk.length && reportBulk(bulk, bulkOptions).length && values.strict) process.exitCode = 1;
   if (results.length)
     report(
       results,
@@ -238,7 +258,15 @@ async function main(): Promise<void> {
           `(${refresh.leaderboard_snapshots.row_count.toLocaleString()} rows)`,
       );
   }
-  saveBaselines([...results, ...reads]);
+  const bulkRows: Result[] = bulk.map((b) => ({
+    name: b.name,
+    requestsPerSecond: b.rowsPerSecond,
+    rowsPerSecond: b.rowsPerSecond,
+    p50Ms: 0,
+    p99Ms: 0,
+    errors: 0,
+  }));
+  saveBaselines([...results, ...reads, ...bulkRows]);
 }
 
 let regressed = false;

@@ -109,6 +109,17 @@ export type EventPayloads = {
     erased_at: IsoTimestamp;
   };
   "asset.archived": AssetArchivedPayload;
+  /**
+   * A bulk load of AI-GYM records committed (`POST /api/v2/ai-gym/records:bulk`, the seeder): one event per load,
+   * not per row. `created_from`/`created_to` bound the rows' `created_at` (null when no row was accepted).
+   */
+  "ai_gym.bulk_loaded": {
+    load_id: Uuid;
+    accepted: number;
+    rejected: number;
+    created_from: IsoTimestamp | null;
+    created_to: IsoTimestamp | null;
+  };
   "deal.won": {
     deal_id: Uuid;
     lead_id: Uuid;
@@ -141,6 +152,7 @@ export const EVENT_TYPES = [
   "deal.won",
   "lead.erased",
   "asset.archived",
+  "ai_gym.bulk_loaded",
 ] as const satisfies readonly EventType[];
 export const EVENT_VERSION = 1;
 

@@ -34,6 +34,7 @@ import {
   type StoredResponse,
   storeIdempotentResponse,
 } from "./idempotency.js";
+import { assertNdjsonRequest, NdjsonBody } from "./ndjson.js";
 import { withRequestClock } from "./request-clock.js";
 import { type AnyRoute, expressPath, isWrite, pointAtFields, type ReadContext } from "./route.js";
 
@@ -199,6 +200,11 @@ async function handle(
   res.locals.principal = principal;
   await runMiddleware(limiter, req, res);
 
+  if (route.ndjson) {
+    await handleNdjson(route, req, res, deps, { now, principal, requestId, correlationId });
+    return;
+  }
+
   if (route.body) {
     if (hasBody(req) && !req.is("application/json")) {
       throw new HttpError(
@@ -323,6 +329,72 @@ async function handle(
     throw failure;
   } finally {
     // A client whose connection failed is discarded rather than handed to the next request.
+    client.release(failure !== undefined && isDatabaseUnavailable(failure) ? (failure as Error) : undefined);
+  }
+}
+
+/**
+ * The write pipeline of a streamed NDJSON route (see defineNdjsonRoute): the query is validated and the request's
+ * media type, coding and presence of a body checked before the transaction; the handler reads the body while it
+ * writes, inside the request clock (per-line "not in the future" rules see the request's time). The key is claimed
+ * once the body's fingerprint is known. A failed load leaves nothing under its key: nothing of it was written, so
+ * the client may fix the body and retry under the same key.
+ */
+async function handleNdjson(
+  route: AnyRoute,
+  req: Request,
+  res: Response,
+  deps: RestDependencies,
+  request: { now: Date; principal: Principal; requestId: string; correlationId: string },
+): Promise<void> {
+  const { now, principal, requestId, correlationId } = request;
+  const query = withRequestClock(now, () => parseOrThrow("query", route.query ?? NO_QUERY, req.query));
+  const idempotencyKey = parseIdempotencyKey(req.get("idempotency-key"));
+  assertNdjsonRequest(req);
+  const body = new NdjsonBody(req, route.ndjson?.limits);
+  const client = await deps.primary.connect();
+  let failure: unknown;
+  try {
+    await client.query("BEGIN");
+    const uow = new UnitOfWork(client, now, principal, requestId, correlationId, deps.events, deps.primary);
+    const answer = await withRequestClock(now, () => route.handler({ params: {}, query, body }, uow));
+    if (!uow.accountedFor) throw new Error(`${route.operationId} wrote without an audit entry`);
+    const keyed: IdempotentRequest | undefined =
+      idempotencyKey !== undefined && principal.type === "api_key"
+        ? {
+            apiKeyId: principal.id,
+            key: idempotencyKey,
+            method: req.method,
+            path: req.originalUrl,
+            fingerprint: body.fingerprint(),
+            now,
+          }
+        : undefined;
+    if (keyed) {
+      const claim = await claimIdempotencyKey(client, keyed);
+      if (claim.kind === "replay") {
+        await client.query("ROLLBACK");
+        res.status(claim.response.status).set(claim.response.headers).set("Idempotent-Replayed", "true");
+        res.end(claim.response.body);
+        return;
+      }
+    }
+    await uow.flush();
+    const response: StoredResponse = {
+      status: route.response.status,
+      headers: { "content-type": "application/json; charset=utf-8" },
+      body: Buffer.from(JSON.stringify(answer)),
+    };
+    if (keyed) await storeIdempotentResponse(client, keyed, response);
+    await client.query("COMMIT");
+    res.status(response.status).set(response.headers).end(response.body);
+  } catch (err) {
+    failure = err;
+    await client.query("ROLLBACK").catch(() => undefined);
+    // Refused before the body was read to its end (an unknown scraping job): let the rest drain.
+    if (!req.readableEnded) req.resume();
+    throw err;
+  } finally {
     client.release(failure !== undefined && isDatabaseUnavailable(failure) ? (failure as Error) : undefined);
   }
 }

@@ -6,6 +6,7 @@ import {
   type ZodOpenApiResponseObject,
 } from "zod-openapi";
 import { PROBLEM_CONTENT_TYPE } from "../http/problem.js";
+import { NDJSON_CONTENT_TYPE } from "./ndjson.js";
 import { type AnyRoute, isWrite } from "./route.js";
 
 /** RFC 9457 problem details as every error response carries them. */
@@ -18,13 +19,20 @@ export const ProblemResponse = z
     request_id: z.string().optional(),
     errors: z
       .array(
-        z.object({
-          location: z.enum(["path", "query", "body"]).optional(),
-          path: z.string().meta({ description: "JSON Pointer of the failing field." }),
-          message: z.string(),
-        }),
+        z
+          .object({
+            location: z.enum(["path", "query", "body"]).optional(),
+            path: z.string().meta({ description: "JSON Pointer of the failing field." }),
+            message: z.string(),
+          })
+          .catchall(z.unknown()),
       )
-      .optional(),
+      .optional()
+      .meta({
+        description:
+          "Each failing field. Items may carry more members: `line` (bulk loads), `suppression_id` and `kind` " +
+          "(lead-suppressed).",
+      }),
   })
   .catchall(z.unknown())
   .meta({ id: "Problem", description: "RFC 9457 problem details." });
@@ -49,7 +57,7 @@ const ERROR_DESCRIPTIONS: Record<number, string> = {
 function commonErrors(route: AnyRoute): number[] {
   // 400 also covers a request the server cannot read at all (bad percent-encoding, a corrupt compressed body).
   const statuses = [400, 401, 403, 422, 429, 500, 503];
-  if (route.body) statuses.push(413, 415);
+  if (route.body || route.ndjson) statuses.push(413, 415);
   // Any write can meet a concurrent one (409 concurrent-update); POSTs also an Idempotency-Key in flight.
   if (route.method !== "get") statuses.push(409);
   // A deprecated route answers 410 from its sunset on.
@@ -155,6 +163,15 @@ function operation(route: AnyRoute): ZodOpenApiOperationObject {
     parameters: headers,
     ...(route.body
       ? { requestBody: { required: true, content: { "application/json": { schema: route.body } } } }
+      : {}),
+    ...(route.ndjson
+      ? {
+          requestBody: {
+            required: true,
+            description: "One JSON object per line (NDJSON); `Content-Encoding: gzip` is accepted.",
+            content: { [NDJSON_CONTENT_TYPE]: { schema: route.ndjson.item } },
+          },
+        }
       : {}),
     responses,
   };

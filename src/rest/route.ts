@@ -4,6 +4,7 @@ import type { AnalyticsCache } from "../analytics/analytics-cache.js";
 import { type FieldError, type FieldRef, isFieldRef, UnprocessableError } from "../domain/errors.js";
 import type { Principal, Scope } from "../domain/principal.js";
 import type { UnitOfWork } from "../domain/unit-of-work.js";
+import type { NdjsonBody, NdjsonLimits } from "./ndjson.js";
 
 /**
  * A route is a small declarative object; `mountRoutes` (src/rest/mount.ts) gives every route the same auth, rate
@@ -71,6 +72,8 @@ export type RouteSpec<
   /** The body member holding a batch's items, which a domain FieldRef's `index` counts in (`emails`, `records`). */
   batch?: string;
   deprecated?: Deprecation;
+  /** A streamed `application/x-ndjson` body instead of a JSON one: see defineNdjsonRoute. */
+  ndjson?: NdjsonSpec;
   handler: (
     input: Input<
       P extends z.ZodType ? z.output<P> : Record<string, never>,
@@ -109,16 +112,52 @@ export type AnyRoute = {
   errors?: number[];
   batch?: string;
   deprecated?: Deprecation;
+  ndjson?: NdjsonSpec;
   handler: (input: Input<unknown, unknown, unknown>, ctx: ReadContext | UnitOfWork) => Promise<unknown>;
 };
+
+export type NdjsonSpec = {
+  /** The schema of one line, for the OpenAPI document (the handler validates each line with it). */
+  item: z.ZodType;
+  limits?: NdjsonLimits;
+};
+
+/**
+ * A POST whose body is streamed NDJSON (bulk loads). The pipeline is the same as for JSON routes — auth and scope,
+ * rate limit, query validation, one transaction with audit and outbox, Idempotency-Key, problem+json — except that
+ * the body is not parsed up front: the handler gets an NdjsonBody and reads it line by line while it writes. The
+ * Idempotency-Key is claimed after the body was read (its fingerprint needs every byte), still inside the
+ * transaction: a replay rolls the load back and answers the stored response.
+ */
+export function defineNdjsonRoute<
+  Q extends ZodObjectLike | undefined = undefined,
+  R extends z.ZodType = z.ZodType,
+>(
+  spec: Omit<RouteSpec<"post", undefined, Q, undefined, R>, "handler" | "body" | "bodyLimit" | "ndjson"> & {
+    ndjson: NdjsonSpec;
+    handler: (
+      input: Input<
+        Record<string, never>,
+        Q extends z.ZodType ? z.output<Q> : Record<string, never>,
+        NdjsonBody
+      >,
+      uow: UnitOfWork,
+    ) => Promise<z.input<R>>;
+  },
+): AnyRoute {
+  return spec as unknown as AnyRoute;
+}
 
 export function isWrite(route: Pick<AnyRoute, "method">): boolean {
   return route.method !== "get";
 }
 
-/** `/api/v2/campaigns/{id}` → `/api/v2/campaigns/:id` (express). */
+/**
+ * `/api/v2/campaigns/{id}` → `/api/v2/campaigns/:id` (express). A literal colon (`/api/v2/leads:bulk`, Google's
+ * custom-method style) is escaped first, or express would read `:bulk` as a parameter.
+ */
 export function expressPath(path: string): string {
-  return path.replace(/\{(\w+)\}/g, ":$1");
+  return path.replaceAll(":", "\\:").replace(/\{(\w+)\}/g, ":$1");
 }
 
 /**

@@ -4,11 +4,13 @@ import { requestNow } from "./request-clock.js";
 
 /** Contract building blocks shared by every route file. */
 export const Uuid = z.uuid();
+/** The text form of TimestampInput; its `_zod.pattern` is the exact check (the bulk fast path reuses it). */
+export const IsoDateTimeWithOffset = z.iso.datetime({ offset: true });
 /** ISO-8601 with an explicit offset on input (`2026-11-25T09:00:00Z`); read as a Date. */
-export const TimestampInput = z.iso
-  .datetime({ offset: true })
-  .transform((s) => new Date(s))
-  .refine(inStorableRange, "must be between years 1 and 9999 (UTC)");
+export const TimestampInput = IsoDateTimeWithOffset.transform((s) => new Date(s)).refine(
+  inStorableRange,
+  "must be between years 1 and 9999 (UTC)",
+);
 
 /** Clock skew tolerated between a client and this API before a time counts as "in the future". */
 export const FUTURE_SKEW_MS = 5 * 60 * 1000;
@@ -29,7 +31,7 @@ export function occurredAtInput(description: string) {
 }
 
 /** PostgreSQL's TIMESTAMP refuses year 0 and would accept dates no client means; keep to years 1–9999. */
-function inStorableRange(d: Date): boolean {
+export function inStorableRange(d: Date): boolean {
   const year = d.getUTCFullYear();
   return !Number.isNaN(d.getTime()) && year >= 1 && year <= 9999;
 }
@@ -104,3 +106,43 @@ export function iso(d: Date | null): string | null;
 export function iso(d: Date | null): string | null {
   return d ? d.toISOString() : null;
 }
+
+/** `?atomic=true|false` of the bulk loads. */
+export const BulkLoadQueryShape = {
+  atomic: z
+    .enum(["true", "false"])
+    .default("false")
+    .transform((v) => v === "true")
+    .meta({
+      description:
+        "`true`: any refused line refuses the whole load (422 `bulk-load-refused` listing the line errors; nothing " +
+        "is written). `false` (default): refused lines are reported and every other line is stored.",
+    }),
+};
+
+export const BulkLineError = z
+  .object({
+    line: z.number().int().meta({ description: "1-based line number of the body (blank lines counted)." }),
+    path: z.string().meta({ description: "JSON Pointer into that line's object; empty for the whole line." }),
+    message: z.string(),
+  })
+  .catchall(z.unknown())
+  .meta({ id: "BulkLineError" });
+
+export const BulkLoadReportShape = {
+  load_id: Uuid.meta({ description: "The load's id, named in its audit entry and events." }),
+  accepted: z.number().int().meta({ description: "Lines stored." }),
+  rejected: z.number().int().meta({ description: "Lines refused." }),
+  errors: z.array(BulkLineError).meta({ description: "The first 1000 line errors, by line." }),
+  errors_total: z.number().int().meta({ description: "How many line errors there were in all." }),
+  errors_truncated: z.boolean(),
+};
+
+export const BULK_LOAD_DESCRIPTION =
+  "The body is `application/x-ndjson` — one JSON object per line, each validated like one item of the batch " +
+  "endpoint — and may be sent with `Content-Encoding: gzip`. It is streamed: read, validated and loaded with " +
+  "PostgreSQL `COPY` as it arrives, never held whole in memory, so a body of hundreds of MB is fine. A line may " +
+  "hold at most 64 KiB and the decompressed body at most 2 GiB (413). The whole load is one transaction: it " +
+  "commits when the body has been read, so a dropped connection or a failure writes nothing. The answer (200) " +
+  "counts stored and refused lines and lists the first 1000 line errors. Idempotency-Key is honoured: the key " +
+  "is claimed once the body was read, and a replay answers the first load's response.";

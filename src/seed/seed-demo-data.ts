@@ -1,6 +1,12 @@
 import { base, en, en_US, Faker } from "@faker-js/faker";
 import type pg from "pg";
 import { ensurePartitionsBetween } from "../db/partitions.js";
+import { type AiGymBulkRecord, loadAiGymRecords } from "../domain/ai-gym-bulk.js";
+import type { BulkItem } from "../domain/bulk/bulk-load.js";
+import { type LeadBulkRow, loadLeads } from "../domain/leads-bulk.js";
+import type { Principal } from "../domain/principal.js";
+import { UnitOfWork } from "../domain/unit-of-work.js";
+import { EventValidator } from "../events/schemas.js";
 import { bulkInsert } from "./bulk-insert.js";
 import { AB_TESTS, CAMPAIGNS, SOURCE_PLATFORMS } from "./catalog.js";
 import { generateLead, type SeedWorld, ts } from "./generate.js";
@@ -83,6 +89,8 @@ export async function seedDemoData(pool: pg.Pool, options: SeedOptions): Promise
     counts[table] = (counts[table] ?? 0) + n;
   };
 
+  const validator = new EventValidator();
+  const runId = `seed-${seed}`;
   const client = await pool.connect();
   try {
     if (options.reset) {
@@ -223,11 +231,21 @@ export async function seedDemoData(pool: pg.Pool, options: SeedOptions): Promise
       for (let i = 0; i < n; i++) generateLead(world, rows);
       await client.query("BEGIN");
       await client.query("SET LOCAL synchronous_commit = off");
+      // Leads and AI-GYM records go through the bulk path the API's :bulk endpoints use (COPY, the same
+      // encryption, tokens, audit and events); atomic, so a row the path refuses fails the seed rather than
+      // silently leaving a hole. The other tables have no bulk path of their own.
+      const uow = new UnitOfWork(client, anchor, SEED_PRINCIPAL, runId, runId, validator, pool);
       for (const table of SEED_TABLES) {
-        const written = await bulkInsert(client, table, SEED_COLUMNS[table], rows[table]);
+        const written =
+          table === "leads"
+            ? (await loadLeads(uow, leadItems(rows.leads), { atomic: true })).accepted
+            : table === "ai_gym_performance"
+              ? (await loadAiGymRecords(uow, aiGymItems(rows.ai_gym_performance), { atomic: true })).accepted
+              : await bulkInsert(client, table, SEED_COLUMNS[table], rows[table]);
         add(table, written);
         rowsWritten += written;
       }
+      await uow.flush();
       await client.query("COMMIT");
       leadsDone += n;
       options.onProgress?.(leadsDone, rowsWritten);
@@ -260,6 +278,73 @@ export async function seedDemoData(pool: pg.Pool, options: SeedOptions): Promise
   const seconds = (performance.now() - started) / 1000;
   const totalRows = Object.values(counts).reduce((a, b) => a + b, 0);
   return { rows: counts, totalRows, seconds, rowsPerSecond: totalRows / seconds };
+}
+
+const SEED_PRINCIPAL: Principal = { type: "system", id: "seed" };
+
+/** `ts()` strings are naive UTC timestamps. */
+const utc = (s: unknown): Date => new Date(`${String(s)}Z`);
+const text = (v: unknown): string | undefined => (v === null || v === undefined ? undefined : String(v));
+
+/** The generator's lead rows (SEED_COLUMNS.leads order) as bulk-load items; the tokens are the path's to compute. */
+async function* leadItems(rows: readonly unknown[][]): AsyncGenerator<BulkItem<LeadBulkRow>> {
+  for (const [i, r] of rows.entries()) {
+    const [id, company_name, website, domain, contact_name, contact_title, contact_email, contact_phone] = r;
+    const [industry, city, region, country_code, employee_count, status, created_at, updated_at] = r.slice(8);
+    const [source_platform, consent_source, consent_timestamp, consent_proof_url, scraping_job_id] =
+      r.slice(16);
+    yield {
+      line: i + 1,
+      value: {
+        id: String(id),
+        company_name: String(company_name),
+        website: text(website),
+        domain: text(domain),
+        contact_name: text(contact_name),
+        contact_title: text(contact_title),
+        contact_email: text(contact_email),
+        contact_phone: text(contact_phone),
+        industry: text(industry),
+        city: text(city),
+        region: text(region),
+        country_code: text(country_code),
+        employee_count: employee_count === null ? undefined : Number(employee_count),
+        status: String(status),
+        created_at: utc(created_at),
+        updated_at: utc(updated_at),
+        source_platform: String(source_platform),
+        consent_source: String(consent_source),
+        consent_timestamp: utc(consent_timestamp),
+        consent_proof_url: text(consent_proof_url),
+        scraping_job_id: text(scraping_job_id) ?? null,
+      },
+    };
+  }
+}
+
+/** The generator's AI-GYM rows (SEED_COLUMNS.ai_gym_performance order) as bulk-load items. */
+async function* aiGymItems(rows: readonly unknown[][]): AsyncGenerator<BulkItem<AiGymBulkRecord>> {
+  for (const [i, r] of rows.entries()) {
+    const [id, task_type, model_name, lead_id, cost, duration_seconds, quality_score, conversion_metric] = r;
+    const [metadata, created_at, prompt_hash, response_hash] = r.slice(8);
+    yield {
+      line: i + 1,
+      value: {
+        id: String(id),
+        task_type: String(task_type),
+        model_name: String(model_name),
+        lead_id: text(lead_id),
+        cost: Number(cost),
+        duration_seconds: Number(duration_seconds),
+        quality_score: quality_score === null ? null : Number(quality_score),
+        conversion_metric: conversion_metric === null ? null : Number(conversion_metric),
+        metadata: metadata === null ? null : (JSON.parse(String(metadata)) as Record<string, unknown>),
+        created_at: utc(created_at),
+        prompt_hash: text(prompt_hash),
+        response_hash: text(response_hash),
+      },
+    };
+  }
 }
 
 async function audit(

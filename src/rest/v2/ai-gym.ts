@@ -1,7 +1,17 @@
 import { z } from "zod";
 import { recordAiGymPerformance } from "../../domain/ai-gym.js";
-import { defineRoute } from "../route.js";
-import { JsonObject, ModelName, occurredAtInput, Uuid } from "../schemas.js";
+import { loadAiGymRecords } from "../../domain/ai-gym-bulk.js";
+import { defineNdjsonRoute, defineRoute } from "../route.js";
+import {
+  BULK_LOAD_DESCRIPTION,
+  BulkLoadQueryShape,
+  BulkLoadReportShape,
+  JsonObject,
+  ModelName,
+  occurredAtInput,
+  Uuid,
+} from "../schemas.js";
+import { fastAiGymRecord } from "./ai-gym-fast-path.js";
 
 const Sha256Hex = z.string().regex(/^[0-9a-fA-F]{64}$/, "must be a SHA-256 as 64 hex characters");
 /**
@@ -70,4 +80,30 @@ export const recordAiGymRoute = defineRoute({
   },
 });
 
-export const aiGymRoutes = [recordAiGymRoute];
+export const BulkLoadAiGymQuery = z.strictObject(BulkLoadQueryShape);
+export const BulkLoadAiGymResponse = z.object(BulkLoadReportShape).meta({ id: "BulkLoadAiGymResponse" });
+
+export const bulkLoadAiGymRoute = defineNdjsonRoute({
+  method: "post",
+  path: "/api/v2/ai-gym/records:bulk",
+  operationId: "bulkLoadAiGymRecords",
+  summary: "Bulk-load AI-GYM records from streamed NDJSON",
+  description:
+    `One \`AiGymRecordInput\` per line. ${BULK_LOAD_DESCRIPTION} A record whose lead does not exist (or was ` +
+    "erased) is refused as `/lead_id`. Rows are what `POST /api/v2/ai-gym/records` stores for the same input. " +
+    "Audited and announced once per load: one `ai_gym.bulk_loaded` audit entry and event (not one per row).",
+  tags: ["AI-GYM"],
+  scope: "ingest",
+  query: BulkLoadAiGymQuery,
+  ndjson: { item: AiGymRecordInput },
+  response: {
+    status: 200,
+    description: "What was stored and what was refused.",
+    schema: BulkLoadAiGymResponse,
+  },
+  errors: [413],
+  handler: ({ query, body }, uow) =>
+    loadAiGymRecords(uow, body.items(AiGymRecordInput, fastAiGymRecord), { atomic: query.atomic }),
+});
+
+export const aiGymRoutes = [recordAiGymRoute, bulkLoadAiGymRoute];

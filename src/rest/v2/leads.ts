@@ -1,8 +1,12 @@
 import { z } from "zod";
 import { eraseLead } from "../../domain/erase-lead.js";
 import { getLead, ingestLeads, type LeadRow, listLeads } from "../../domain/leads.js";
-import { defineRoute } from "../route.js";
+import { loadLeads } from "../../domain/leads-bulk.js";
+import { defineNdjsonRoute, defineRoute } from "../route.js";
 import {
+  BULK_LOAD_DESCRIPTION,
+  BulkLoadQueryShape,
+  BulkLoadReportShape,
   decodeCursor,
   HttpUrl,
   IdParams,
@@ -219,4 +223,48 @@ export const eraseLeadRoute = defineRoute({
   },
 });
 
-export const leadRoutes = [ingestLeadsRoute, listLeadsRoute, getLeadRoute, eraseLeadRoute];
+export const BulkLoadLeadsQuery = z.strictObject({
+  ...BulkLoadQueryShape,
+  scraping_job_id: Uuid.optional().meta({ description: "The scraping job that found these leads." }),
+});
+export const BulkLoadLeadsResponse = z
+  .object({
+    ...BulkLoadReportShape,
+    created: z.number().int().meta({ description: "Accepted lines that created a lead." }),
+    updated: z.number().int().meta({ description: "Accepted lines that updated a lead with the same key." }),
+  })
+  .meta({ id: "BulkLoadLeadsResponse" });
+
+export const bulkLoadLeadsRoute = defineNdjsonRoute({
+  method: "post",
+  path: "/api/v2/leads:bulk",
+  operationId: "bulkLoadLeads",
+  summary: "Bulk-upsert leads from streamed NDJSON",
+  description:
+    `One \`LeadInput\` per line. ${BULK_LOAD_DESCRIPTION} Each line is upserted by (domain, source_platform) ` +
+    "exactly as `POST /api/v2/leads` does (contact details encrypted, tokens for suppression lookups, newer " +
+    "non-null values win). Refused lines: one with the same domain and source_platform as an earlier line, and one " +
+    "whose domain or contact email is suppressed (`suppression_id` names the suppression). Each stored lead gets " +
+    "its `lead.created`/`lead.updated` audit entry and `lead.scraped` event, as single writes do, and the load one " +
+    "`lead.bulk_loaded` audit entry.",
+  tags: ["Leads"],
+  scope: "ingest",
+  query: BulkLoadLeadsQuery,
+  ndjson: { item: LeadInput },
+  response: {
+    status: 200,
+    description: "What was stored and what was refused.",
+    schema: BulkLoadLeadsResponse,
+  },
+  errors: [413],
+  handler: ({ query, body }, uow) =>
+    loadLeads(uow, body.items(LeadInput), { atomic: query.atomic, scrapingJobId: query.scraping_job_id }),
+});
+
+export const leadRoutes = [
+  ingestLeadsRoute,
+  bulkLoadLeadsRoute,
+  listLeadsRoute,
+  getLeadRoute,
+  eraseLeadRoute,
+];
