@@ -9,6 +9,7 @@ import { configureAsOfCache } from "../src/analytics/as-of-cache.js";
 import { connectDatabases } from "../src/db/databases.js";
 import { createApp } from "../src/http/app.js";
 import { handleClientErrors } from "../src/http/client-errors.js";
+import { startFoldLoop } from "../src/jobs/fold-loop.js";
 import { createLogger } from "../src/logger.js";
 
 const url = process.env.BENCH_DATABASE_URL;
@@ -30,10 +31,16 @@ const app = createApp({
   logger,
   rateLimitPerMinute: 100_000_000,
 });
+// The fold loop, as main.ts runs it, when asked for (the freshness bench): ROLLUP_FOLD_INTERVAL_MS > 0.
+const foldIntervalMs = Number(process.env.ROLLUP_FOLD_INTERVAL_MS ?? 0);
+const fold =
+  foldIntervalMs > 0 ? startFoldLoop({ primary: db.primary, intervalMs: foldIntervalMs, logger }) : undefined;
 const server = await new Promise<Server>((resolve) => {
   const s = handleClientErrors(app.listen(0, "127.0.0.1", () => resolve(s)));
 });
 process.stdout.write(`${JSON.stringify({ port: (server.address() as AddressInfo).port })}\n`);
 process.on("SIGTERM", () => {
-  server.close(() => void db.close().then(() => process.exit(0)));
+  server.close(
+    () => void (fold?.stop() ?? Promise.resolve()).then(() => db.close()).then(() => process.exit(0)),
+  );
 });
