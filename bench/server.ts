@@ -5,6 +5,7 @@
 
 import type { Server } from "node:http";
 import type { AddressInfo } from "node:net";
+import pino from "pino";
 import { configureAsOfCache } from "../src/analytics/as-of-cache.js";
 import { connectDatabases } from "../src/db/databases.js";
 import { createApp } from "../src/http/app.js";
@@ -14,7 +15,12 @@ import { createLogger } from "../src/logger.js";
 
 const url = process.env.BENCH_DATABASE_URL;
 if (!url) throw new Error("BENCH_DATABASE_URL is required");
-const logger = createLogger("warn", "bench-server");
+// To stderr, which the bench shows (its stdout is read for the port only).
+const logger = createLogger(
+  (process.env.BENCH_LOG_LEVEL as "warn" | "error" | "fatal" | undefined) ?? "warn",
+  "bench-server",
+  pino.destination(2),
+);
 const db = connectDatabases(
   { primaryUrl: url, replicaUrl: undefined },
   {
@@ -34,7 +40,7 @@ const app = createApp({
 // The fold loop, as main.ts runs it, when asked for (the freshness bench): ROLLUP_FOLD_INTERVAL_MS > 0.
 const foldIntervalMs = Number(process.env.ROLLUP_FOLD_INTERVAL_MS ?? 0);
 const fold =
-  foldIntervalMs > 0 ? startFoldLoop({ primary: db.primary, intervalMs: foldIntervalMs, logger }) : undefined;
+  foldIntervalMs > 0 ? startFoldLoop({ primaryUrl: url, intervalMs: foldIntervalMs, logger }) : undefined;
 const server = await new Promise<Server>((resolve) => {
   const s = handleClientErrors(app.listen(0, "127.0.0.1", () => resolve(s)));
 });

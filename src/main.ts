@@ -198,7 +198,7 @@ async function main(): Promise<void> {
   else await scheduler.addJob("refresh_views", {}, { jobKey: "refresh_views" });
   // The open window's changes are folded every ROLLUP_FOLD_INTERVAL_MS (one instance at a time: an advisory lock).
   if (config.rollupFoldIntervalMs > 0)
-    fold = startFoldLoop({ primary: database.primary, intervalMs: config.rollupFoldIntervalMs, logger });
+    fold = startFoldLoop({ primaryUrl: urls.primaryUrl, intervalMs: config.rollupFoldIntervalMs, logger });
   // One look at the A/B tests in the background now, so freshly seeded (or long-idle) tests do not wait for the
   // next quarter hour of the ab_evaluate cron.
   await scheduler.addJob("ab_evaluate", {}, { jobKey: "ab_evaluate" });

@@ -14,10 +14,11 @@ BEGIN
 END $$;
 
 -- Records what a write changed, given as parallel arrays of (time of the row's column, rollup, key): the UTC day
--- when it is before mark_below (rollup_dirty_days), the rollup's bucket when it is from the horizon on
--- (rollup_open_changes); both while a refresh moves the horizon. The horizon is read afresh (VOLATILE: a new
--- snapshot, after the calling write got its transaction id): a refresh that moves it past a time this read missed
--- had announced mark_below before, so the day is recorded as closed.
+-- when it is before mark_below (rollup_dirty_days), the rollup's bucket when it is from the horizon on and finite
+-- (rollup_open_changes; 'infinity' is in no bucket the open window counts); both while a refresh moves the
+-- horizon. The horizon is read afresh (VOLATILE: a new snapshot, after the calling write got its transaction id):
+-- a refresh that moves it past a time this read missed had announced mark_below before, so the day is recorded as
+-- closed.
 CREATE OR REPLACE FUNCTION rollup_record(ats timestamp[], rollup_names text[], keys uuid[]) RETURNS void
 LANGUAGE sql VOLATILE AS $$
 WITH d AS (
@@ -31,7 +32,7 @@ WITH d AS (
 INSERT INTO rollup_open_changes (rollup, bucket, key)
 SELECT DISTINCT d.rollup, date_bin(make_interval(secs => r.bucket_seconds), d.at, TIMESTAMP '2000-01-01'), d.key
   FROM d JOIN rollups r ON r.rollup = d.rollup
- WHERE d.at >= d.horizon
+ WHERE d.at >= d.horizon AND isfinite(d.at)
 $$;
 
 -- mark_below, read afresh (VOLATILE: a new snapshot, taken after the calling write got its transaction id).

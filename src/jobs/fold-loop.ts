@@ -1,5 +1,5 @@
-import type pg from "pg";
 import { foldOpenChanges, type OpenFold } from "../analytics/fold-open-changes.js";
+import { createPool } from "../db/pool.js";
 import type { Logger } from "../logger.js";
 
 export type FoldLoop = { stop(): Promise<void> };
@@ -10,20 +10,29 @@ export type FoldLoop = { stop(): Promise<void> };
  * mostly queue overhead. Every app instance may run the loop; the refresh's advisory lock, tried by each fold,
  * lets one fold at a time across instances (the others skip their turn). A failed fold is logged and the next
  * tick tries again: its changes stay in the log until a fold commits.
+ *
+ * It folds on a connection of its own (a pool of one, on `primaryUrl`), not the requests' pool: when ingest fills
+ * that pool and its waiting line, the fold must still run, or every answer goes stale exactly under load.
  */
 export function startFoldLoop(options: {
-  primary: pg.Pool;
+  primaryUrl: string;
   intervalMs: number;
   logger: Logger;
   /** Each fold's outcome (the bench and tests watch it). */
   onFold?: (fold: OpenFold) => void;
 }): FoldLoop {
   const log = options.logger.child({ component: "fold" });
+  const pool = createPool(options.primaryUrl, {
+    name: "fold",
+    max: 1,
+    connectTimeoutMs: 10_000,
+    logger: log,
+  });
   let stopped = false;
   let timer: NodeJS.Timeout | undefined;
   let running: Promise<void> = Promise.resolve();
   const tick = () => {
-    running = foldOpenChanges(options.primary)
+    running = foldOpenChanges(pool)
       .then((fold) => {
         options.onFold?.(fold);
         if (fold.folded)
@@ -43,6 +52,7 @@ export function startFoldLoop(options: {
       stopped = true;
       clearTimeout(timer);
       await running;
+      await pool.end();
     },
   };
 }

@@ -42,7 +42,7 @@ const api = await startApi({
   replicaMaxLagSeconds: config.replicaMaxLagSeconds,
 });
 if (api.db.replica) await waitForReplica(api.db.primary, api.db.replica);
-const fold = startFoldLoop({ primary: api.db.primary, intervalMs: foldIntervalMs, logger });
+const fold = startFoldLoop({ primaryUrl: url, intervalMs: foldIntervalMs, logger });
 afterAll(() => fold.stop());
 
 const ingest = await api.keyWith("ingest");
