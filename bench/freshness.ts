@@ -52,18 +52,23 @@ export async function freshnessBench(ctx: {
   let firstReadError: string | undefined;
   /** The probe campaign's queued emails as the API answers them; -1 for an error answer (counted, polled again). */
   const queued = async (): Promise<number> => {
-    const res = await fetch(`${ctx.base}/graphql`, {
-      method: "POST",
-      headers: auth,
-      body: JSON.stringify({ query, variables: { id: probeCampaign.campaignId } }),
-    });
-    const body = (await res.json()) as {
-      data?: { campaign: { performance: { totals: { funnel: { queued: number } } } } | null };
-    };
-    const n = body.data?.campaign?.performance.totals.funnel.queued;
-    if (n !== undefined) return n;
+    try {
+      const res = await fetch(`${ctx.base}/graphql`, {
+        method: "POST",
+        headers: auth,
+        body: JSON.stringify({ query, variables: { id: probeCampaign.campaignId } }),
+      });
+      const body = (await res.json()) as {
+        data?: { campaign: { performance: { totals: { funnel: { queued: number } } } } | null };
+      };
+      const n = body.data?.campaign?.performance.totals.funnel.queued;
+      if (n !== undefined) return n;
+      firstReadError ??= `${res.status} ${JSON.stringify(body).slice(0, 300)}`;
+    } catch (err) {
+      // An overloaded server: connect timeouts and resets are errors of the run, not of the bench.
+      firstReadError ??= (err as Error).message;
+    }
     readErrors++;
-    firstReadError ??= `${res.status} ${JSON.stringify(body).slice(0, 300)}`;
     return -1;
   };
   // The backlog (these emails, the seed) is folded before the clock starts.
@@ -137,9 +142,9 @@ export async function freshnessBench(ctx: {
             },
           ],
         }),
-      });
-      await res.arrayBuffer();
-      if (!res.ok) {
+      }).catch(() => undefined);
+      await res?.arrayBuffer();
+      if (!res?.ok) {
         errors++;
         continue;
       }

@@ -268,7 +268,7 @@ async function main(): Promise<void> {
     console.log(
       `\nreachgraph bench — freshness: ${fresh.ingestPerSecond.toFixed(0)} writes/s acknowledged (leads, AI-GYM ` +
         `records, open pixels; open loop), fold every ${process.env.ROLLUP_FOLD_INTERVAL_MS ?? "1000"} ms, ` +
-        `${fresh.probes} probes (open pixel 2xx → first GraphQL campaign performance counting it)\n`,
+        `${fresh.probes} probes (an email queued, 202 → first GraphQL campaign performance counting it)\n`,
     );
     console.log(
       `${"workload".padEnd(70)} ${"p50 ms".padStart(8)} ${"p99 ms".padStart(8)} ${"max ms".padStart(8)} ${"errors".padStart(7)} ${"target".padStart(8)}`,
