@@ -4,11 +4,14 @@
  *               npm run bench -- --crash [--iterations N]   (the crash loop alone, bench/crash-loop.ts; default 200)
  *               npm run bench -- --bulk-only [--bulk-rows N] [--bulk-leads N] [--bulk-rounds N]
  *                  (the bulk-ingest rows alone, bench/bulk.ts; --no-bulk skips them in a full run)
+ *               npm run bench -- --freshness [--email-sends N] [--duration S] [--writes-per-second N]
+ *                 (the freshness row alone, bench/freshness.ts, on a dataset of ≥ N email_sends)
  *
  * Writes: single-event and batch write throughput of the REST API next to a bare `pg` INSERT baseline measured in
  * the same run, on this machine. Reads: a dataset of ≥ --email-sends email_sends (default 1M) is seeded, the views
  * are refreshed (timed, at half and at full size), then the GraphQL leaderboard and overview (and their REST
- * twins) run next to a bare `node:http` + `pg` server executing the same SQL. The server, the load generator (autocannon) and PostgreSQL share the machine's cores, so the
+ * twins) run next to a bare `node:http` + `pg` server executing the same SQL; last, freshness under a steady ingest
+ * (default 500 writes/s): time from a write's 2xx to the first analytics answer that counts it, vs the 5 s target. The server, the load generator (autocannon) and PostgreSQL share the machine's cores, so the
  * numbers are a floor for a deployment where they do not. Results are compared with bench/baselines.json; with
  * --strict a drop of more than 25 % in requests/s exits non-zero.
  *
@@ -32,6 +35,7 @@ import { createLogger } from "../src/logger.js";
 import { freePort, withDatabase } from "../test/support/urls.js";
 import { type BulkResult, bulkWorkloads, reportBulk } from "./bulk.js";
 import { runCrashLoop } from "./crash-loop.js";
+import { FRESHNESS_TARGET_MS, type FreshnessResult, freshnessBench } from "./freshness.js";
 import { readWorkloads, seedForReads, startChild } from "./read.js";
 import { workloads } from "./workloads.js";
 
@@ -51,6 +55,8 @@ const { values } = parseArgs({
     "bulk-rows": { type: "string", default: "200000" },
     "bulk-leads": { type: "string", default: "50000" },
     "bulk-rounds": { type: "string", default: "2" },
+    freshness: { type: "boolean", default: false },
+    "writes-per-second": { type: "string", default: "500" },
     iterations: { type: "string", default: "200" },
   },
 });
@@ -170,12 +176,14 @@ async function main(): Promise<void> {
     rounds: Number(values["bulk-rounds"]),
   };
   const bulkOnly = values["bulk-only"];
+  let fresh: FreshnessResult | undefined;
+  const freshnessOnly = values.freshness;
   let refreshes: Awaited<ReturnType<typeof seedForReads>>["refreshes"] = [];
   try {
-    if (!values["no-bulk"]) {
+    if (!values["no-bulk"] && !freshnessOnly) {
       bulk = await bulkWorkloads({ base, key, db: databases.primary, ...bulkOptions });
     }
-    const writes = !values["no-writes"] && !bulkOnly;
+    const writes = !values["no-writes"] && !bulkOnly && !freshnessOnly;
     if (writes) results.push(await barePgBaseline(db.url));
     for (const w of writes ? workloads : []) {
       const prepared = await w.prepare({ base, key, db: databases.primary });
@@ -208,6 +216,8 @@ async function main(): Promise<void> {
         `seeding ≥ ${Number(values["email-sends"]).toLocaleString()} email_sends for the read bench…`,
       );
       refreshes = (await seedForReads(databases.primary, Number(values["email-sends"]))).refreshes;
+    }
+    if (!values["no-reads"] && !bulkOnly && !freshnessOnly) {
       const bare = await startChild("bench/bare-read-server.ts", env);
       const noCache = await startChild("bench/server.ts", { ...env, ANALYTICS_CACHE_ENTRIES: "0" }, profile);
       try {
@@ -223,6 +233,26 @@ async function main(): Promise<void> {
       } finally {
         await bare.stop();
         await noCache.stop();
+      }
+    }
+    if (!values["no-reads"] && !bulkOnly) {
+      // The app as main.ts runs it: folding the open window every ROLLUP_FOLD_INTERVAL_MS (default 1 s).
+      const folding = await startChild("bench/server.ts", {
+        ...env,
+        ROLLUP_FOLD_INTERVAL_MS: process.env.ROLLUP_FOLD_INTERVAL_MS ?? "1000",
+        // Overload shows as 503s in the table's errors; one log line each would drown the report.
+        BENCH_LOG_LEVEL: "fatal",
+      });
+      try {
+        fresh = await freshnessBench({
+          base: folding.base,
+          key,
+          db: databases.primary,
+          durationS: Math.max(duration, 20),
+          writesPerSecond: Number(values["writes-per-second"]),
+        });
+      } finally {
+        await folding.stop();
       }
     }
   } finally {
@@ -241,9 +271,7 @@ async function main(): Promise<void> {
       reads,
       `reads: ${readConnections} connections × ${duration} s, pool ${POOL_MAX}, no replica (both sides read the primary)`,
     );
-    console.log(
-      "\nrollup refresh (closed days recounted + open window REFRESH … CONCURRENTLY, one transaction):",
-    );
+    console.log("\nrollup refresh (closed days recounted + open window changes folded, one transaction):");
     for (const { emailSends, kind, refresh } of refreshes)
       console.log(
         `  ${kind.padEnd(8)} at ${emailSends.toLocaleString().padStart(10)} email_sends: ${String(refresh.duration_ms).padStart(6)} ms, ` +
@@ -258,6 +286,26 @@ async function main(): Promise<void> {
           `(${refresh.leaderboard_snapshots.row_count.toLocaleString()} rows)`,
       );
   }
+  if (fresh) {
+    console.log(
+      `\nreachgraph bench — freshness: ${fresh.ingestPerSecond.toFixed(0)} writes/s acknowledged (leads, AI-GYM ` +
+        `records, open pixels; open loop), fold every ${process.env.ROLLUP_FOLD_INTERVAL_MS ?? "1000"} ms, ` +
+        `${fresh.probes} probes (an email queued, 202 → first GraphQL campaign performance counting it)\n`,
+    );
+    console.log(
+      `${"workload".padEnd(70)} ${"p50 ms".padStart(8)} ${"p99 ms".padStart(8)} ${"max ms".padStart(8)} ${"errors".padStart(7)} ${"target".padStart(8)}`,
+    );
+    const met = fresh.p99Ms <= FRESHNESS_TARGET_MS;
+    console.log(
+      `${fresh.name.padEnd(70)} ${fresh.p50Ms.toFixed(0).padStart(8)} ${fresh.p99Ms.toFixed(0).padStart(8)} ${fresh.maxMs.toFixed(0).padStart(8)} ${String(fresh.errors).padStart(7)} ${(met ? "met" : "MISSED").padStart(8)}`,
+    );
+    if (!met) {
+      console.log(
+        `\nFRESHNESS: p99 ${fresh.p99Ms.toFixed(0)} ms is over the ${FRESHNESS_TARGET_MS} ms target.`,
+      );
+      if (values.strict) process.exitCode = 1;
+    }
+  }
   const bulkRows: Result[] = bulk.map((b) => ({
     name: b.name,
     requestsPerSecond: b.rowsPerSecond,
@@ -266,7 +314,7 @@ async function main(): Promise<void> {
     p99Ms: 0,
     errors: 0,
   }));
-  saveBaselines([...results, ...reads, ...bulkRows]);
+  saveBaselines([...results, ...reads, ...bulkRows, ...(fresh ? [fresh] : [])]);
 }
 
 let regressed = false;

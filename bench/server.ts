@@ -5,15 +5,23 @@
 
 import type { Server } from "node:http";
 import type { AddressInfo } from "node:net";
+import pino from "pino";
 import { AnalyticsCache } from "../src/analytics/analytics-cache.js";
+import { listenForRefreshes } from "../src/analytics/refresh-listener.js";
 import { connectDatabases } from "../src/db/databases.js";
 import { createApp } from "../src/http/app.js";
 import { handleClientErrors } from "../src/http/client-errors.js";
+import { startFoldLoop } from "../src/jobs/fold-loop.js";
 import { createLogger } from "../src/logger.js";
 
 const url = process.env.BENCH_DATABASE_URL;
 if (!url) throw new Error("BENCH_DATABASE_URL is required");
-const logger = createLogger("warn", "bench-server");
+// To stderr, which the bench shows (its stdout is read for the port only).
+const logger = createLogger(
+  (process.env.BENCH_LOG_LEVEL as "warn" | "error" | "fatal" | undefined) ?? "warn",
+  "bench-server",
+  pino.destination(2),
+);
 const db = connectDatabases(
   { primaryUrl: url, replicaUrl: undefined },
   {
@@ -22,19 +30,32 @@ const db = connectDatabases(
     logger,
   },
 );
+const analyticsCache = new AnalyticsCache({
+  maxEntries: Number(process.env.ANALYTICS_CACHE_ENTRIES ?? 1000),
+  asOfTtlMs: Number(process.env.ANALYTICS_AS_OF_TTL_MS ?? 1000),
+});
+// As main.ts: a refresh or fold anywhere ends the asOf memo at once.
+const listener = listenForRefreshes(url, () => analyticsCache.forgetAsOf(), logger);
 const app = createApp({
-  analyticsCache: new AnalyticsCache({
-    maxEntries: Number(process.env.ANALYTICS_CACHE_ENTRIES ?? 1000),
-    asOfTtlMs: Number(process.env.ANALYTICS_AS_OF_TTL_MS ?? 1000),
-  }),
+  analyticsCache,
   db,
   logger,
   rateLimitPerMinute: 100_000_000,
 });
+// The fold loop, as main.ts runs it, when asked for (the freshness bench): ROLLUP_FOLD_INTERVAL_MS > 0.
+const foldIntervalMs = Number(process.env.ROLLUP_FOLD_INTERVAL_MS ?? 0);
+const fold =
+  foldIntervalMs > 0 ? startFoldLoop({ primaryUrl: url, intervalMs: foldIntervalMs, logger }) : undefined;
 const server = await new Promise<Server>((resolve) => {
   const s = handleClientErrors(app.listen(0, "127.0.0.1", () => resolve(s)));
 });
 process.stdout.write(`${JSON.stringify({ port: (server.address() as AddressInfo).port })}\n`);
 process.on("SIGTERM", () => {
-  server.close(() => void db.close().then(() => process.exit(0)));
+  server.close(
+    () =>
+      void (fold?.stop() ?? Promise.resolve())
+        .then(() => listener.close())
+        .then(() => db.close())
+        .then(() => process.exit(0)),
+  );
 });

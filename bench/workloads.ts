@@ -15,7 +15,7 @@ export type Workload = {
   }) => Promise<{ body: () => unknown; path?: string }>;
 };
 
-const lead = () => {
+export const lead = () => {
   const id = randomUUID();
   return {
     company_name: "Bench Co",
@@ -27,7 +27,7 @@ const lead = () => {
   };
 };
 
-const aiGymRecord = () => ({
+export const aiGymRecord = () => ({
   task_type: "email_copy",
   model_name: "claude-4.5-sonnet",
   cost: 0.012,
@@ -36,7 +36,10 @@ const aiGymRecord = () => ({
 });
 
 /** An always-open campaign with `n` leads to write to. */
-async function campaignWithLeads(db: pg.Pool, n: number): Promise<{ campaignId: string; leadIds: string[] }> {
+export async function campaignWithLeads(
+  db: pg.Pool,
+  n: number,
+): Promise<{ campaignId: string; leadIds: string[] }> {
   const { rows } = await db.query<{ id: string }>(
     `INSERT INTO campaigns (name, daily_limit, send_window, status)
      VALUES ('bench', 10000, '{"timezone":"UTC","days":["mon","tue","wed","thu","fri","sat","sun"],"start_hour":0,"end_hour":24}', 'active')

@@ -62,6 +62,7 @@ const EnvSchema = z.object({
   ANALYTICS_CACHE_ENTRIES: z.coerce.number().int().min(0).default(1000),
   ANALYTICS_AS_OF_TTL_MS: z.coerce.number().int().min(0).max(60_000).default(1000),
   VIEW_REFRESH_INTERVAL_MINUTES: z.coerce.number().int().min(1).max(60).default(5),
+  ROLLUP_FOLD_INTERVAL_MS: z.coerce.number().int().min(0).max(60_000).default(1000),
   GRAPHQL_INTROSPECTION: flag.optional(),
   GRAPHQL_MAX_DEPTH: positiveInt.default(12),
   GRAPHQL_MAX_ALIASES: positiveInt.default(15),
@@ -113,8 +114,10 @@ export type Config = {
   rateLimitPerMinute: number;
   /** Analytics reads leave the replica while it is further behind than this. */
   replicaMaxLagSeconds: number;
-  /** How often the scheduler refreshes the materialized views. */
+  /** How often the scheduler refreshes the rollups (closes days, recounts the closed days writes changed). */
   viewRefreshIntervalMinutes: number;
+  /** Pause between two folds of the open window's changes (0: no fold loop in this process). */
+  rollupFoldIntervalMs: number;
   /** Analytics answers cached per views' asOf (0: off). */
   analyticsCacheEntries: number;
   /** How long a looked-up asOf is reused (ms) unless a refresh notification ends it sooner (0: never). */
@@ -340,6 +343,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     rateLimitPerMinute: e.RATE_LIMIT_PER_MINUTE,
     replicaMaxLagSeconds: e.REPLICA_MAX_LAG_SECONDS,
     viewRefreshIntervalMinutes: e.VIEW_REFRESH_INTERVAL_MINUTES,
+    rollupFoldIntervalMs: e.ROLLUP_FOLD_INTERVAL_MS,
     analyticsCacheEntries: e.ANALYTICS_CACHE_ENTRIES,
     analyticsAsOfTtlMs: e.ANALYTICS_AS_OF_TTL_MS,
     graphql: {

@@ -22,6 +22,7 @@ import { waitForReplica } from "./db/replication.js";
 import { anyApiKeyExists, createApiKey } from "./domain/api-keys.js";
 import { createApp } from "./http/app.js";
 import { handleClientErrors } from "./http/client-errors.js";
+import { type FoldLoop, startFoldLoop } from "./jobs/fold-loop.js";
 import { startScheduler } from "./jobs/scheduler.js";
 import { createLogger, redactUrl } from "./logger.js";
 import { FIRST_START_SEED } from "./seed/catalog.js";
@@ -53,6 +54,7 @@ let db: Databases | undefined;
 let server: Server | undefined;
 let scheduler: Runner | undefined;
 let refreshListener: RefreshListener | undefined;
+let fold: FoldLoop | undefined;
 /** Aborted by the first stop request; start-up checks it between its steps. */
 const startup = new AbortController();
 let starting: Promise<void> = Promise.resolve();
@@ -91,6 +93,7 @@ async function shutdown(reason: string): Promise<void> {
   // A stop during start-up lets start-up return at its next step, so that what it has started is stopped below.
   startup.abort();
   await starting.catch(() => {});
+  await fold?.stop().catch((err) => logger.warn({ err }, "stopping the fold loop failed"));
   await scheduler?.stop().catch((err) => logger.warn({ err }, "stopping the job scheduler failed"));
   if (server) {
     const s = server;
@@ -203,6 +206,9 @@ async function main(): Promise<void> {
   // Fresh demo data is shown at once; otherwise the views are refreshed in the background now and on schedule.
   if (seeded) await refreshViews(database.primary, "startup");
   else await scheduler.addJob("refresh_views", {}, { jobKey: "refresh_views" });
+  // The open window's changes are folded every ROLLUP_FOLD_INTERVAL_MS (one instance at a time: an advisory lock).
+  if (config.rollupFoldIntervalMs > 0)
+    fold = startFoldLoop({ primaryUrl: urls.primaryUrl, intervalMs: config.rollupFoldIntervalMs, logger });
   // One look at the A/B tests in the background now, so freshly seeded (or long-idle) tests do not wait for the
   // next quarter hour of the ab_evaluate cron.
   await scheduler.addJob("ab_evaluate", {}, { jobKey: "ab_evaluate" });

@@ -16,6 +16,7 @@ CALL rollup_define(
                 meetings_booked INTEGER NOT NULL',
     primary_key => 'campaign_id, bucket',
     bucket => 'bucket',
+    bucket_seconds => 900,
     key_column => 'campaign_id',
     marks => '{email_sends.created_at, email_send_outcomes.sent_at}',
     open_bucket_index => true,

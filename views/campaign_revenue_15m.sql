@@ -7,6 +7,7 @@ CALL rollup_define(
                 deals_won INTEGER NOT NULL, revenue NUMERIC NOT NULL',
     primary_key => 'campaign_id, bucket, currency',
     bucket => 'bucket',
+    bucket_seconds => 900,
     key_column => 'campaign_id',
     marks => '{deals.won_at}',
     open_bucket_index => true,

@@ -1,7 +1,8 @@
 -- Platform activity per 15-minute UTC bucket: leads scraped (created_at), analyses completed (completed_at), demos
 -- deployed (deployed_at), videos ready (status ready or archived, on created_at: videos have no ready timestamp),
 -- emails sent (sent_at, any campaign) and AI spend (sum of AI-GYM cost, created_at).
--- Declared as campaign_kpis_15m.sql is; one row per bucket (not keyed): a write marks the whole day of its row.
+-- Declared as campaign_kpis_15m.sql is; one row per bucket (not keyed): a write marks the whole day of its row when
+-- it is closed, its 15-minute bucket in the open window.
 CALL rollup_define(
     name => 'platform_kpis_15m',
     columns => 'bucket TIMESTAMP NOT NULL, leads_scraped INTEGER NOT NULL, analyses_completed INTEGER NOT NULL,
@@ -9,6 +10,7 @@ CALL rollup_define(
                 ai_runs INTEGER NOT NULL, ai_spend NUMERIC NOT NULL',
     primary_key => 'bucket',
     bucket => 'bucket',
+    bucket_seconds => 900,
     marks => '{leads.created_at, website_analyses.completed_at, demo_sites.deployed_at, videos.created_at,
                email_sends.sent_at, ai_gym_performance.created_at}',
     aggregate => $$

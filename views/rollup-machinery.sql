@@ -1,20 +1,24 @@
 -- The rollup machinery (views/README.md "Declaring a rollup"). A rollup is one declaration, CALL rollup_define(...)
 -- in views/<rollup>.sql: its closed table's columns and key, its time column, the aggregate of [lo, hi) and the
--- base-table columns whose writes can change a closed day. From it rollup_define makes the four parts — the
--- <parts>_between function, the <parts>_closed table (filled with the history before the horizon when new; kept,
--- and checked against the declaration, when it exists: it holds the record of sealed days), the <parts>_open
--- materialized view with the unique index REFRESH … CONCURRENTLY needs, and the view readers use — records the
--- rollup in `rollups` (which src/analytics/refresh-views.ts refreshes) and its marks in `rollup_marks` (which the
--- mark triggers of views/rollup-marks.sql read), and puts the mark triggers on every table it names. Calling it
--- again for the same rollup redefines it (a changed aggregate needs a recount: insert a '-infinity' mark for it).
+-- base-table columns whose writes can change it. From it rollup_define makes the four parts — the <parts>_between
+-- function, the <parts>_closed table (filled with the history before the horizon when new; kept, and checked
+-- against the declaration, when it exists: it holds the record of sealed days), the <parts>_open table of the
+-- buckets from the horizon on (filled at once, then kept exact by the fold: src/analytics/fold-open-changes.ts), and
+-- the view readers use — records the rollup in `rollups` (which src/analytics/refresh-views.ts refreshes) and its
+-- marks in `rollup_marks` (which the mark triggers of views/rollup-marks.sql read), and puts the mark triggers on
+-- every table it names. Calling it again for the same rollup redefines it (a changed aggregate needs a recount:
+-- insert a '-infinity' mark for it).
 
 -- The rollups the refresh maintains, by the name of the view readers use (the name marks and view_refreshes
--- carry).
+-- carry). `bucket_seconds` is the width of a bucket: a write in the open window records the bucket of its row
+-- (rollup_open_changes), and the fold recounts [bucket, bucket + width) — a whole bucket, so the width must divide
+-- a UTC day (the horizon is a day boundary).
 CREATE TABLE rollups (
     rollup VARCHAR(63) PRIMARY KEY,
     parts VARCHAR(63) NOT NULL UNIQUE,
     bucket VARCHAR(63) NOT NULL,
-    key_column VARCHAR(63)
+    key_column VARCHAR(63),
+    bucket_seconds INTEGER NOT NULL DEFAULT 86400 CHECK (bucket_seconds > 0 AND 86400 % bucket_seconds = 0)
 );
 
 -- What a write marks for a rollup: a change to a row of `source` dated (by `at_column`) before the horizon marks
@@ -62,7 +66,8 @@ END $$;
 -- all); `marks` the '<table>.<column>' whose writes change it. Options: `key_column` keys the rollup (its marks
 -- name the key of the row, and the refresh recounts only the marked keys of a day); `parts` the parts' prefix
 -- (default: the rollup's name); `reader` the view's query, with %s standing for the closed and open rows `AS days`
--- (default: those rows themselves); `open_bucket_index` indexes the open view on the bucket too.
+-- (default: those rows themselves); `open_bucket_index` indexes the open table on the bucket too; `bucket_seconds`
+-- the bucket's width (default a day; what the fold recounts for a write in the open window).
 CREATE PROCEDURE rollup_define(
     name text,
     columns text,
@@ -73,7 +78,8 @@ CREATE PROCEDURE rollup_define(
     key_column text DEFAULT NULL,
     parts text DEFAULT NULL,
     reader text DEFAULT NULL,
-    open_bucket_index boolean DEFAULT false
+    open_bucket_index boolean DEFAULT false,
+    bucket_seconds integer DEFAULT 86400
 )
 LANGUAGE plpgsql AS $$
 DECLARE
@@ -84,21 +90,18 @@ DECLARE
     existing oid;
     shape_differs boolean;
     result_columns text;
-    open_columns text;
     first_key text;
     mark record;
     created boolean := false;
 BEGIN
-    -- No refresh runs while a rollup is (re)defined, so none moves the horizon between the open view's fill and
-    -- this transaction's commit (the lock refreshViews holds, src/analytics/refresh-views.ts).
+    -- No refresh or fold runs while a rollup is (re)defined, so none moves the horizon or writes the open table
+    -- between its fill and this transaction's commit (the lock refreshViews holds, src/analytics/refresh-views.ts).
     PERFORM pg_advisory_xact_lock(hashtext('reachgraph:refresh_views'));
     -- The declared closed table, built as a temporary table: the parts' column types come from it.
     EXECUTE format('CREATE TEMPORARY TABLE rollup_declared (%s, PRIMARY KEY (%s))', columns, primary_key);
     declared := 'pg_temp.rollup_declared'::regclass;
-    SELECT string_agg(format('%I %s', a.attname, format_type(a.atttypid, NULL)), ', ' ORDER BY a.attnum),
-           string_agg(format('f.%I::%s AS %I', a.attname, format_type(a.atttypid, a.atttypmod), a.attname), ', '
-                      ORDER BY a.attnum)
-      INTO result_columns, open_columns
+    SELECT string_agg(format('%I %s', a.attname, format_type(a.atttypid, NULL)), ', ' ORDER BY a.attnum)
+      INTO result_columns
       FROM pg_attribute a
      WHERE a.attrelid = declared AND a.attnum > 0 AND NOT a.attisdropped;
     SELECT a.attname INTO first_key
@@ -137,19 +140,21 @@ BEGIN
                        p || '_closed_' || bucket || '_idx', here, p || '_closed', bucket);
     END IF;
 
-    -- The reader view and the open view are made again from the declaration (they hold no data of their own).
+    -- The reader view and the open table are made again from the declaration (they hold nothing but what the base
+    -- tables say; the open part was a materialized view before migration 0024).
     EXECUTE format('DROP VIEW IF EXISTS %I.%I', here, name);
-    EXECUTE format('DROP MATERIALIZED VIEW IF EXISTS %I.%I', here, p || '_open');
+    IF EXISTS (SELECT 1 FROM pg_class c
+                WHERE c.relname = p || '_open' AND c.relnamespace = here::regnamespace AND c.relkind = 'm') THEN
+        EXECUTE format('DROP MATERIALIZED VIEW %I.%I', here, p || '_open');
+    END IF;
+    EXECUTE format('DROP TABLE IF EXISTS %I.%I', here, p || '_open');
     -- The functions pin search_path: since PostgreSQL 17, REFRESH runs them with only pg_catalog on it.
     EXECUTE format('CREATE OR REPLACE FUNCTION %I.%I(lo timestamp, hi timestamp%s) RETURNS TABLE (%s) '
                    'LANGUAGE sql STABLE SET search_path = public AS %L',
                    here, p || '_between', CASE WHEN key_column IS NULL THEN '' ELSE ', keys uuid[]' END,
                    result_columns, aggregate);
-    EXECUTE format('CREATE MATERIALIZED VIEW %I.%I AS SELECT %s FROM rollup_horizon h '
-                   'CROSS JOIN LATERAL %I.%I(h.horizon, ''infinity''%s) AS f',
-                   here, p || '_open', open_columns, here, p || '_between',
-                   CASE WHEN key_column IS NULL THEN '' ELSE ', NULL' END);
-    EXECUTE format('CREATE UNIQUE INDEX %I ON %I.%I (%s)', p || '_open_key', here, p || '_open', primary_key);
+    EXECUTE format('CREATE TABLE %I.%I (%s, CONSTRAINT %I PRIMARY KEY (%s))',
+                   here, p || '_open', columns, p || '_open_key', primary_key);
     IF open_bucket_index THEN
         EXECUTE format('CREATE INDEX %I ON %I.%I (%I)', p || '_open_' || bucket || '_idx', here, p || '_open', bucket);
     END IF;
@@ -162,9 +167,11 @@ BEGIN
 
     -- The registry and the marks; then the triggers of the tables the marks name (the email sources have their own,
     -- views/rollup-marks.sql).
-    INSERT INTO rollups (rollup, parts, bucket, key_column) VALUES (name, p, bucket, key_column)
+    INSERT INTO rollups (rollup, parts, bucket, key_column, bucket_seconds)
+    VALUES (name, p, bucket, key_column, bucket_seconds)
         ON CONFLICT (rollup) DO UPDATE
-       SET parts = EXCLUDED.parts, bucket = EXCLUDED.bucket, key_column = EXCLUDED.key_column;
+       SET parts = EXCLUDED.parts, bucket = EXCLUDED.bucket, key_column = EXCLUDED.key_column,
+           bucket_seconds = EXCLUDED.bucket_seconds;
     DELETE FROM rollup_marks m WHERE m.rollup = name;
     INSERT INTO rollup_marks (rollup, source, at_column, key_column)
     SELECT name, split_part(s.entry, '.', 1), split_part(s.entry, '.', 2), key_column
@@ -183,19 +190,25 @@ BEGIN
         CALL rollup_watch(mark.source, 'rollup_mark_rows');
     END LOOP;
 
-    -- A new closed table is filled with all history before the horizon, once. Writers to the marked tables wait
-    -- for this transaction (a trigger being created, or this lock): a write the fill does not see is marked.
+    -- The open table is filled with the buckets from the horizon on, and a new closed table with all history before
+    -- it, once. Writers to the marked tables wait for this transaction (the lock): a write the fills do not see
+    -- commits after this transaction, with the marks and triggers above in place, so it is recorded (in
+    -- rollup_dirty_days or rollup_open_changes) and the next refresh or fold counts it.
+    FOR mark IN SELECT DISTINCT t.source
+                  FROM rollup_marks m
+                 CROSS JOIN LATERAL unnest(CASE m.source WHEN 'email_send_outcomes'
+                                                THEN ARRAY['email_sends', 'meetings', 'conversations',
+                                                           'conversation_messages']
+                                                ELSE ARRAY[m.source] END) AS t(source)
+                 WHERE m.rollup = name
+    LOOP
+        EXECUTE format('LOCK TABLE %I IN SHARE ROW EXCLUSIVE MODE', mark.source);
+    END LOOP;
+    EXECUTE format('INSERT INTO %I.%I SELECT f.* FROM rollup_horizon h '
+                   'CROSS JOIN LATERAL %I.%I(h.horizon, ''infinity''%s) AS f',
+                   here, p || '_open', here, p || '_between',
+                   CASE WHEN key_column IS NULL THEN '' ELSE ', NULL' END);
     IF created THEN
-        FOR mark IN SELECT DISTINCT t.source
-                      FROM rollup_marks m
-                     CROSS JOIN LATERAL unnest(CASE m.source WHEN 'email_send_outcomes'
-                                                    THEN ARRAY['email_sends', 'meetings', 'conversations',
-                                                               'conversation_messages']
-                                                    ELSE ARRAY[m.source] END) AS t(source)
-                     WHERE m.rollup = name
-        LOOP
-            EXECUTE format('LOCK TABLE %I IN SHARE ROW EXCLUSIVE MODE', mark.source);
-        END LOOP;
         EXECUTE format('INSERT INTO %I.%I SELECT f.* FROM rollup_horizon h '
                        'CROSS JOIN LATERAL %I.%I(''-infinity'', h.horizon%s) AS f',
                        here, p || '_closed', here, p || '_between',

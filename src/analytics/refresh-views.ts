@@ -21,11 +21,17 @@ export type Rollup = (typeof ROLLUPS)[number];
 
 /**
  * A rollup's declaration as the refresh needs it (`rollups`, views/rollup-machinery.sql): its parts' prefix
- * (`<parts>_between`, `<parts>_closed`, `<parts>_open`), the column that places a row in time, and for a rollup kept
- * per campaign or per A/B test the key column: its `_between` takes the keys to recount, and writes record which
- * keys of a day changed.
+ * (`<parts>_between`, `<parts>_closed`, `<parts>_open`), the column that places a row in time and the width of its
+ * buckets, and for a rollup kept per campaign or per A/B test the key column: its `_between` takes the keys to
+ * recount, and writes record which keys of a day (or open bucket) changed.
  */
-type RollupParts = { rollup: string; parts: string; bucket: string; key: string | null };
+export type RollupParts = {
+  rollup: string;
+  parts: string;
+  bucket: string;
+  key: string | null;
+  bucketSeconds: number;
+};
 
 /** A name the refresh writes into its SQL: only plain lower-case identifiers (the declarations' own names). */
 const IDENTIFIER = /^[a-z_][a-z0-9_]*$/;
@@ -34,9 +40,10 @@ const IDENTIFIER = /^[a-z_][a-z0-9_]*$/;
  * The declared rollups in ROLLUPS order. Throws when the declarations and ROLLUPS disagree, or a declared name is
  * not a plain identifier (they are spliced into the refresh's SQL).
  */
-async function declaredRollups(client: pg.PoolClient): Promise<(RollupParts & { rollup: Rollup })[]> {
+export async function declaredRollups(client: pg.PoolClient): Promise<(RollupParts & { rollup: Rollup })[]> {
   const { rows } = await client.query<RollupParts>(
-    "SELECT rollup, parts, bucket, key_column AS key FROM rollups ORDER BY rollup",
+    `SELECT rollup, parts, bucket, key_column AS key, bucket_seconds AS "bucketSeconds"
+       FROM rollups ORDER BY rollup`,
   );
   const byName = new Map(rows.map((r) => [r.rollup, r]));
   const declared = ROLLUPS.flatMap((rollup) => {
@@ -54,7 +61,7 @@ async function declaredRollups(client: pg.PoolClient): Promise<(RollupParts & { 
   return declared;
 }
 
-/** A [from, to) UTC range of closed buckets to recount: all of its rows, or only those of `keys`. */
+/** A [from, to) UTC range of closed (or open) buckets to recount: all of its rows, or only those of `keys`. */
 export type ClosedRange = {
   from: string;
   to: string;
@@ -107,8 +114,11 @@ export const VIEWS_REFRESHED_CHANNEL = "reachgraph_views_refreshed";
 
 /** Refresh rows older than this are pruned (the newest of each view always stays). */
 const REFRESH_LOG_RETENTION_DAYS = 30;
-/** Serialises refreshes across processes: the second waits, then refreshes from a newer snapshot. */
-const REFRESH_LOCK_KEY = "reachgraph:refresh_views";
+/**
+ * Serialises refreshes and folds (and rollup_define) across processes: a second refresh waits, then refreshes from
+ * a newer snapshot; a fold that finds it taken skips its turn.
+ */
+export const REFRESH_LOCK_KEY = "reachgraph:refresh_views";
 /** How long a refresh waits for write transactions older than it before giving up (it is retried on schedule). */
 const WAIT_FOR_WRITERS_MS = 60_000;
 
@@ -122,9 +132,10 @@ const WAIT_FOR_WRITERS_MS = 60_000;
  *    before it is recorded in `rollup_dirty_days` by the mark triggers (views/rollup-marks.sql).
  * 2. In the snapshot: it rewrites, per rollup, the closed buckets of the days the horizon passes and of the days
  *    recorded for it (of only the recorded campaigns or A/B tests when the marks name them), moves the horizon,
- *    and refreshes the open materialized views with `REFRESH … CONCURRENTLY`, which takes only
- *    an EXCLUSIVE lock: writers are never blocked, readers keep the previous contents until commit, and no ACCESS
- *    EXCLUSIVE lock is replayed on a standby to cancel replica readers.
+ *    drops from the open tables the buckets it closed, and recounts the open buckets writes recorded since the last
+ *    fold (foldOpenRanges, as the fold does every second: src/analytics/fold-open-changes.ts). Row writes only:
+ *    writers are never blocked, readers keep the previous contents until commit, and no ACCESS EXCLUSIVE lock is
+ *    replayed on a standby to cancel replica readers.
  * 3. From the refreshed rollups, still in the snapshot, it stores the model leaderboards ending at its as_of
  *    (storeLeaderboardSnapshots in get-model-leaderboard.ts).
  *
@@ -161,6 +172,7 @@ export async function refreshViews(
       const dirty = await client.query<Mark>(
         "DELETE FROM rollup_dirty_days RETURNING day::text AS day, rollup, key::text AS key",
       );
+      const changes = await takeOpenChanges(client);
       // The closed ranges are explicit (from the seal as it was: the pending marks of days about to be sealed are
       // recounted first); only the open views read the horizon. The seal moves up, never past the new horizon.
       const moved = await client.query<{ sealed: string }>(
@@ -173,7 +185,7 @@ export async function refreshViews(
       );
       const sealedBefore = moved.rows[0]?.sealed ?? state.sealed;
       const views: ViewsRefresh["views"] = [];
-      for (const { rollup: view, parts, bucket, key } of await declaredRollups(client)) {
+      for (const { rollup: view, parts, bucket, key, bucketSeconds } of await declaredRollups(client)) {
         const t0 = performance.now();
         const ranges = closedRanges(
           state.horizon,
@@ -183,24 +195,16 @@ export async function refreshViews(
             .map((m) => ({ day: m.day, key: key ? m.key : null })),
           state.sealed,
         );
-        let closedRows = 0;
-        if (ranges.length > 0) {
-          const recordset = `jsonb_to_recordset($1::jsonb) AS r(lo timestamp, hi timestamp, keys uuid[])`;
-          const jobs = JSON.stringify(ranges.map((r) => ({ lo: r.from, hi: r.to, keys: r.keys ?? null })));
-          await client.query(
-            `DELETE FROM ${parts}_closed c USING ${recordset}
-              WHERE c.${bucket} >= r.lo AND c.${bucket} < r.hi
-                ${key ? `AND (r.keys IS NULL OR c.${key} = ANY (r.keys))` : ""}`,
-            [jobs],
-          );
-          const inserted = await client.query(
-            `INSERT INTO ${parts}_closed
-             SELECT f.* FROM ${recordset} CROSS JOIN LATERAL ${parts}_between(r.lo, r.hi${key ? ", r.keys" : ""}) AS f`,
-            [jobs],
-          );
-          closedRows = inserted.rowCount ?? 0;
-        }
-        await client.query(`REFRESH MATERIALIZED VIEW CONCURRENTLY ${parts}_open`);
+        const closedRows = await recount(client, `${parts}_closed`, { parts, bucket, key }, ranges);
+        // The buckets just closed leave the open table; the open ones writes recorded are recounted.
+        if (state.horizon !== state.target)
+          await client.query(`DELETE FROM ${parts}_open WHERE ${bucket} < $1::timestamp`, [state.target]);
+        await recount(
+          client,
+          `${parts}_open`,
+          { parts, bucket, key },
+          openRanges(state.target, changesOf(changes, view, key), bucketSeconds),
+        );
         const open = await client.query<{ n: number }>(`SELECT count(*)::int AS n FROM ${parts}_open`);
         views.push({
           view_name: view,
@@ -328,3 +332,94 @@ export function closedRanges(
   if (horizonMs < targetMs) out.push({ from: horizon, to: target });
   return out;
 }
+
+/** A bucket of the open window a write changed (rollup_open_changes): for one rollup (null: every rollup), one key. */
+export type OpenChange = { rollup: string | null; bucket: string; key: string | null };
+
+/**
+ * Takes the open window's change log in the caller's snapshot: the rows it deletes are the writes committed before
+ * it, whose rows that snapshot sees; a later write's change stays for the next refresh or fold.
+ */
+export async function takeOpenChanges(client: pg.PoolClient): Promise<OpenChange[]> {
+  const { rows } = await client.query<OpenChange>(
+    "DELETE FROM rollup_open_changes RETURNING rollup, bucket::text AS bucket, key::text AS key",
+  );
+  return rows;
+}
+
+/** One rollup's open changes; a rollup without keys recounts whole buckets. */
+export function changesOf(changes: readonly OpenChange[], rollup: string, key: string | null) {
+  return changes
+    .filter((c) => c.rollup === null || c.rollup === rollup)
+    .map((c) => ({ bucket: c.bucket, key: key ? c.key : null }));
+}
+
+/**
+ * Above this many ranges in one rollup, the fold recounts the whole open window instead (one statement, what a
+ * refresh of the old materialized view cost): after a bulk load, not in steady ingest.
+ */
+export const MAX_OPEN_RANGES = 1000;
+
+/**
+ * One rollup's open ranges to recount: each changed bucket from `horizon` on, `bucketSeconds` wide, with the keys
+ * recorded for it (none when a change named every key); all of [horizon, infinity) after a TRUNCATE or when there
+ * are more than MAX_OPEN_RANGES. Buckets before the horizon are the refresh's (closed days, marked dirty).
+ */
+export function openRanges(
+  horizon: string,
+  changes: readonly { bucket: string; key: string | null }[],
+  bucketSeconds: number,
+): ClosedRange[] {
+  const horizonMs = timestampMs(horizon);
+  const whole = [{ from: horizon, to: "infinity" }];
+  if (changes.some((c) => c.bucket === "-infinity")) return whole;
+  const byBucket = new Map<number, Set<string> | null>();
+  for (const { bucket, key } of changes) {
+    const at = timestampMs(bucket);
+    if (at < horizonMs) continue;
+    const keys = byBucket.get(at);
+    if (key === null || keys === null) byBucket.set(at, null);
+    else byBucket.set(at, (keys ?? new Set()).add(key));
+  }
+  if (byBucket.size > MAX_OPEN_RANGES) return whole;
+  return [...byBucket.entries()]
+    .sort(([a], [b]) => a - b)
+    .map(([at, keys]) => ({
+      from: isoTimestamp(at),
+      to: isoTimestamp(at + bucketSeconds * 1000),
+      ...(keys ? { keys: [...keys].sort() } : {}),
+    }));
+}
+
+/**
+ * Rewrites the rows of `table` (a rollup's _closed or _open table) in each range from the base tables, through
+ * the rollup's `_between`: DELETE then INSERT in the caller's transaction and snapshot. Returns the rows inserted.
+ */
+export async function recount(
+  client: pg.PoolClient,
+  table: string,
+  { parts, bucket, key }: Pick<RollupParts, "parts" | "bucket" | "key">,
+  ranges: readonly ClosedRange[],
+): Promise<number> {
+  if (ranges.length === 0) return 0;
+  const recordset = `jsonb_to_recordset($1::jsonb) AS r(lo timestamp, hi timestamp, keys uuid[])`;
+  const jobs = JSON.stringify(ranges.map((r) => ({ lo: r.from, hi: r.to, keys: r.keys ?? null })));
+  await client.query(
+    `DELETE FROM ${table} c USING ${recordset}
+      WHERE c.${bucket} >= r.lo AND c.${bucket} < r.hi
+        ${key ? `AND (r.keys IS NULL OR c.${key} = ANY (r.keys))` : ""}`,
+    [jobs],
+  );
+  const inserted = await client.query(
+    `INSERT INTO ${table}
+     SELECT f.* FROM ${recordset} CROSS JOIN LATERAL ${parts}_between(r.lo, r.hi${key ? ", r.keys" : ""}) AS f`,
+    [jobs],
+  );
+  return inserted.rowCount ?? 0;
+}
+
+const timestampMs = (timestamp: string) =>
+  timestamp === "-infinity"
+    ? Number.NEGATIVE_INFINITY
+    : Date.parse(`${timestamp.replace(" ", "T")}${timestamp.length > 10 ? "" : "T00:00:00"}Z`);
+const isoTimestamp = (ms: number) => new Date(ms).toISOString().slice(0, 19).replace("T", " ");

@@ -21,7 +21,8 @@ export function crontab(viewRefreshIntervalMinutes: number): string {
     "0 */6 * * * maintain_partitions ?max=3",
     // Idempotency-Key responses are kept 24 h.
     "15 * * * * purge_idempotency_keys ?max=3",
-    // The read side's materialized views; the job key keeps at most one refresh queued.
+    // The read side's rollups: the horizon moves and closed days are recounted (the open window is folded every
+    // second by the fold loop, src/jobs/fold-loop.ts); the job key keeps at most one refresh queued.
     `*/${viewRefreshIntervalMinutes} * * * * refresh_views ?max=1&jobKey=refresh_views&jobKeyMode=preserve_run_at`,
     // A/B tests decide themselves: a look of the always-valid sequential test at every active test. Any number of
     // looks keeps the error rate (that is what always-valid means), so the period is about freshness only.
