@@ -78,6 +78,7 @@ describe("prisma/schema.prisma mirrors the migrated database", () => {
       "ai_gym_durations_daily",
       "campaign_kpis_15m",
       "campaign_revenue_15m",
+      "outreach_kpis_15m",
       "platform_kpis_15m",
     ];
     const open = rollups.map((r) => (r === "ab_variant_results" ? "ab_variant_daily_open" : `${r}_open`));

@@ -59,6 +59,8 @@ const emptySlice = (): KpiSlice => ({ funnel: emptyFunnel(), deals_won: 0, reven
  * Funnel, deals won and revenue over a calendar period for `campaignIds` (all campaigns when null): per campaign,
  * or summed over them (`byCampaign: false`), with a zero-filled series when a granularity is given. Two
  * statements on the views, whatever the number of campaigns. The map is keyed by campaign id ("*" when summed).
+ * Summed over all campaigns (the overview), the funnel comes from outreach_kpis_15m, which holds that sum per
+ * bucket: at most 96 rows a day, however many campaigns and emails there are.
  */
 export async function getCampaignKpis(
   db: pg.Pool,
@@ -72,7 +74,7 @@ export async function getCampaignKpis(
   const [funnels, revenue] = await Promise.all([
     sumRollup(db, {
       ...q,
-      view: "campaign_kpis_15m",
+      view: !q.byCampaign && q.campaignIds === null ? "outreach_kpis_15m" : "campaign_kpis_15m",
       metrics: FUNNEL_METRICS.map((m) => `sum(${m})::int AS ${m}`),
     }),
     sumRollup(db, {

@@ -12,6 +12,7 @@ export const ROLLUPS = [
   "campaign_kpis_15m",
   "campaign_revenue_15m",
   "platform_kpis_15m",
+  "outreach_kpis_15m",
   "ai_gym_daily",
   "ai_gym_durations_daily",
   "ai_gym_costs_daily",

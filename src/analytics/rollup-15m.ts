@@ -9,12 +9,12 @@ import { addDays, type CalendarPeriod, type Granularity, periodStarts } from "./
  * the sums are exact. The view, metrics and keys come from the callers in this folder, never from input.
  */
 export type RollupQuery = {
-  view: "campaign_kpis_15m" | "campaign_revenue_15m" | "platform_kpis_15m";
+  view: "campaign_kpis_15m" | "outreach_kpis_15m" | "campaign_revenue_15m" | "platform_kpis_15m";
   /** `sum(x)::int AS x` style select expressions. */
   metrics: readonly string[];
   period: CalendarPeriod;
   granularity: Granularity | null;
-  /** Group per campaign (the view must have campaign_id). */
+  /** Group per campaign (the view must have campaign_id: not outreach_kpis_15m or platform_kpis_15m). */
   byCampaign: boolean;
   /** Only these campaigns (per campaign, or summed over them); all when null. */
   campaignIds: readonly string[] | null;
@@ -57,7 +57,7 @@ export async function sumRollup(db: pg.Pool, q: RollupQuery): Promise<RollupRow[
     ? `to_char(date_trunc(${param(q.granularity)}, ${local}), 'YYYY-MM-DD')`
     : "NULL::text";
   const campaignFilter =
-    q.campaignIds && q.view !== "platform_kpis_15m"
+    q.campaignIds && (q.view === "campaign_kpis_15m" || q.view === "campaign_revenue_15m")
       ? `AND v.campaign_id = ANY(${param(q.campaignIds)}::uuid[])`
       : "";
   const key = q.key ? `, ${q.key}` : "";

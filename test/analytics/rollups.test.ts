@@ -117,6 +117,7 @@ describe("incremental rollups", () => {
       campaign_kpis_15m: [],
       campaign_revenue_15m: [],
       platform_kpis_15m: [{ from: daysAgo(30), to: daysAgo(29) }],
+      outreach_kpis_15m: [],
       ai_gym_daily: [{ from: daysAgo(30), to: daysAgo(29) }],
       ai_gym_durations_daily: [{ from: daysAgo(30), to: daysAgo(29) }],
       ai_gym_costs_daily: [{ from: daysAgo(30), to: daysAgo(29) }],
@@ -188,11 +189,14 @@ describe("incremental rollups", () => {
     expect(marks.rows).toEqual([
       ...(late.test ? [{ rollup: "ab_variant_results", key: late.test }] : []),
       { rollup: "campaign_kpis_15m", key: late.a },
+      // The all-campaign funnel is not keyed: its whole day is recounted.
+      { rollup: "outreach_kpis_15m", key: null },
     ]);
 
     const ranges = rangesOf(await refreshViews(pool, "test"));
     expect(ranges.campaign_kpis_15m).toEqual([{ from: late.day, to: daysAgo(-1, late.day), keys: [late.a] }]);
     expect(ranges.platform_kpis_15m).toEqual([]);
+    expect(ranges.outreach_kpis_15m).toEqual([{ from: late.day, to: daysAgo(-1, late.day) }]);
     const opened = async (campaign: string) =>
       (
         await pool.query<{ rollup: number; base: number }>(
