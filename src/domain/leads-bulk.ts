@@ -12,7 +12,7 @@ import {
 } from "./bulk/bulk-load.js";
 import { copyLine, copyText } from "./bulk/copy-text.js";
 import { UnprocessableError } from "./errors.js";
-import { type LeadInput, normaliseDomain } from "./leads.js";
+import { LEAD_UPSERT, type LeadInput, normaliseDomain } from "./leads.js";
 import type { UnitOfWork } from "./unit-of-work.js";
 
 /**
@@ -201,25 +201,7 @@ export async function loadLeads(
                 COALESCE(s.created_at, $1::timestamp), COALESCE(s.updated_at, $1::timestamp)
            FROM lead_bulk_stage s
           ORDER BY s.domain, s.source_platform
-         ON CONFLICT (domain, source_platform) DO UPDATE SET
-            company_name = EXCLUDED.company_name,
-            website = COALESCE(EXCLUDED.website, leads.website),
-            contact_name = COALESCE(EXCLUDED.contact_name, leads.contact_name),
-            contact_title = COALESCE(EXCLUDED.contact_title, leads.contact_title),
-            contact_email = COALESCE(EXCLUDED.contact_email, leads.contact_email),
-            contact_phone = COALESCE(EXCLUDED.contact_phone, leads.contact_phone),
-            industry = COALESCE(EXCLUDED.industry, leads.industry),
-            city = COALESCE(EXCLUDED.city, leads.city),
-            region = COALESCE(EXCLUDED.region, leads.region),
-            country_code = COALESCE(EXCLUDED.country_code, leads.country_code),
-            employee_count = COALESCE(EXCLUDED.employee_count, leads.employee_count),
-            consent_source = EXCLUDED.consent_source,
-            consent_timestamp = EXCLUDED.consent_timestamp,
-            consent_proof_url = COALESCE(EXCLUDED.consent_proof_url, leads.consent_proof_url),
-            email_token = COALESCE(EXCLUDED.email_token, leads.email_token),
-            domain_token = EXCLUDED.domain_token,
-            scraping_job_id = COALESCE(EXCLUDED.scraping_job_id, leads.scraping_job_id),
-            updated_at = EXCLUDED.updated_at
+         ${LEAD_UPSERT}
          RETURNING id, scraping_job_id, source_platform, industry, country_code, (xmax = 0) AS inserted
        ),
        audited AS (

@@ -4,6 +4,31 @@ import { domainToken, emailToken, lookupTokens } from "../compliance/tokens.js";
 import { type FieldError, LeadSuppressedError, NotFoundError, UnprocessableError } from "./errors.js";
 import type { UnitOfWork } from "./unit-of-work.js";
 
+/**
+ * How a lead already stored under (domain, source_platform) takes a new scrape of it: the new company name, consent
+ * and domain token; every other field only when the new scrape has it. One rule for the single, batch and bulk
+ * paths (an `INSERT INTO leads … ON CONFLICT` with `EXCLUDED` the new row).
+ */
+export const LEAD_UPSERT = `ON CONFLICT (domain, source_platform) DO UPDATE SET
+  company_name = EXCLUDED.company_name,
+  website = COALESCE(EXCLUDED.website, leads.website),
+  contact_name = COALESCE(EXCLUDED.contact_name, leads.contact_name),
+  contact_title = COALESCE(EXCLUDED.contact_title, leads.contact_title),
+  contact_email = COALESCE(EXCLUDED.contact_email, leads.contact_email),
+  contact_phone = COALESCE(EXCLUDED.contact_phone, leads.contact_phone),
+  industry = COALESCE(EXCLUDED.industry, leads.industry),
+  city = COALESCE(EXCLUDED.city, leads.city),
+  region = COALESCE(EXCLUDED.region, leads.region),
+  country_code = COALESCE(EXCLUDED.country_code, leads.country_code),
+  employee_count = COALESCE(EXCLUDED.employee_count, leads.employee_count),
+  consent_source = EXCLUDED.consent_source,
+  consent_timestamp = EXCLUDED.consent_timestamp,
+  consent_proof_url = COALESCE(EXCLUDED.consent_proof_url, leads.consent_proof_url),
+  email_token = COALESCE(EXCLUDED.email_token, leads.email_token),
+  domain_token = EXCLUDED.domain_token,
+  scraping_job_id = COALESCE(EXCLUDED.scraping_job_id, leads.scraping_job_id),
+  updated_at = EXCLUDED.updated_at`;
+
 export type LeadInput = {
   company_name: string;
   website?: string | undefined;
@@ -142,25 +167,7 @@ export async function ingestLeads(
        FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[],
                    $9::text[], $10::text[], $11::text[], $12::text[], $13::int[], $14::text[], $15::timestamp[],
                    $16::text[], $17::text[], $18::text[]) AS u
-     ON CONFLICT (domain, source_platform) DO UPDATE SET
-        company_name = EXCLUDED.company_name,
-        website = COALESCE(EXCLUDED.website, leads.website),
-        contact_name = COALESCE(EXCLUDED.contact_name, leads.contact_name),
-        contact_title = COALESCE(EXCLUDED.contact_title, leads.contact_title),
-        contact_email = COALESCE(EXCLUDED.contact_email, leads.contact_email),
-        contact_phone = COALESCE(EXCLUDED.contact_phone, leads.contact_phone),
-        industry = COALESCE(EXCLUDED.industry, leads.industry),
-        city = COALESCE(EXCLUDED.city, leads.city),
-        region = COALESCE(EXCLUDED.region, leads.region),
-        country_code = COALESCE(EXCLUDED.country_code, leads.country_code),
-        employee_count = COALESCE(EXCLUDED.employee_count, leads.employee_count),
-        consent_source = EXCLUDED.consent_source,
-        consent_timestamp = EXCLUDED.consent_timestamp,
-        consent_proof_url = COALESCE(EXCLUDED.consent_proof_url, leads.consent_proof_url),
-        email_token = COALESCE(EXCLUDED.email_token, leads.email_token),
-        domain_token = EXCLUDED.domain_token,
-        scraping_job_id = COALESCE(EXCLUDED.scraping_job_id, leads.scraping_job_id),
-        updated_at = EXCLUDED.updated_at
+     ${LEAD_UPSERT}
      RETURNING id, domain, source_platform, (xmax = 0) AS inserted, industry, country_code`,
     [
       col("company_name"),
