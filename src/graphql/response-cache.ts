@@ -16,7 +16,7 @@ type CachedResponse = { data: Record<string, unknown> };
 /**
  * The GraphQL response cache, as an Apollo plugin on the request's lifecycle: a query whose root fields are all
  * view-backed (`overview`, `modelLeaderboard`) is answered from the read side's cache (analytics-cache.ts) under
- * (read database, asOf, read source, document, variables, operation), before execution; a miss is executed and, when
+ * (read database, asOf, document, variables, operation), before execution; a miss is executed and, when
  * it has data and no errors, kept. `X-Cache` says which it was. Apollo has parsed and validated the document by
  * then (its own document cache keeps that cheap), so a cached answer is never one a fresh request would refuse.
  */
@@ -30,8 +30,9 @@ export const responseCachePlugin: ApolloServerPlugin<GraphQLContext> = {
         const { cache, read } = contextValue;
         if (!cache.enabled || !viewBacked(operation)) return null;
         asOf = await contextValue.asOf();
-        // The answer carries extensions.readSource, so the source (and any fallback reason) is part of the key.
-        key = `graphql|${JSON.stringify(read.source)}|${createHash("sha256")
+        // Kept per read database (the cache keys by pool); only the data is kept, and every response gets its own
+        // extensions.readSource (server.ts), so the source itself is not part of the key.
+        key = `graphql|${createHash("sha256")
           .update(JSON.stringify([source, request.variables ?? null, request.operationName ?? null]))
           .digest("base64url")}`;
         const cached = cache.peek<CachedResponse>(read.pool, asOf, key);
