@@ -258,17 +258,9 @@ async function handle(
 
   const idempotencyKey =
     route.method === "post" ? parseIdempotencyKey(req.get("idempotency-key")) : undefined;
-  const keyed: IdempotentRequest | undefined =
-    idempotencyKey !== undefined && principal.type === "api_key"
-      ? {
-          apiKeyId: principal.id,
-          key: idempotencyKey,
-          method: req.method,
-          path: req.originalUrl,
-          fingerprint: requestFingerprint(req.method, req.originalUrl, (req as RawBodyRequest).rawBody),
-          now,
-        }
-      : undefined;
+  const keyed = idempotentRequest(req, principal, idempotencyKey, now, () =>
+    requestFingerprint(req.method, req.originalUrl, (req as RawBodyRequest).rawBody),
+  );
   const answer = (r: StoredResponse, replayed = false) => {
     res.status(r.status).set(r.headers);
     if (replayed) res.set("Idempotent-Replayed", "true");
@@ -333,6 +325,25 @@ async function handle(
   }
 }
 
+/** What an Idempotency-Key is claimed under: an API key's request with a key (other principals and keyless requests: none). */
+function idempotentRequest(
+  req: Request,
+  principal: Principal,
+  key: string | undefined,
+  now: Date,
+  fingerprint: () => string,
+): IdempotentRequest | undefined {
+  if (key === undefined || principal.type !== "api_key") return undefined;
+  return {
+    apiKeyId: principal.id,
+    key,
+    method: req.method,
+    path: req.originalUrl,
+    fingerprint: fingerprint(),
+    now,
+  };
+}
+
 /**
  * The write pipeline of a streamed NDJSON route (see defineNdjsonRoute): the query is validated and the request's
  * media type, coding and presence of a body checked before the transaction; the handler reads the body while it
@@ -359,17 +370,7 @@ async function handleNdjson(
     const uow = new UnitOfWork(client, now, principal, requestId, correlationId, deps.events, deps.primary);
     const answer = await withRequestClock(now, () => route.handler({ params: {}, query, body }, uow));
     if (!uow.accountedFor) throw new Error(`${route.operationId} wrote without an audit entry`);
-    const keyed: IdempotentRequest | undefined =
-      idempotencyKey !== undefined && principal.type === "api_key"
-        ? {
-            apiKeyId: principal.id,
-            key: idempotencyKey,
-            method: req.method,
-            path: req.originalUrl,
-            fingerprint: body.fingerprint(),
-            now,
-          }
-        : undefined;
+    const keyed = idempotentRequest(req, principal, idempotencyKey, now, () => body.fingerprint());
     if (keyed) {
       const claim = await claimIdempotencyKey(client, keyed);
       if (claim.kind === "replay") {
