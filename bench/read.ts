@@ -96,12 +96,12 @@ export async function startChild(script: string, env: Record<string, string>, no
   };
 }
 
-export const LEADERBOARD = `{ modelLeaderboard(taskType: "website_analysis", period: "30d") { asOf entries { modelName usageCount avgQuality avgCostUsd conversionRate conversionRateInterval { low high } p50DurationSeconds p95DurationSeconds p50CostUsd p95CostUsd costPerConversionUsd belowMinSamples } } }`;
+const LEADERBOARD = `{ modelLeaderboard(taskType: "website_analysis", period: "30d") { asOf entries { modelName usageCount avgQuality avgCostUsd conversionRate conversionRateInterval { low high } p50DurationSeconds p95DurationSeconds p50CostUsd p95CostUsd costPerConversionUsd belowMinSamples } } }`;
 /** The same leaderboard over a period that refreshes do not store (45 days): computed from the rollups. */
 const LEADERBOARD_COMPUTED = LEADERBOARD.replace('period: "30d"', 'period: "45d"');
 /** The fields a dashboard tile asks for (issue 14): no percentile, so none is computed. */
-export const LEADERBOARD_COMPUTED_PLAIN = `{ modelLeaderboard(taskType: "website_analysis", period: "45d") { entries { modelName usageCount avgCostUsd avgQuality conversionRate } } }`;
-export const OVERVIEW = `{ overview(period: "30d") { asOf platform { leadsScraped emailsSent aiSpendUsd } outreach { funnel { sent delivered opened replied meetingsBooked } rates { replyRate meetingBookingRate } revenue { currency amount } } outreachSeries { start kpis { funnel { sent replied } } } } }`;
+const LEADERBOARD_COMPUTED_PLAIN = `{ modelLeaderboard(taskType: "website_analysis", period: "45d") { entries { modelName usageCount avgCostUsd avgQuality conversionRate } } }`;
+const OVERVIEW = `{ overview(period: "30d") { asOf platform { leadsScraped emailsSent aiSpendUsd } outreach { funnel { sent delivered opened replied meetingsBooked } rates { replyRate meetingBookingRate } revenue { currency amount } } outreachSeries { start kpis { funnel { sent replied } } } } }`;
 
 /** Clock ticks per second of /proc/<pid>/stat's times (USER_HZ: 100 on Linux). */
 const USER_HZ = 100;
@@ -119,7 +119,7 @@ function cpuSeconds(pid: number | undefined): number | undefined {
   }
 }
 
-export async function load(
+async function load(
   name: string,
   opts: {
     /** The server's process, whose CPU per request is reported. */
