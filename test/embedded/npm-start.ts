@@ -104,14 +104,22 @@ export function groupMembers(pgid: number): number[] {
   });
 }
 
-/** Pids of PostgreSQL servers whose command line names a directory under `dataDir` (the postmasters). */
+/**
+ * Pids of PostgreSQL servers whose command line names a directory under `dataDir` (the postmasters). A backend
+ * just forked (a new connection, an autovacuum worker) still shows its postmaster's command line until it sets its
+ * title, so processes whose parent is one of them are not counted.
+ */
 export function postgresOf(dataDir: string): number[] {
-  return procEntries().filter((pid) => {
+  const servers = new Map<number, number>();
+  for (const pid of procEntries()) {
     const stat = read(`/proc/${pid}/stat`);
-    if (stat.slice(stat.lastIndexOf(")") + 2).startsWith("Z")) return false;
+    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+    if (fields[0] === "Z") continue;
     const cmdline = read(`/proc/${pid}/cmdline`).split("\0");
-    return /postgres$/.test(cmdline[0] ?? "") && cmdline.some((arg) => arg.startsWith(dataDir));
-  });
+    if (/postgres$/.test(cmdline[0] ?? "") && cmdline.some((arg) => arg.startsWith(dataDir)))
+      servers.set(pid, Number(fields[1]));
+  }
+  return [...servers].filter(([, ppid]) => !servers.has(ppid)).map(([pid]) => pid);
 }
 
 export function killGroup(pgid: number, signal: NodeJS.Signals): void {
