@@ -107,7 +107,7 @@ const OVERVIEW = `{ overview(period: "30d") { asOf platform { leadsScraped email
 const USER_HZ = 100;
 
 /** CPU seconds (user + system) process `pid` has used so far; undefined off Linux. */
-function cpuSeconds(pid: number | undefined): number | undefined {
+export function cpuSeconds(pid: number | undefined): number | undefined {
   if (pid === undefined) return undefined;
   try {
     // Fields after the parenthesised command name: state is the 3rd field, utime the 14th, stime the 15th.

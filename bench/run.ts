@@ -1,6 +1,7 @@
 /**
  * npm run bench [-- --duration SECONDS] [--connections N] [--read-connections N] [--email-sends N]
  *                  [--no-writes] [--no-reads] [--update-baselines] [--strict]
+ *                  [--only TEXT]   (only the write workloads whose name contains TEXT)
  *               npm run bench -- --crash [--iterations N]   (the crash loop alone, bench/crash-loop.ts; default 200)
  *               npm run bench -- --bulk-only [--bulk-rows N] [--bulk-leads N] [--bulk-rounds N]
  *                  (the bulk-ingest rows alone, bench/bulk.ts; --no-bulk skips them in a full run)
@@ -36,7 +37,7 @@ import { freePort, withDatabase } from "../test/support/urls.js";
 import { type BulkResult, bulkWorkloads, reportBulk } from "./bulk.js";
 import { runCrashLoop } from "./crash-loop.js";
 import { FRESHNESS_TARGET_MS, type FreshnessResult, freshnessBench } from "./freshness.js";
-import { readWorkloads, seedForReads, startChild } from "./read.js";
+import { cpuSeconds, readWorkloads, seedForReads, startChild } from "./read.js";
 import { workloads } from "./workloads.js";
 
 const { values } = parseArgs({
@@ -58,6 +59,7 @@ const { values } = parseArgs({
     freshness: { type: "boolean", default: false },
     "writes-per-second": { type: "string", default: "500" },
     iterations: { type: "string", default: "200" },
+    only: { type: "string" },
   },
 });
 const readConnections = Number(values["read-connections"]);
@@ -185,8 +187,10 @@ async function main(): Promise<void> {
     }
     const writes = !values["no-writes"] && !bulkOnly && !freshnessOnly;
     if (writes) results.push(await barePgBaseline(db.url));
-    for (const w of writes ? workloads : []) {
+    const only = values.only?.toLowerCase();
+    for (const w of writes ? workloads.filter((w) => !only || w.name.toLowerCase().includes(only)) : []) {
       const prepared = await w.prepare({ base, key, db: databases.primary });
+      const cpuBefore = cpuSeconds(server.pid);
       const r = await autocannon({
         url: base,
         connections,
@@ -202,6 +206,7 @@ async function main(): Promise<void> {
               },
         ],
       });
+      const cpuAfter = cpuSeconds(server.pid);
       results.push({
         name: w.name,
         requestsPerSecond: r.requests.average,
@@ -209,6 +214,9 @@ async function main(): Promise<void> {
         p50Ms: r.latency.p50,
         p99Ms: r.latency.p99,
         errors: r.errors + r.non2xx,
+        ...(cpuBefore !== undefined && cpuAfter !== undefined && r.requests.total > 0
+          ? { serverCpuUsPerRequest: ((cpuAfter - cpuBefore) * 1e6) / r.requests.total }
+          : {}),
       });
     }
     if (!values["no-reads"] && !bulkOnly) {

@@ -13,6 +13,7 @@ import { createApp } from "../src/http/app.js";
 import { handleClientErrors } from "../src/http/client-errors.js";
 import { startFoldLoop } from "../src/jobs/fold-loop.js";
 import { createLogger } from "../src/logger.js";
+import { DEFAULT_WRITE_GROUPS } from "../src/rest/write-groups.js";
 
 const url = process.env.BENCH_DATABASE_URL;
 if (!url) throw new Error("BENCH_DATABASE_URL is required");
@@ -41,6 +42,10 @@ const app = createApp({
   db,
   logger,
   rateLimitPerMinute: 100_000_000,
+  writeGroups: {
+    maxRequests: Number(process.env.WRITE_GROUP_MAX_REQUESTS ?? DEFAULT_WRITE_GROUPS.maxRequests),
+    maxInFlight: Number(process.env.WRITE_GROUP_MAX_IN_FLIGHT ?? DEFAULT_WRITE_GROUPS.maxInFlight),
+  },
 });
 // The fold loop, as main.ts runs it, when asked for (the freshness bench): ROLLUP_FOLD_INTERVAL_MS > 0.
 const foldIntervalMs = Number(process.env.ROLLUP_FOLD_INTERVAL_MS ?? 0);

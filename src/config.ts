@@ -63,6 +63,9 @@ const EnvSchema = z.object({
   ANALYTICS_AS_OF_TTL_MS: z.coerce.number().int().min(0).max(60_000).default(1000),
   VIEW_REFRESH_INTERVAL_MINUTES: z.coerce.number().int().min(1).max(60).default(5),
   ROLLUP_FOLD_INTERVAL_MS: z.coerce.number().int().min(0).max(60_000).default(1000),
+  // Group commit (src/rest/write-groups.ts): requests per shared transaction (1: off) and batches at a time per route.
+  WRITE_GROUP_MAX_REQUESTS: z.coerce.number().int().min(1).max(1000).default(64),
+  WRITE_GROUP_MAX_IN_FLIGHT: z.coerce.number().int().min(1).max(16).default(2),
   GRAPHQL_INTROSPECTION: flag.optional(),
   GRAPHQL_MAX_DEPTH: positiveInt.default(12),
   GRAPHQL_MAX_ALIASES: positiveInt.default(15),
@@ -122,6 +125,8 @@ export type Config = {
   analyticsCacheEntries: number;
   /** How long a looked-up asOf is reused (ms) unless a refresh notification ends it sooner (0: never). */
   analyticsAsOfTtlMs: number;
+  /** Group commit of concurrent single-event writes. */
+  writeGroups: { maxRequests: number; maxInFlight: number };
   graphql: GraphQLConfig;
   /** Months each class of data is kept (spec §8). */
   retention: RetentionPolicy;
@@ -346,6 +351,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     rollupFoldIntervalMs: e.ROLLUP_FOLD_INTERVAL_MS,
     analyticsCacheEntries: e.ANALYTICS_CACHE_ENTRIES,
     analyticsAsOfTtlMs: e.ANALYTICS_AS_OF_TTL_MS,
+    writeGroups: { maxRequests: e.WRITE_GROUP_MAX_REQUESTS, maxInFlight: e.WRITE_GROUP_MAX_IN_FLIGHT },
     graphql: {
       introspection: e.GRAPHQL_INTROSPECTION ?? e.NODE_ENV !== "production",
       maxDepth: e.GRAPHQL_MAX_DEPTH,

@@ -232,6 +232,7 @@ async function main(): Promise<void> {
     rateLimitPerMinute: config.rateLimitPerMinute,
     graphql: config.graphql,
     analyticsCache,
+    writeGroups: config.writeGroups,
   });
   server = await new Promise<Server>((resolve, reject) => {
     const s = handleClientErrors(app.listen(config.http.port, config.http.host, () => resolve(s)));

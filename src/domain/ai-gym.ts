@@ -27,31 +27,52 @@ export async function recordAiGymPerformance(
   records: readonly AiGymRecordInput[],
   pointer: (index: number) => string = (i) => `/records/${i}`,
 ): Promise<{ id: string }[]> {
-  const errors: FieldError[] = [];
-  const leadIds = [...new Set(records.flatMap((r) => (r.lead_id ? [r.lead_id] : [])))];
+  const [ids] = await recordAiGymPerformanceOfMany([{ uow, records }], pointer);
+  return ids ?? [];
+}
+
+/**
+ * recordAiGymPerformance for several requests sharing one transaction (group commit): one lead check and one INSERT
+ * for all of them, each request's audit entries on its own UnitOfWork. Refuses all of them, with the first failing
+ * request's errors, when any names a missing lead (the caller then runs each alone).
+ */
+export async function recordAiGymPerformanceOfMany(
+  parts: readonly { uow: UnitOfWork; records: readonly AiGymRecordInput[] }[],
+  pointer: (index: number) => string = (i) => `/records/${i}`,
+): Promise<{ id: string }[][]> {
+  const tx = parts[0]?.uow.tx;
+  if (!tx) return [];
+  const leadIds = [
+    ...new Set(parts.flatMap((p) => p.records.flatMap((r) => (r.lead_id ? [r.lead_id] : [])))),
+  ];
   if (leadIds.length > 0) {
-    const { rows } = await uow.tx.query<{ id: string }>(
+    const { rows } = await tx.query<{ id: string }>(
       `SELECT x.id FROM unnest($1::uuid[]) AS x(id) WHERE NOT EXISTS (SELECT 1 FROM leads l WHERE l.id = x.id AND l.erased_at IS NULL)`,
       [leadIds],
     );
     const missing = new Set(rows.map((r) => r.id));
-    for (const [i, r] of records.entries()) {
-      if (r.lead_id && missing.has(r.lead_id)) {
-        errors.push({ location: "body", path: `${pointer(i)}/lead_id`, message: "no such lead" });
+    for (const { records } of parts) {
+      const errors: FieldError[] = [];
+      for (const [i, r] of records.entries()) {
+        if (r.lead_id && missing.has(r.lead_id)) {
+          errors.push({ location: "body", path: `${pointer(i)}/lead_id`, message: "no such lead" });
+        }
       }
+      if (errors.length) throw new UnprocessableError("Some AI-GYM records cannot be stored.", errors);
     }
   }
-  if (errors.length) throw new UnprocessableError("Some AI-GYM records cannot be stored.", errors);
 
-  const ids = records.map(() => randomUUID());
-  const col = <K extends keyof AiGymRecordInput>(k: K) => records.map((r) => r[k] ?? null);
-  await uow.tx.query(
+  const rows = parts.flatMap(({ uow, records }) =>
+    records.map((record) => ({ uow, record, id: randomUUID() as string })),
+  );
+  const col = <K extends keyof AiGymRecordInput>(k: K) => rows.map(({ record }) => record[k] ?? null);
+  await tx.query(
     `INSERT INTO ai_gym_performance (id, task_type, model_name, lead_id, cost, duration_seconds, quality_score,
                                      conversion_metric, prompt_hash, response_hash, metadata, created_at)
      SELECT * FROM unnest($1::uuid[], $2::text[], $3::text[], $4::uuid[], $5::numeric[], $6::int[], $7::int[],
                           $8::numeric[], $9::text[], $10::text[], $11::jsonb[], $12::timestamp[])`,
     [
-      ids,
+      rows.map((r) => r.id),
       col("task_type"),
       col("model_name"),
       col("lead_id"),
@@ -59,19 +80,24 @@ export async function recordAiGymPerformance(
       col("duration_seconds"),
       col("quality_score"),
       col("conversion_metric"),
-      records.map((r) => r.prompt_hash?.toLowerCase() ?? null),
-      records.map((r) => r.response_hash?.toLowerCase() ?? null),
-      records.map((r) => (r.metadata ? JSON.stringify(r.metadata) : null)),
-      records.map((r) => (r.created_at ?? uow.now).toISOString()),
+      rows.map(({ record }) => record.prompt_hash?.toLowerCase() ?? null),
+      rows.map(({ record }) => record.response_hash?.toLowerCase() ?? null),
+      rows.map(({ record }) => (record.metadata ? JSON.stringify(record.metadata) : null)),
+      rows.map(({ uow, record }) => (record.created_at ?? uow.now).toISOString()),
     ],
   );
-  for (const [i, id] of ids.entries()) {
+  for (const { uow, record, id } of rows) {
     uow.audit({
       action: "ai_gym.recorded",
       resourceType: "ai_gym_performance",
       resourceId: id,
-      details: { task_type: records[i]?.task_type, model_name: records[i]?.model_name },
+      details: { task_type: record.task_type, model_name: record.model_name },
     });
   }
-  return ids.map((id) => ({ id }));
+  let at = 0;
+  return parts.map(({ records }) => {
+    const ids = rows.slice(at, at + records.length).map(({ id }) => ({ id }));
+    at += records.length;
+    return ids;
+  });
 }

@@ -111,47 +111,73 @@ export async function ingestLeads(
   uow: UnitOfWork,
   input: { scraping_job_id?: string | undefined; leads: LeadInput[] },
 ): Promise<IngestResult[]> {
-  const domains = input.leads.map((l) => normaliseDomain(l));
-  const seen = new Map<string, number>();
-  const errors = [];
-  for (const [i, lead] of input.leads.entries()) {
-    const domain = domains[i];
-    if (!domain) {
-      errors.push({ location: "body" as const, path: `/leads/${i}`, message: "needs a website or a domain" });
-      continue;
-    }
-    const key = `${domain}\u0000${lead.source_platform}`;
-    const first = seen.get(key);
-    if (first !== undefined) {
-      errors.push({
-        location: "body" as const,
-        path: `/leads/${i}`,
-        message: `same domain and source_platform as /leads/${first}`,
-      });
-    }
-    seen.set(key, first ?? i);
-  }
-  if (errors.length) throw new UnprocessableError("Some leads cannot be ingested.", errors);
+  const [results] = await ingestLeadsOfMany([{ uow, input }]);
+  return results ?? [];
+}
 
-  if (input.scraping_job_id) await assertScrapingJobExists(uow, input.scraping_job_id);
-  await assertNotSuppressed(uow, input.leads, domains);
-  const now = uow.now.toISOString();
+/**
+ * ingestLeads for several requests sharing one transaction (group commit), all for the same scraping job (or none):
+ * one suppression check, one upsert and one scraping-job update for all of them, each request's audits and events on
+ * its own UnitOfWork. Refuses all of them when any one would be refused alone (with that request's errors), and when
+ * two of them upsert the same lead, which one statement cannot do twice; the caller then runs each alone.
+ */
+export async function ingestLeadsOfMany(
+  parts: readonly { uow: UnitOfWork; input: { scraping_job_id?: string | undefined; leads: LeadInput[] } }[],
+): Promise<IngestResult[][]> {
+  const first = parts[0];
+  if (!first) return [];
+  const jobId = first.input.scraping_job_id;
+  if (parts.some((p) => p.input.scraping_job_id !== jobId)) throw new Error("one scraping job per group");
+  const seen = new Map<string, number>();
+  const all = parts.flatMap(({ uow, input }, part) => {
+    const domains = input.leads.map((l) => normaliseDomain(l));
+    const errors = [];
+    const own = new Map<string, number>();
+    for (const [i, lead] of input.leads.entries()) {
+      const domain = domains[i];
+      if (!domain) {
+        errors.push({
+          location: "body" as const,
+          path: `/leads/${i}`,
+          message: "needs a website or a domain",
+        });
+        continue;
+      }
+      const key = `${domain}\u0000${lead.source_platform}`;
+      const earlier = own.get(key);
+      if (earlier !== undefined) {
+        errors.push({
+          location: "body" as const,
+          path: `/leads/${i}`,
+          message: `same domain and source_platform as /leads/${earlier}`,
+        });
+      }
+      own.set(key, earlier ?? i);
+      const otherPart = seen.get(key);
+      if (otherPart !== undefined && otherPart !== part) throw new Error("two requests upsert the same lead");
+      seen.set(key, part);
+    }
+    if (errors.length) throw new UnprocessableError("Some leads cannot be ingested.", errors);
+    return input.leads.map((lead, i) => ({ uow, lead, domain: domains[i] ?? "", index: i, part }));
+  });
+  const tx = first.uow.tx;
+
+  if (jobId) await assertScrapingJobExists(tx, jobId);
+  await assertNotSuppressed(tx, all);
   // Rows go in in natural-key order so that two batches with overlapping leads lock them in the same order and
   // cannot deadlock; results are matched back to the input by key below.
-  const order = input.leads
-    .map((lead, i) => ({ lead, domain: domains[i] ?? "" }))
-    .sort((a, b) =>
-      a.domain === b.domain
-        ? a.lead.source_platform.localeCompare(b.lead.source_platform)
-        : a.domain < b.domain
-          ? -1
-          : 1,
-    );
+  const order = [...all].sort((a, b) =>
+    a.domain === b.domain
+      ? a.lead.source_platform.localeCompare(b.lead.source_platform)
+      : a.domain < b.domain
+        ? -1
+        : 1,
+  );
   const col = <K extends keyof LeadInput>(k: K) => order.map(({ lead }) => lead[k] ?? null);
   // Contact PII is stored encrypted, with keyed tokens of the email and domain for lookups (issue 12, §5).
   const encrypted = (k: "contact_name" | "contact_email" | "contact_phone") =>
     order.map(({ lead }) => encryptField(lead[k]));
-  const { rows } = await uow.tx.query<{
+  const { rows } = await tx.query<{
     id: string;
     domain: string;
     source_platform: string;
@@ -163,10 +189,15 @@ export async function ingestLeads(
                         contact_phone, industry, city, region, country_code, employee_count, consent_source,
                         consent_timestamp, consent_proof_url, email_token, domain_token, scraping_job_id, created_at,
                         updated_at)
-     SELECT u.*, $19::uuid, $20::timestamp, $20::timestamp
+     SELECT u.company_name, u.website, u.domain, u.source_platform, u.contact_name, u.contact_title, u.contact_email,
+            u.contact_phone, u.industry, u.city, u.region, u.country_code, u.employee_count, u.consent_source,
+            u.consent_timestamp, u.consent_proof_url, u.email_token, u.domain_token, $19::uuid, u.at, u.at
        FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[],
                    $9::text[], $10::text[], $11::text[], $12::text[], $13::int[], $14::text[], $15::timestamp[],
-                   $16::text[], $17::text[], $18::text[]) AS u
+                   $16::text[], $17::text[], $18::text[], $20::timestamp[])
+            AS u(company_name, website, domain, source_platform, contact_name, contact_title, contact_email,
+                 contact_phone, industry, city, region, country_code, employee_count, consent_source,
+                 consent_timestamp, consent_proof_url, email_token, domain_token, at)
      ${LEAD_UPSERT}
      RETURNING id, domain, source_platform, (xmax = 0) AS inserted, industry, country_code`,
     [
@@ -188,36 +219,37 @@ export async function ingestLeads(
       col("consent_proof_url"),
       order.map(({ lead }) => (lead.contact_email ? emailToken(lead.contact_email) : null)),
       order.map(({ domain }) => domainToken(domain)),
-      input.scraping_job_id ?? null,
-      now,
+      jobId ?? null,
+      order.map(({ uow }) => uow.now.toISOString()),
     ],
   );
   // RETURNING order follows the input for INSERT … SELECT FROM unnest, but match by key to be safe.
   const byKey = new Map(rows.map((r) => [`${r.domain}\u0000${r.source_platform}`, r]));
-  const results: IngestResult[] = input.leads.map((lead, i) => {
-    const r = byKey.get(`${domains[i]}\u0000${lead.source_platform}`);
+  const results: IngestResult[][] = parts.map(() => []);
+  for (const { uow, lead, domain, part } of all) {
+    const r = byKey.get(`${domain}\u0000${lead.source_platform}`);
     if (!r) throw new Error("upsert returned fewer rows than it was given");
     const outcome = r.inserted ? "created" : "updated";
     uow.audit({ action: `lead.${outcome}`, resourceType: "lead", resourceId: r.id });
     uow.emit("lead.scraped", {
       lead_id: r.id,
-      scraping_job_id: input.scraping_job_id ?? null,
+      scraping_job_id: jobId ?? null,
       source_platform: r.source_platform,
       industry: r.industry,
       country_code: r.country_code,
       outcome,
     });
-    return { id: r.id, domain: r.domain, source_platform: r.source_platform, outcome };
-  });
+    results[part]?.push({ id: r.id, domain: r.domain, source_platform: r.source_platform, outcome });
+  }
 
-  if (input.scraping_job_id) {
-    const created = results.filter((r) => r.outcome === "created").length;
-    await uow.tx.query(
+  if (jobId) {
+    const created = results.flat().filter((r) => r.outcome === "created").length;
+    await tx.query(
       `UPDATE scraping_jobs
           SET leads_found = leads_found + $2, leads_created = leads_created + $3,
               leads_updated = leads_updated + $4, updated_at = $5
         WHERE id = $1`,
-      [input.scraping_job_id, results.length, created, results.length - created, now],
+      [jobId, all.length, created, all.length - created, first.uow.now.toISOString()],
     );
   }
   return results;
@@ -228,17 +260,16 @@ export async function ingestLeads(
  * of its domain or contact email under the current or a previous tokenization key (rotation).
  */
 async function assertNotSuppressed(
-  uow: UnitOfWork,
-  leads: readonly LeadInput[],
-  domains: readonly (string | null)[],
+  tx: pg.ClientBase,
+  leads: readonly { lead: LeadInput; domain: string; index: number }[],
 ): Promise<void> {
-  const wanted = leads.flatMap((lead, i) => [
-    ...lookupTokens("domain", domains[i] ?? "").map((token) => ({ i, kind: "domain" as const, token })),
+  const wanted = leads.flatMap(({ lead, domain, index: i }) => [
+    ...lookupTokens("domain", domain).map((token) => ({ i, kind: "domain" as const, token })),
     ...(lead.contact_email
       ? lookupTokens("email", lead.contact_email).map((token) => ({ i, kind: "email" as const, token }))
       : []),
   ]);
-  const { rows } = await uow.tx.query<{ id: string; kind: "email" | "domain"; token: string }>(
+  const { rows } = await tx.query<{ id: string; kind: "email" | "domain"; token: string }>(
     `SELECT id, kind, token FROM lead_suppressions WHERE lifted_at IS NULL AND token = ANY($1::text[])`,
     [[...new Set(wanted.map((w) => w.token))]],
   );
@@ -260,8 +291,8 @@ async function assertNotSuppressed(
   throw new LeadSuppressedError(errors);
 }
 
-async function assertScrapingJobExists(uow: UnitOfWork, id: string): Promise<void> {
-  const { rowCount } = await uow.tx.query("SELECT 1 FROM scraping_jobs WHERE id = $1", [id]);
+async function assertScrapingJobExists(tx: pg.ClientBase, id: string): Promise<void> {
+  const { rowCount } = await tx.query("SELECT 1 FROM scraping_jobs WHERE id = $1", [id]);
   if (!rowCount) {
     throw new UnprocessableError("The scraping job does not exist.", [
       { location: "body", path: "/scraping_job_id", message: `no scraping job ${id}` },

@@ -76,38 +76,52 @@ export class UnitOfWork {
    * Writes all audit rows and all events in one statement (one round trip), however many a batch produced.
    * The outbox keeps the order in which events were emitted.
    */
-  async flush(): Promise<void> {
-    if (this.audits.length === 0 && this.events.length === 0) return;
-    await this.tx.query(
-      `WITH audit AS (
-         INSERT INTO audit_log (occurred_at, principal_type, principal_id, action, resource_type, resource_id,
-                                request_id, details)
-         SELECT $1, $2, $3, a.action, a.resource_type, a.resource_id, $4, a.details
-           FROM unnest($5::text[], $6::text[], $7::text[], $8::jsonb[]) AS a(action, resource_type, resource_id, details)
-       )
-       INSERT INTO event_outbox (id, type, version, occurred_at, correlation_id, payload)
-       SELECT e.id, e.type, e.version, e.occurred_at, e.correlation_id, e.payload
-         FROM unnest($9::uuid[], $10::text[], $11::int[], $12::timestamp[], $13::text[], $14::jsonb[])
-              WITH ORDINALITY AS e(id, type, version, occurred_at, correlation_id, payload, n)
-        ORDER BY e.n`,
-      [
-        this.now.toISOString(),
-        this.principal.type,
-        this.principal.id,
-        this.requestId,
-        this.audits.map((a) => a.action),
-        this.audits.map((a) => a.resourceType),
-        this.audits.map((a) => a.resourceId),
-        this.audits.map((a) => (a.details ? JSON.stringify(a.details) : null)),
-        this.events.map((e) => e.id),
-        this.events.map((e) => e.type),
-        this.events.map((e) => e.version),
-        this.events.map((e) => e.occurred_at),
-        this.events.map((e) => e.correlation_id),
-        this.events.map((e) => JSON.stringify(e.payload)),
-      ],
-    );
+  flush(): Promise<void> {
+    return flushUnits(this.tx, [this]);
   }
+}
+
+/**
+ * Writes the audit rows and events of several units of work sharing one transaction (group commit) in one
+ * statement; each audit row keeps its own request's time, principal and request id, and the outbox keeps the units'
+ * order, then each unit's emission order.
+ */
+export async function flushUnits(tx: pg.ClientBase, units: readonly UnitOfWork[]): Promise<void> {
+  const audits = units.flatMap((u) => u.audits.map((a) => ({ u, a })));
+  const events = units.flatMap((u) => u.events);
+  if (audits.length === 0 && events.length === 0) return;
+  await tx.query(
+    `WITH audit AS (
+       INSERT INTO audit_log (occurred_at, principal_type, principal_id, action, resource_type, resource_id,
+                              request_id, details)
+       SELECT a.occurred_at, a.principal_type, a.principal_id, a.action, a.resource_type, a.resource_id,
+              a.request_id, a.details
+         FROM unnest($1::timestamp[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[],
+                     $8::jsonb[])
+              AS a(occurred_at, principal_type, principal_id, request_id, action, resource_type, resource_id, details)
+     )
+     INSERT INTO event_outbox (id, type, version, occurred_at, correlation_id, payload)
+     SELECT e.id, e.type, e.version, e.occurred_at, e.correlation_id, e.payload
+       FROM unnest($9::uuid[], $10::text[], $11::int[], $12::timestamp[], $13::text[], $14::jsonb[])
+            WITH ORDINALITY AS e(id, type, version, occurred_at, correlation_id, payload, n)
+      ORDER BY e.n`,
+    [
+      audits.map(({ u }) => u.now.toISOString()),
+      audits.map(({ u }) => u.principal.type),
+      audits.map(({ u }) => u.principal.id),
+      audits.map(({ u }) => u.requestId),
+      audits.map(({ a }) => a.action),
+      audits.map(({ a }) => a.resourceType),
+      audits.map(({ a }) => a.resourceId),
+      audits.map(({ a }) => (a.details ? JSON.stringify(a.details) : null)),
+      events.map((e) => e.id),
+      events.map((e) => e.type),
+      events.map((e) => e.version),
+      events.map((e) => e.occurred_at),
+      events.map((e) => e.correlation_id),
+      events.map((e) => JSON.stringify(e.payload)),
+    ],
+  );
 }
 
 /**

@@ -8,6 +8,7 @@ import { graphqlRouter } from "../graphql/server.js";
 import type { Logger } from "../logger.js";
 import { ApiKeyAuthenticator } from "../rest/auth.js";
 import { restRouter } from "../rest/index.js";
+import { DEFAULT_WRITE_GROUPS, type WriteGroupOptions, WriteGroups } from "../rest/write-groups.js";
 import { healthRouter } from "./health.js";
 import { errorHandler, notFoundHandler } from "./problem.js";
 
@@ -24,6 +25,8 @@ export type AppDependencies = {
    * entries reusing a looked-up asOf for a second. main.ts builds it from config and hands it refresh notifications.
    */
   analyticsCache?: AnalyticsCache;
+  /** Group commit of concurrent single-event writes (src/rest/write-groups.ts); DEFAULT_WRITE_GROUPS by default. */
+  writeGroups?: WriteGroupOptions;
 };
 
 export const DEFAULT_GRAPHQL_CONFIG: GraphQLConfig = {
@@ -83,6 +86,7 @@ export function createApp({
   rateLimitPerMinute = 6000,
   graphql = DEFAULT_GRAPHQL_CONFIG,
   analyticsCache = new AnalyticsCache({ maxEntries: 1000, asOfTtlMs: 1000 }),
+  writeGroups = DEFAULT_WRITE_GROUPS,
 }: AppDependencies): Express {
   const authenticator = new ApiKeyAuthenticator(db.primary, logger);
   const app = express();
@@ -110,6 +114,7 @@ export function createApp({
       events: new EventValidator(),
       clock,
       defaultRateLimitPerMinute: rateLimitPerMinute,
+      writeGroups: new WriteGroups(writeGroups),
     }),
   );
   app.use(notFoundHandler);

@@ -20,7 +20,7 @@ import {
   UnprocessableError,
 } from "../domain/errors.js";
 import type { Principal } from "../domain/principal.js";
-import { UnitOfWork } from "../domain/unit-of-work.js";
+import { flushUnits, UnitOfWork } from "../domain/unit-of-work.js";
 import type { EventValidator } from "../events/schemas.js";
 import { verifyJsonText } from "../http/json-body.js";
 import { PROBLEM_CONTENT_TYPE, problemFromError } from "../http/problem.js";
@@ -36,7 +36,8 @@ import {
 } from "./idempotency.js";
 import { assertNdjsonRequest, NdjsonBody } from "./ndjson.js";
 import { withRequestClock } from "./request-clock.js";
-import { type AnyRoute, expressPath, isWrite, pointAtFields, type ReadContext } from "./route.js";
+import { type AnyRoute, expressPath, type Input, isWrite, pointAtFields, type ReadContext } from "./route.js";
+import { type Settled, settle, type WriteGroups } from "./write-groups.js";
 
 export type RestDependencies = {
   primary: pg.Pool;
@@ -50,6 +51,8 @@ export type RestDependencies = {
   /** The request clock; tests pass a fixed one to exercise send windows and leases. */
   clock: () => Date;
   defaultRateLimitPerMinute: number;
+  /** Group commit of concurrent single-event writes (write-groups.ts); one per app instance. */
+  writeGroups: WriteGroups;
 };
 
 type RawBodyRequest = Request & { rawBody?: Buffer };
@@ -261,12 +264,61 @@ async function handle(
   const keyed = idempotentRequest(req, principal, idempotencyKey, now, () =>
     requestFingerprint(req.method, req.originalUrl, (req as RawBodyRequest).rawBody),
   );
-  const answer = (r: StoredResponse, replayed = false) => {
-    res.status(r.status).set(r.headers);
-    if (replayed) res.set("Idempotent-Replayed", "true");
-    res.end(r.body);
+  const write: PendingWrite = {
+    input,
+    now,
+    principal,
+    requestId,
+    correlationId,
+    params: req.params as Record<string, string>,
   };
+  // Keyed requests run alone: their key is claimed, and their answer stored, in their own transaction.
+  const group = route.group;
+  const { response, replayed } =
+    group && !keyed && deps.writeGroups.enabled
+      ? {
+          response: await deps.writeGroups.submit(
+            `${route.operationId}\u0000${group.key?.(input) ?? ""}`,
+            write,
+            (members: PendingWrite[]) => commitGroup(route, members, deps),
+          ),
+          replayed: false,
+        }
+      : await commitAlone(route, write, keyed, deps);
+  res.status(response.status).set(response.headers);
+  if (replayed) res.set("Idempotent-Replayed", "true");
+  res.end(response.body);
+}
 
+/** A validated write request waiting for its transaction. */
+type PendingWrite = {
+  input: Input<unknown, unknown, unknown>;
+  now: Date;
+  principal: Principal;
+  requestId: string;
+  correlationId: string;
+  params: Record<string, string>;
+};
+
+function unitOfWork(client: pg.ClientBase, w: PendingWrite, deps: RestDependencies): UnitOfWork {
+  return new UnitOfWork(client, w.now, w.principal, w.requestId, w.correlationId, deps.events, deps.primary);
+}
+
+function jsonResponse(route: AnyRoute, w: PendingWrite, body: unknown): StoredResponse {
+  return {
+    status: route.response.status,
+    headers: { "content-type": "application/json; charset=utf-8", ...deprecationHeaders(route, w.params) },
+    body: Buffer.from(JSON.stringify(body)),
+  };
+}
+
+/** One request's transaction: the Idempotency-Key claim (when keyed), the handler, audits + outbox, COMMIT. */
+async function commitAlone(
+  route: AnyRoute,
+  w: PendingWrite,
+  keyed: IdempotentRequest | undefined,
+  deps: RestDependencies,
+): Promise<{ response: StoredResponse; replayed: boolean }> {
   const client = await deps.primary.connect();
   let claimed = false;
   let failure: unknown;
@@ -276,34 +328,26 @@ async function handle(
       const claim = await claimIdempotencyKey(client, keyed);
       if (claim.kind === "replay") {
         await client.query("ROLLBACK");
-        answer(claim.response, true);
-        return;
+        return { response: claim.response, replayed: true };
       }
       claimed = true;
       // An answer caused by the request itself is stored under the key; the savepoint lets the transaction drop
       // the request's writes and still commit that answer while it holds the key.
       await client.query("SAVEPOINT request");
     }
-    const uow = new UnitOfWork(client, now, principal, requestId, correlationId, deps.events, deps.primary);
-    const body = await route.handler(input, uow).catch((err: unknown) => {
+    const uow = unitOfWork(client, w, deps);
+    const body = await route.handler(w.input, uow).catch((err: unknown) => {
       throw pointAtFields(route, err);
     });
     if (!uow.accountedFor) throw new Error(`${route.operationId} wrote without an audit entry`);
     await uow.flush();
-    const response: StoredResponse = {
-      status: route.response.status,
-      headers: {
-        "content-type": "application/json; charset=utf-8",
-        ...deprecationHeaders(route, req.params as Record<string, string>),
-      },
-      body: Buffer.from(JSON.stringify(body)),
-    };
+    const response = jsonResponse(route, w, body);
     if (keyed) await storeIdempotentResponse(client, keyed, response);
     await client.query("COMMIT");
-    answer(response);
+    return { response, replayed: false };
   } catch (err) {
     failure = err;
-    const stored = keyed && claimed ? keptAnswer(err, requestId) : null;
+    const stored = keyed && claimed ? keptAnswer(err, w.requestId) : null;
     if (keyed && stored) {
       try {
         await client.query("ROLLBACK TO SAVEPOINT request");
@@ -311,8 +355,7 @@ async function handle(
         await client.query("COMMIT");
         failure = undefined;
         // Exactly the bytes stored under the key, so a replay is identical.
-        answer(stored);
-        return;
+        return { response: stored, replayed: false };
       } catch (storeErr) {
         failure = isDatabaseUnavailable(storeErr) ? storeErr : err;
       }
@@ -323,6 +366,49 @@ async function handle(
     // A client whose connection failed is discarded rather than handed to the next request.
     client.release(failure !== undefined && isDatabaseUnavailable(failure) ? (failure as Error) : undefined);
   }
+}
+
+/**
+ * A batch of concurrent requests of one route (write-groups.ts): one transaction, the route's group handler, all
+ * audits and events in one statement, one COMMIT. When the batch fails for any reason but an unavailable database
+ * (one member's bad input, two members upserting the same lead), it is rolled back and every member runs alone, so
+ * each gets exactly the answer — success or problem — it would have had alone.
+ */
+async function commitGroup(
+  route: AnyRoute,
+  members: readonly PendingWrite[],
+  deps: RestDependencies,
+): Promise<Settled<StoredResponse>[]> {
+  const group = route.group;
+  const alone = () =>
+    Promise.all(members.map((w) => settle(commitAlone(route, w, undefined, deps).then((r) => r.response))));
+  if (!group || members.length === 1) return alone();
+  let client: pg.PoolClient | undefined;
+  let failure: unknown;
+  try {
+    client = await deps.primary.connect();
+    await client.query("BEGIN");
+    const tx = client;
+    const units = members.map((w) => unitOfWork(tx, w, deps));
+    const bodies = await group.handler(
+      members.map((w, i) => ({ input: w.input, uow: units[i] as UnitOfWork })),
+    );
+    if (bodies.length !== members.length) throw new Error(`${route.operationId}: one result per member`);
+    if (!units.every((u) => u.accountedFor))
+      throw new Error(`${route.operationId} wrote without an audit entry`);
+    await flushUnits(client, units);
+    const responses = members.map((w, i) => jsonResponse(route, w, bodies[i]));
+    await client.query("COMMIT");
+    return responses.map((value) => ({ ok: true, value }));
+  } catch (err) {
+    failure = err;
+    await client?.query("ROLLBACK").catch(() => undefined);
+  } finally {
+    client?.release(failure !== undefined && isDatabaseUnavailable(failure) ? (failure as Error) : undefined);
+  }
+  // Each member alone meets the same outage and answers 503 on its own; no point trying them one by one.
+  if (isDatabaseUnavailable(failure)) return members.map(() => ({ ok: false, error: failure }));
+  return alone();
 }
 
 /** What an Idempotency-Key is claimed under: an API key's request with a key (other principals and keyless requests: none). */

@@ -74,14 +74,27 @@ export type RouteSpec<
   deprecated?: Deprecation;
   /** A streamed `application/x-ndjson` body instead of a JSON one: see defineNdjsonRoute. */
   ndjson?: NdjsonSpec;
-  handler: (
-    input: Input<
-      P extends z.ZodType ? z.output<P> : Record<string, never>,
-      Q extends z.ZodType ? z.output<Q> : Record<string, never>,
-      B extends z.ZodType ? z.output<B> : undefined
-    >,
-    ctx: HandlerContext<M>,
-  ) => Promise<z.input<R>>;
+  handler: (input: RouteInput<P, Q, B>, ctx: HandlerContext<M>) => Promise<z.input<R>>;
+  /** For a write: how concurrent requests of this route share one transaction (group commit, see write-groups.ts). */
+  group?: GroupSpec<RouteInput<P, Q, B>, z.input<R>>;
+};
+
+type RouteInput<P, Q, B> = Input<
+  P extends z.ZodType ? z.output<P> : Record<string, never>,
+  Q extends z.ZodType ? z.output<Q> : Record<string, never>,
+  B extends z.ZodType ? z.output<B> : undefined
+>;
+
+/**
+ * A write route's group commit. `handler` does what `route.handler` does for each member, in one go: one result per
+ * member, in order, each member's audits and events recorded on its own UnitOfWork (all of them share the
+ * transaction). It may throw for any reason — one member's bad input, a clash between two members — and then every
+ * member runs alone through `route.handler`, so its answer is exactly the one it would have had alone.
+ */
+export type GroupSpec<I, R> = {
+  /** Only requests with the same key share a batch (e.g. the same scraping job); one key for all by default. */
+  key?: (input: I) => string;
+  handler: (members: readonly { input: I; uow: UnitOfWork }[]) => Promise<R[]>;
 };
 
 /** Keeps the literal types of a route object; the returned value is the same object. */
@@ -114,6 +127,7 @@ export type AnyRoute = {
   deprecated?: Deprecation;
   ndjson?: NdjsonSpec;
   handler: (input: Input<unknown, unknown, unknown>, ctx: ReadContext | UnitOfWork) => Promise<unknown>;
+  group?: GroupSpec<Input<unknown, unknown, unknown>, unknown>;
 };
 
 export type NdjsonSpec = {
@@ -133,7 +147,10 @@ export function defineNdjsonRoute<
   Q extends ZodObjectLike | undefined = undefined,
   R extends z.ZodType = z.ZodType,
 >(
-  spec: Omit<RouteSpec<"post", undefined, Q, undefined, R>, "handler" | "body" | "bodyLimit" | "ndjson"> & {
+  spec: Omit<
+    RouteSpec<"post", undefined, Q, undefined, R>,
+    "handler" | "body" | "bodyLimit" | "ndjson" | "group"
+  > & {
     ndjson: NdjsonSpec;
     handler: (
       input: Input<

@@ -33,3 +33,20 @@ describe.each([
       expect(problem({ [variable]: bad })).toContain(variable);
   });
 });
+
+describe("WRITE_GROUP_MAX_REQUESTS and WRITE_GROUP_MAX_IN_FLIGHT", () => {
+  it("default to 64 requests per group and 2 groups at a time; 1 request turns group commit off", () => {
+    expect(loadConfig({ DATABASE_URL: PRIMARY }).writeGroups).toEqual({ maxRequests: 64, maxInFlight: 2 });
+    expect(
+      loadConfig({ DATABASE_URL: PRIMARY, WRITE_GROUP_MAX_REQUESTS: "1", WRITE_GROUP_MAX_IN_FLIGHT: "16" })
+        .writeGroups,
+    ).toEqual({ maxRequests: 1, maxInFlight: 16 });
+  });
+
+  it("refuses 0, a fraction, text and sizes past their bound, naming the variable", () => {
+    for (const bad of ["0", "1.5", "1001", "many"])
+      expect(problem({ WRITE_GROUP_MAX_REQUESTS: bad })).toContain("WRITE_GROUP_MAX_REQUESTS");
+    for (const bad of ["0", "17", "many"])
+      expect(problem({ WRITE_GROUP_MAX_IN_FLIGHT: bad })).toContain("WRITE_GROUP_MAX_IN_FLIGHT");
+  });
+});

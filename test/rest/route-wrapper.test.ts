@@ -20,6 +20,7 @@ import { ApiKeyAuthenticator } from "../../src/rest/auth.js";
 import { claimIdempotencyKey } from "../../src/rest/idempotency.js";
 import { mountRoutes } from "../../src/rest/mount.js";
 import { defineRoute } from "../../src/rest/route.js";
+import { WriteGroups } from "../../src/rest/write-groups.js";
 import { expectIdempotentReplay, startApi } from "../support/api.js";
 import { logger, primaryPool } from "../support/db.js";
 import { leadInput } from "../support/factories.js";
@@ -92,6 +93,7 @@ describe("the route wrapper on routes built for this test", async () => {
     events: new EventValidator(),
     clock: () => new Date(),
     defaultRateLimitPerMinute: 1000,
+    writeGroups: new WriteGroups(),
   });
   app.use(router);
   const errorLines: string[] = [];

@@ -12,6 +12,7 @@ import type { Scope } from "../../src/domain/principal.js";
 import { createApp, DEFAULT_GRAPHQL_CONFIG } from "../../src/http/app.js";
 import { handleClientErrors } from "../../src/http/client-errors.js";
 import { restOpenApiDocument } from "../../src/rest/index.js";
+import type { WriteGroupOptions } from "../../src/rest/write-groups.js";
 import { logger } from "./db.js";
 
 export type ApiResponse = {
@@ -64,6 +65,8 @@ export async function startApi(
      * the new asOf at once (the app's refresh listener, which ends the memo in production, is not started here).
      */
     asOfTtlMs?: number;
+    /** Group commit of concurrent writes; the app's default unless given. */
+    writeGroups?: WriteGroupOptions;
   } = {},
 ): Promise<TestApi> {
   const db = connectDatabases(
@@ -84,6 +87,7 @@ export async function startApi(
     rateLimitPerMinute: options.rateLimitPerMinute ?? 100_000,
     graphql: { ...DEFAULT_GRAPHQL_CONFIG, ...options.graphql },
     analyticsCache: cache,
+    ...(options.writeGroups ? { writeGroups: options.writeGroups } : {}),
   });
   const server = await new Promise<Server>((resolve) => {
     const s = handleClientErrors(app.listen(0, "127.0.0.1", () => resolve(s)));

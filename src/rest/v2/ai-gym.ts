@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { recordAiGymPerformance } from "../../domain/ai-gym.js";
+import { recordAiGymPerformance, recordAiGymPerformanceOfMany } from "../../domain/ai-gym.js";
 import { loadAiGymRecords } from "../../domain/ai-gym-bulk.js";
 import { defineNdjsonRoute, defineRoute } from "../route.js";
 import {
@@ -77,6 +77,14 @@ export const recordAiGymRoute = defineRoute({
   handler: async ({ body }, uow) => {
     const data = await recordAiGymPerformance(uow, body.records);
     return { data, meta: { inserted: data.length } };
+  },
+  group: {
+    handler: async (members) => {
+      const ids = await recordAiGymPerformanceOfMany(
+        members.map(({ input, uow }) => ({ uow, records: input.body.records })),
+      );
+      return ids.map((data) => ({ data, meta: { inserted: data.length } }));
+    },
   },
 });
 

@@ -1,6 +1,13 @@
 import { z } from "zod";
 import { eraseLead } from "../../domain/erase-lead.js";
-import { getLead, ingestLeads, type LeadRow, listLeads } from "../../domain/leads.js";
+import {
+  getLead,
+  type IngestResult,
+  ingestLeads,
+  ingestLeadsOfMany,
+  type LeadRow,
+  listLeads,
+} from "../../domain/leads.js";
 import { loadLeads } from "../../domain/leads-bulk.js";
 import { defineNdjsonRoute, defineRoute } from "../route.js";
 import {
@@ -140,12 +147,20 @@ export const ingestLeadsRoute = defineRoute({
     description: "Each lead's id and whether it was created or updated.",
     schema: IngestLeadsResponse,
   },
-  handler: async ({ body }, uow) => {
-    const data = await ingestLeads(uow, body);
-    const created = data.filter((d) => d.outcome === "created").length;
-    return { data, meta: { created, updated: data.length - created } };
+  handler: async ({ body }, uow) => ingestAnswer(await ingestLeads(uow, body)),
+  group: {
+    key: ({ body }) => body.scraping_job_id ?? "",
+    handler: async (members) =>
+      (await ingestLeadsOfMany(members.map(({ input, uow }) => ({ uow, input: input.body })))).map(
+        ingestAnswer,
+      ),
   },
 });
+
+function ingestAnswer(data: IngestResult[]) {
+  const created = data.filter((d) => d.outcome === "created").length;
+  return { data, meta: { created, updated: data.length - created } };
+}
 
 export const getLeadRoute = defineRoute({
   method: "get",
