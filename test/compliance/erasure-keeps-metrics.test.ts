@@ -44,7 +44,7 @@ const WHOLE_PIPELINE_LEAD = `SELECT l.id FROM leads l, rollup_horizon h
 // The dataset is anchored at the start of the current UTC day, so which leads reach a won deal moves from day to
 // day; with 400 leads, a day can have none that went through every stage. The first seed that has one is used.
 let found: string | undefined;
-for (const seed of [29, 31, 37, 41, 43, 47, 53, 59]) {
+for (const seed of [29, 31, 37, 41, 43, 47, 53, 59, 61, 67, 71, 73, 79, 83, 89, 97, 101, 103, 107, 109]) {
   await seedDemoData(pool, { leads: 400, seed, spanDays: 150, reset: true });
   await refreshViews(pool, "test");
   found = (await pool.query<{ id: string }>(WHOLE_PIPELINE_LEAD)).rows[0]?.id;
