@@ -8,11 +8,13 @@ export type Workload = {
   path: string;
   /** Rows each request writes (besides its audit rows and events). */
   rowsPerRequest: number;
+  /** The least share of the bare INSERT baseline this workload must reach (issue 14 target 4: single events). */
+  target?: number;
   prepare: (ctx: {
     base: string;
     key: string;
     db: pg.Pool;
-  }) => Promise<{ body: () => unknown; path?: string }>;
+  }) => Promise<{ body: () => unknown; path?: string | (() => string) }>;
 };
 
 export const lead = () => {
@@ -54,11 +56,15 @@ export async function campaignWithLeads(
   return { campaignId: rows[0]?.id ?? "", leadIds: leads.rows.map((r) => r.id) };
 }
 
+/** Issue 14 target 4: an acknowledged single-event write at ≥ 75 % of a bare `pg` INSERT in the same run. */
+const SINGLE_EVENT_TARGET = 0.75;
+
 export const workloads: Workload[] = [
   {
     name: "POST /api/v2/leads (1 lead)",
     path: "/api/v2/leads",
     rowsPerRequest: 1,
+    target: SINGLE_EVENT_TARGET,
     prepare: async () => ({ body: () => ({ leads: [lead()] }) }),
   },
   {
@@ -71,6 +77,7 @@ export const workloads: Workload[] = [
     name: "POST /api/v2/ai-gym/records (1 record)",
     path: "/api/v2/ai-gym/records",
     rowsPerRequest: 1,
+    target: SINGLE_EVENT_TARGET,
     prepare: async () => ({ body: () => ({ records: [aiGymRecord()] }) }),
   },
   {
@@ -102,10 +109,37 @@ export const workloads: Workload[] = [
     },
   },
   {
+    name: "POST /api/v2/email/{id}/report (1 report)",
+    path: "/api/v2/email/{id}/report",
+    rowsPerRequest: 1,
+    target: SINGLE_EVENT_TARGET,
+    prepare: async ({ db }) => {
+      // Enough claimed sends that every request of the run reports a fresh one (a second report would be a 409),
+      // each to a lead of its own as in a real campaign (a sent email marks its lead's other emails for the rollups).
+      const { campaignId } = await campaignWithLeads(db, 30_000);
+      const { rows } = await db.query<{ id: string }>(
+        `INSERT INTO email_sends (campaign_id, lead_id, subject_variant, body, tracking_token, status, lease_owner,
+                                  lease_expires_at, created_at)
+         SELECT $1, l.id, 'Hi', 'Hello', gen_random_uuid(), 'sending', 'bench-sender', NOW() + interval '1 hour',
+                date_trunc('milliseconds', NOW())
+           FROM leads l WHERE l.source_platform = 'bench-email' AND NOT EXISTS
+                (SELECT 1 FROM email_sends e WHERE e.lead_id = l.id)
+         RETURNING id`,
+        [campaignId],
+      );
+      let i = 0;
+      return {
+        body: () => ({ sender_id: "bench-sender", outcome: "sent", provider_message_id: "<bench@mail>" }),
+        path: () => `/api/v2/email/${rows[i++ % rows.length]?.id}/report`,
+      };
+    },
+  },
+  {
     name: "GET /t/{token}/o.gif (open pixel, public)",
     method: "GET",
     path: "/t/{token}/o.gif",
     rowsPerRequest: 1,
+    target: SINGLE_EVENT_TARGET,
     prepare: async ({ db }) => {
       const { campaignId, leadIds } = await campaignWithLeads(db, 1);
       const { rows } = await db.query<{ tracking_token: string }>(

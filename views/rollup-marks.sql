@@ -18,22 +18,24 @@ END $$;
 -- (rollup_open_changes; 'infinity' is in no bucket the open window counts); both while a refresh moves the
 -- horizon. The horizon is read afresh (VOLATILE: a new snapshot, after the calling write got its transaction id):
 -- a refresh that moves it past a time this read missed had announced mark_below before, so the day is recorded as
--- closed.
+-- closed. PL/pgSQL, not SQL, here and in rollup_mark_lead_emails (migration 0026): it keeps its statements' plans
+-- for the session, where an SQL function's body is planned at every call (every row an email update marks).
 CREATE OR REPLACE FUNCTION rollup_record(ats timestamp[], rollup_names text[], keys uuid[]) RETURNS void
-LANGUAGE sql VOLATILE AS $$
-WITH d AS (
-    SELECT DISTINCT c.at, c.rollup, c.key, h.horizon, h.mark_below
-      FROM unnest(ats, rollup_names, keys) AS c(at, rollup, key), rollup_horizon h
-     WHERE c.at IS NOT NULL
-), closed AS (
-    INSERT INTO rollup_dirty_days (day, rollup, key)
-    SELECT DISTINCT d.at::date, d.rollup, d.key FROM d WHERE d.at < d.mark_below
-)
-INSERT INTO rollup_open_changes (rollup, bucket, key)
-SELECT DISTINCT d.rollup, date_bin(make_interval(secs => r.bucket_seconds), d.at, TIMESTAMP '2000-01-01'), d.key
-  FROM d JOIN rollups r ON r.rollup = d.rollup
- WHERE d.at >= d.horizon AND isfinite(d.at)
-$$;
+LANGUAGE plpgsql VOLATILE AS $$
+BEGIN
+    WITH d AS (
+        SELECT DISTINCT c.at, c.rollup, c.key, h.horizon, h.mark_below
+          FROM unnest(ats, rollup_names, keys) AS c(at, rollup, key), rollup_horizon h
+         WHERE c.at IS NOT NULL
+    ), closed AS (
+        INSERT INTO rollup_dirty_days (day, rollup, key)
+        SELECT DISTINCT d.at::date, d.rollup, d.key FROM d WHERE d.at < d.mark_below
+    )
+    INSERT INTO rollup_open_changes (rollup, bucket, key)
+    SELECT DISTINCT d.rollup, date_bin(make_interval(secs => r.bucket_seconds), d.at, TIMESTAMP '2000-01-01'), d.key
+      FROM d JOIN rollups r ON r.rollup = d.rollup
+     WHERE d.at >= d.horizon AND isfinite(d.at);
+END $$;
 
 -- mark_below, read afresh (VOLATILE: a new snapshot, taken after the calling write got its transaction id).
 CREATE OR REPLACE FUNCTION rollup_mark_below() RETURNS timestamp LANGUAGE plpgsql VOLATILE AS $$
@@ -72,14 +74,15 @@ CREATE OR REPLACE FUNCTION rollup_mark_email_key(key_column text, campaign_id uu
 -- some campaigns (pairs), by each email's key. An email's outcomes depend on its lead's meetings, threads and
 -- replies in its campaign, and on which of the lead's emails there is the first touch.
 CREATE OR REPLACE FUNCTION rollup_mark_lead_emails(lead_ids uuid[], campaign_ids uuid[])
-RETURNS void LANGUAGE sql AS $$
-SELECT rollup_record(array_agg(e.sent_at), array_agg(m.rollup), array_agg(k.key))
-  FROM (SELECT DISTINCT * FROM unnest(lead_ids, campaign_ids)) AS p(lead_id, campaign_id)
-  JOIN email_sends e ON e.lead_id = p.lead_id AND e.campaign_id = p.campaign_id
- CROSS JOIN rollup_marks m
- CROSS JOIN LATERAL (SELECT rollup_mark_email_key(m.key_column, e.campaign_id, e.ab_test_id) AS key) AS k
- WHERE m.source = 'email_send_outcomes' AND e.sent_at IS NOT NULL AND (k.key IS NOT NULL OR m.key_column IS NULL)
-$$;
+RETURNS void LANGUAGE plpgsql AS $$
+BEGIN
+    PERFORM rollup_record(array_agg(e.sent_at), array_agg(m.rollup), array_agg(k.key))
+      FROM (SELECT DISTINCT * FROM unnest(lead_ids, campaign_ids)) AS p(lead_id, campaign_id)
+      JOIN email_sends e ON e.lead_id = p.lead_id AND e.campaign_id = p.campaign_id
+     CROSS JOIN rollup_marks m
+     CROSS JOIN LATERAL (SELECT rollup_mark_email_key(m.key_column, e.campaign_id, e.ab_test_id) AS key) AS k
+     WHERE m.source = 'email_send_outcomes' AND e.sent_at IS NOT NULL AND (k.key IS NOT NULL OR m.key_column IS NULL);
+END $$;
 
 -- An email inserted or deleted: the times of its own columns (email_sends.<column> marks) and its sent time
 -- (email_send_outcomes marks), and when it was sent the lead's emails in the campaign (which one is the first

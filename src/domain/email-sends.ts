@@ -370,7 +370,9 @@ async function takeSends(
       `UPDATE email_sends e
           SET status = 'failed', last_error = u.reason, lease_owner = NULL, lease_expires_at = NULL
          FROM unnest($1::uuid[], $2::timestamp[], $3::text[]) AS u(id, created_at, reason)
-        WHERE e.id = u.id AND e.created_at = u.created_at`,
+        WHERE e.id = u.id AND e.created_at = u.created_at
+        -- Prunes to the partitions of these sends (the join alone would probe every partition for each row).
+        AND e.created_at = ANY($2::timestamp[])`,
       [
         undeliverable.map((p) => p.id),
         undeliverable.map((p) => p.created_at.toISOString()),
@@ -435,18 +437,35 @@ export type ReportResult = {
  * `sent` and `bounced` stamp sent_at with the request clock (a bounce was sent and not delivered: the read side's
  * `delivered = sent − bounced`); only `sent` emits `email.sent`. A `failed` send never left, so it has no sent_at.
  */
-export async function reportEmail(
-  uow: UnitOfWork,
-  id: string,
-  input: {
-    sender_id: string;
-    outcome: ReportOutcome;
-    error?: string | undefined;
-    provider_message_id?: string | undefined;
-  },
-): Promise<ReportResult> {
-  const { rows } = await uow.tx.query<{
-    created_at: Date;
+export async function reportEmail(uow: UnitOfWork, id: string, input: ReportInput): Promise<ReportResult> {
+  const [result] = await reportEmails([{ uow, id, input }]);
+  if (!result) throw new Error("a report without a result");
+  return result;
+}
+
+type ReportInput = {
+  sender_id: string;
+  outcome: ReportOutcome;
+  error?: string | undefined;
+  provider_message_id?: string | undefined;
+};
+
+/**
+ * reportEmail for several requests sharing one transaction (group commit): one locking read and one UPDATE for all
+ * of them, each request's audit entry and event on its own UnitOfWork. Refuses all of them when any one would be
+ * refused alone (with that request's error), and when two report the same send; the caller then runs each alone.
+ */
+export async function reportEmails(
+  parts: readonly { uow: UnitOfWork; id: string; input: ReportInput }[],
+): Promise<ReportResult[]> {
+  const tx = parts[0]?.uow.tx;
+  if (!tx) return [];
+  const ids = parts.map((p) => p.id);
+  if (new Set(ids).size !== ids.length) throw new Error("two reports on one send");
+  const { rows } = await tx.query<{
+    id: string;
+    /** As text: the partition key to the microsecond (a Date would drop the microseconds and match nothing). */
+    created_at: string;
     status: EmailSendStatus;
     lease_owner: string | null;
     campaign_id: string | null;
@@ -454,49 +473,66 @@ export async function reportEmail(
     ab_test_id: string | null;
     ab_variant: string | null;
   }>(
-    `SELECT created_at, status, lease_owner, campaign_id, lead_id, ab_test_id, ab_variant
-       FROM email_sends WHERE id = $1 FOR UPDATE`,
-    [id],
+    // Locked in id order, so two batches sharing sends cannot deadlock.
+    `SELECT id, created_at::text AS created_at, status, lease_owner, campaign_id, lead_id, ab_test_id, ab_variant
+       FROM email_sends WHERE id = ANY($1::uuid[]) ORDER BY id FOR UPDATE`,
+    [ids],
   );
-  const send = rows[0];
-  if (!send) throw new NotFoundError("Email send", id);
-  const allowed = TRANSITIONS[send.status] ?? [];
-  if (send.status !== "sending" || !allowed.includes(input.outcome)) {
-    throw new InvalidTransitionError(
-      "Email send",
-      send.status,
-      input.outcome,
-      "Only a claimed email (status sending) can be reported.",
-    );
-  }
-  if (send.lease_owner !== input.sender_id) {
-    throw new ConflictError(`Email send ${id} is claimed by another sender.`);
-  }
-  const sentAt = input.outcome === "failed" ? null : uow.now;
-  await uow.tx.query(
-    `UPDATE email_sends
-        SET status = $3, sent_at = COALESCE($4, sent_at), last_error = $5, lease_expires_at = NULL
-      WHERE id = $1 AND created_at = $2`,
-    [id, send.created_at.toISOString(), input.outcome, sentAt?.toISOString() ?? null, input.error ?? null],
-  );
-  uow.audit({
-    action: `email_send.${input.outcome}`,
-    resourceType: "email_send",
-    resourceId: id,
-    details: {
-      sender_id: input.sender_id,
-      ...(input.provider_message_id ? { provider_message_id: input.provider_message_id } : {}),
-    },
+  const byId = new Map(rows.map((r) => [r.id, r]));
+  const checked = parts.map(({ uow, id, input }) => {
+    const send = byId.get(id);
+    if (!send) throw new NotFoundError("Email send", id);
+    const allowed = TRANSITIONS[send.status] ?? [];
+    if (send.status !== "sending" || !allowed.includes(input.outcome)) {
+      throw new InvalidTransitionError(
+        "Email send",
+        send.status,
+        input.outcome,
+        "Only a claimed email (status sending) can be reported.",
+      );
+    }
+    if (send.lease_owner !== input.sender_id) {
+      throw new ConflictError(`Email send ${id} is claimed by another sender.`);
+    }
+    return { uow, id, input, send, sentAt: input.outcome === "failed" ? null : uow.now };
   });
-  if (input.outcome === "sent" && sentAt) {
-    uow.emit("email.sent", {
-      email_send_id: id,
-      campaign_id: send.campaign_id,
-      lead_id: send.lead_id,
-      ab_test_id: send.ab_test_id,
-      ab_variant: send.ab_variant,
-      sent_at: sentAt.toISOString(),
+  await tx.query(
+    `UPDATE email_sends e
+        SET status = u.status, sent_at = COALESCE(u.sent_at, e.sent_at), last_error = u.last_error,
+            lease_expires_at = NULL
+       FROM unnest($1::uuid[], $2::timestamp[], $3::text[], $4::timestamp[], $5::text[])
+            AS u(id, created_at, status, sent_at, last_error)
+      WHERE e.id = u.id AND e.created_at = u.created_at
+        -- Prunes to the partitions of these sends (the join alone would probe every partition for each row).
+        AND e.created_at = ANY($2::timestamp[])`,
+    [
+      checked.map((c) => c.id),
+      checked.map((c) => c.send.created_at),
+      checked.map((c) => c.input.outcome),
+      checked.map((c) => c.sentAt?.toISOString() ?? null),
+      checked.map((c) => c.input.error ?? null),
+    ],
+  );
+  return checked.map(({ uow, id, input, send, sentAt }) => {
+    uow.audit({
+      action: `email_send.${input.outcome}`,
+      resourceType: "email_send",
+      resourceId: id,
+      details: {
+        sender_id: input.sender_id,
+        ...(input.provider_message_id ? { provider_message_id: input.provider_message_id } : {}),
+      },
     });
-  }
-  return { email_send_id: id, status: input.outcome, sent_at: sentAt };
+    if (input.outcome === "sent" && sentAt) {
+      uow.emit("email.sent", {
+        email_send_id: id,
+        campaign_id: send.campaign_id,
+        lead_id: send.lead_id,
+        ab_test_id: send.ab_test_id,
+        ab_variant: send.ab_variant,
+        sent_at: sentAt.toISOString(),
+      });
+    }
+    return { email_send_id: id, status: input.outcome, sent_at: sentAt };
+  });
 }

@@ -101,6 +101,8 @@ describe("group commit of single-event writes", () => {
       [model],
     );
     expect(rows[0]?.n).toBe(N - 1);
+    // The batch holding the bad request was split until it ran alone; the good ones still shared transactions.
+    expect(await transactionsOf(grouped, model)).toBeLessThan(N / 2);
   });
 
   it("upserts leads of concurrent requests, each event under its request's correlation id", async () => {
@@ -172,5 +174,69 @@ describe("group commit of single-event writes", () => {
     );
     const jobOf = new Map(stored.rows.map((r) => [r.id, r.scraping_job_id]));
     for (const [i, r] of responses.entries()) expect(jobOf.get(r.body.data[0].id)).toBe(jobs[i % 2]);
+  });
+});
+
+describe("group commit of email reports", () => {
+  /** `n` sends claimed by `sender-gc`, straight in the database (the claim path is tested elsewhere). */
+  async function claimedSends(n: number): Promise<string[]> {
+    const db = grouped.db.primary;
+    const campaign = await db.query<{ id: string }>(
+      `INSERT INTO campaigns (name, daily_limit, send_window, status)
+       VALUES ('group commit', 1000, '{"timezone":"UTC","days":["mon"],"start_hour":0,"end_hour":24}', 'active')
+       RETURNING id`,
+    );
+    const lead = await db.query<{ id: string }>(
+      `INSERT INTO leads (company_name, domain, source_platform, consent_source, consent_timestamp)
+       VALUES ('Group Co', $1, 'test', 'test', NOW()) RETURNING id`,
+      [`${tag()}.example`],
+    );
+    const { rows } = await db.query<{ id: string }>(
+      `INSERT INTO email_sends (campaign_id, lead_id, subject_variant, body, tracking_token, status, lease_owner,
+                                lease_expires_at)
+       SELECT $1, $2, 'Hi', 'Hello', gen_random_uuid(), 'sending', 'sender-gc', NOW() + interval '1 hour'
+         FROM generate_series(1, $3) RETURNING id`,
+      [campaign.rows[0]?.id, lead.rows[0]?.id, n],
+    );
+    return rows.map((r) => r.id);
+  }
+
+  it("reports concurrent sends in shared transactions; a report that fails alone gets its own 409", async () => {
+    const ids = await claimedSends(N);
+    const responses = await concurrently(N, (i) =>
+      grouped.request("POST", `/api/v2/email/${ids[i]}/report`, {
+        headers: { "x-correlation-id": `gc-report-${i}` },
+        body: { sender_id: i === 5 ? "someone-else" : "sender-gc", outcome: i % 3 === 0 ? "failed" : "sent" },
+      }),
+    );
+    expect((responses[5] as ApiResponse).status).toBe(409);
+    const { rows } = await grouped.db.primary.query<{ id: string; status: string; xmin: string }>(
+      "SELECT id, status, xmin::text AS xmin FROM email_sends WHERE id = ANY($1::uuid[])",
+      [ids],
+    );
+    const byId = new Map(rows.map((r) => [r.id, r]));
+    for (const [i, r] of responses.entries()) {
+      if (i === 5) {
+        expect(byId.get(ids[i] as string)?.status).toBe("sending");
+        continue;
+      }
+      expect(r.status, r.text).toBe(200);
+      expectDocumented(r, "POST", "/api/v2/email/{id}/report");
+      const outcome = i % 3 === 0 ? "failed" : "sent";
+      expect(r.body).toMatchObject({ email_send_id: ids[i], status: outcome });
+      expect(byId.get(ids[i] as string)?.status).toBe(outcome);
+    }
+    expect(new Set(rows.map((r) => r.xmin)).size).toBeLessThan(N / 2);
+    const events = await grouped.db.primary.query<{ correlation_id: string; id: string }>(
+      `SELECT correlation_id, payload->>'email_send_id' AS id FROM event_outbox
+        WHERE type = 'email.sent' AND payload->>'email_send_id' = ANY($1::text[])`,
+      [ids],
+    );
+    const sent = ids.flatMap((id, i) =>
+      i === 5 || i % 3 === 0 ? [] : [{ correlation_id: `gc-report-${i}`, id }],
+    );
+    expect(events.rows.sort((a, b) => a.id.localeCompare(b.id))).toEqual(
+      sent.sort((a, b) => a.id.localeCompare(b.id)),
+    );
   });
 });

@@ -1,5 +1,11 @@
 import { z } from "zod";
-import { claimEmails, queueEmails, reportEmail } from "../../domain/email-sends.js";
+import {
+  claimEmails,
+  queueEmails,
+  type ReportResult,
+  reportEmail,
+  reportEmails,
+} from "../../domain/email-sends.js";
 import { defineRoute } from "../route.js";
 import { HttpUrl, IdParams, iso, ModelName, NullableTimestamp, Timestamp, Uuid } from "../schemas.js";
 
@@ -175,10 +181,17 @@ export const reportEmailRoute = defineRoute({
   body: ReportEmailBody,
   response: { status: 200, description: "The email's new status.", schema: ReportEmailResponse },
   errors: [404, 409],
-  handler: async ({ params, body }, uow) => {
-    const r = await reportEmail(uow, params.id, body);
-    return { ...r, sent_at: iso(r.sent_at) };
+  handler: async ({ params, body }, uow) => reportAnswer(await reportEmail(uow, params.id, body)),
+  group: {
+    handler: async (members) =>
+      (
+        await reportEmails(members.map(({ input, uow }) => ({ uow, id: input.params.id, input: input.body })))
+      ).map(reportAnswer),
   },
 });
+
+function reportAnswer(r: ReportResult) {
+  return { ...r, sent_at: iso(r.sent_at) };
+}
 
 export const emailRoutes = [queueEmailsRoute, claimEmailsRoute, reportEmailRoute];
