@@ -66,12 +66,13 @@ export async function recordAiGymPerformanceOfMany(
     records.map((record) => ({ uow, record, id: randomUUID() as string })),
   );
   const col = <K extends keyof AiGymRecordInput>(k: K) => rows.map(({ record }) => record[k] ?? null);
-  await tx.query(
-    `INSERT INTO ai_gym_performance (id, task_type, model_name, lead_id, cost, duration_seconds, quality_score,
+  await tx.query({
+    name: "ai-gym-insert",
+    text: `INSERT INTO ai_gym_performance (id, task_type, model_name, lead_id, cost, duration_seconds, quality_score,
                                      conversion_metric, prompt_hash, response_hash, metadata, created_at)
      SELECT * FROM unnest($1::uuid[], $2::text[], $3::text[], $4::uuid[], $5::numeric[], $6::int[], $7::int[],
                           $8::numeric[], $9::text[], $10::text[], $11::jsonb[], $12::timestamp[])`,
-    [
+    values: [
       rows.map((r) => r.id),
       col("task_type"),
       col("model_name"),
@@ -85,7 +86,7 @@ export async function recordAiGymPerformanceOfMany(
       rows.map(({ record }) => (record.metadata ? JSON.stringify(record.metadata) : null)),
       rows.map(({ uow, record }) => (record.created_at ?? uow.now).toISOString()),
     ],
-  );
+  });
   for (const { uow, record, id } of rows) {
     uow.audit({
       action: "ai_gym.recorded",

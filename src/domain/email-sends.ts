@@ -472,12 +472,13 @@ export async function reportEmails(
     lead_id: string | null;
     ab_test_id: string | null;
     ab_variant: string | null;
-  }>(
+  }>({
+    name: "email-report-lock",
     // Locked in id order, so two batches sharing sends cannot deadlock.
-    `SELECT id, created_at::text AS created_at, status, lease_owner, campaign_id, lead_id, ab_test_id, ab_variant
-       FROM email_sends WHERE id = ANY($1::uuid[]) ORDER BY id FOR UPDATE`,
-    [ids],
-  );
+    text: `SELECT id, created_at::text AS created_at, status, lease_owner, campaign_id, lead_id, ab_test_id, ab_variant
+             FROM email_sends WHERE id = ANY($1::uuid[]) ORDER BY id FOR UPDATE`,
+    values: [ids],
+  });
   const byId = new Map(rows.map((r) => [r.id, r]));
   const checked = parts.map(({ uow, id, input }) => {
     const send = byId.get(id);
@@ -496,8 +497,9 @@ export async function reportEmails(
     }
     return { uow, id, input, send, sentAt: input.outcome === "failed" ? null : uow.now };
   });
-  await tx.query(
-    `UPDATE email_sends e
+  await tx.query({
+    name: "email-report-update",
+    text: `UPDATE email_sends e
         SET status = u.status, sent_at = COALESCE(u.sent_at, e.sent_at), last_error = u.last_error,
             lease_expires_at = NULL
        FROM unnest($1::uuid[], $2::timestamp[], $3::text[], $4::timestamp[], $5::text[])
@@ -505,14 +507,14 @@ export async function reportEmails(
       WHERE e.id = u.id AND e.created_at = u.created_at
         -- Prunes to the partitions of these sends (the join alone would probe every partition for each row).
         AND e.created_at = ANY($2::timestamp[])`,
-    [
+    values: [
       checked.map((c) => c.id),
       checked.map((c) => c.send.created_at),
       checked.map((c) => c.input.outcome),
       checked.map((c) => c.sentAt?.toISOString() ?? null),
       checked.map((c) => c.input.error ?? null),
     ],
-  );
+  });
   return checked.map(({ uow, id, input, send, sentAt }) => {
     uow.audit({
       action: `email_send.${input.outcome}`,

@@ -184,8 +184,9 @@ export async function ingestLeadsOfMany(
     inserted: boolean;
     industry: string | null;
     country_code: string | null;
-  }>(
-    `INSERT INTO leads (company_name, website, domain, source_platform, contact_name, contact_title, contact_email,
+  }>({
+    name: "lead-upsert",
+    text: `INSERT INTO leads (company_name, website, domain, source_platform, contact_name, contact_title, contact_email,
                         contact_phone, industry, city, region, country_code, employee_count, consent_source,
                         consent_timestamp, consent_proof_url, email_token, domain_token, scraping_job_id, created_at,
                         updated_at)
@@ -200,7 +201,7 @@ export async function ingestLeadsOfMany(
                  consent_timestamp, consent_proof_url, email_token, domain_token, at)
      ${LEAD_UPSERT}
      RETURNING id, domain, source_platform, (xmax = 0) AS inserted, industry, country_code`,
-    [
+    values: [
       col("company_name"),
       col("website"),
       order.map(({ domain }) => domain),
@@ -222,7 +223,7 @@ export async function ingestLeadsOfMany(
       jobId ?? null,
       order.map(({ uow }) => uow.now.toISOString()),
     ],
-  );
+  });
   // RETURNING order follows the input for INSERT … SELECT FROM unnest, but match by key to be safe.
   const byKey = new Map(rows.map((r) => [`${r.domain}\u0000${r.source_platform}`, r]));
   const results: IngestResult[][] = parts.map(() => []);
@@ -269,10 +270,11 @@ async function assertNotSuppressed(
       ? lookupTokens("email", lead.contact_email).map((token) => ({ i, kind: "email" as const, token }))
       : []),
   ]);
-  const { rows } = await tx.query<{ id: string; kind: "email" | "domain"; token: string }>(
-    `SELECT id, kind, token FROM lead_suppressions WHERE lifted_at IS NULL AND token = ANY($1::text[])`,
-    [[...new Set(wanted.map((w) => w.token))]],
-  );
+  const { rows } = await tx.query<{ id: string; kind: "email" | "domain"; token: string }>({
+    name: "lead-suppression-check",
+    text: `SELECT id, kind, token FROM lead_suppressions WHERE lifted_at IS NULL AND token = ANY($1::text[])`,
+    values: [[...new Set(wanted.map((w) => w.token))]],
+  });
   if (rows.length === 0) return;
   const byToken = new Map(rows.map((r) => [`${r.kind}:${r.token}`, r]));
   const errors: (FieldError & { suppression_id: string; kind: "email" | "domain" })[] = [];

@@ -90,8 +90,10 @@ export async function flushUnits(tx: pg.ClientBase, units: readonly UnitOfWork[]
   const audits = units.flatMap((u) => u.audits.map((a) => ({ u, a })));
   const events = units.flatMap((u) => u.events);
   if (audits.length === 0 && events.length === 0) return;
-  await tx.query(
-    `WITH audit AS (
+  await tx.query({
+    // Named: prepared once per connection, its plan kept (every write runs it).
+    name: "flush-audit-outbox",
+    text: `WITH audit AS (
        INSERT INTO audit_log (occurred_at, principal_type, principal_id, action, resource_type, resource_id,
                               request_id, details)
        SELECT a.occurred_at, a.principal_type, a.principal_id, a.action, a.resource_type, a.resource_id,
@@ -105,7 +107,7 @@ export async function flushUnits(tx: pg.ClientBase, units: readonly UnitOfWork[]
        FROM unnest($9::uuid[], $10::text[], $11::int[], $12::timestamp[], $13::text[], $14::jsonb[])
             WITH ORDINALITY AS e(id, type, version, occurred_at, correlation_id, payload, n)
       ORDER BY e.n`,
-    [
+    values: [
       audits.map(({ u }) => u.now.toISOString()),
       audits.map(({ u }) => u.principal.type),
       audits.map(({ u }) => u.principal.id),
@@ -121,7 +123,7 @@ export async function flushUnits(tx: pg.ClientBase, units: readonly UnitOfWork[]
       events.map((e) => e.correlation_id),
       events.map((e) => JSON.stringify(e.payload)),
     ],
-  );
+  });
 }
 
 /**
