@@ -245,3 +245,56 @@ export async function readWorkloads(o: {
   );
   return results;
 }
+
+/** Issue 14 targets 1 and 2 on the read rows: what each must reach, next to which same-run row. */
+const READ_TARGETS: {
+  name: string;
+  /** The least share of this same-run baseline row's requests/s. */
+  vs?: { baseline: string; share: number };
+  minRequestsPerSecond?: number;
+  maxP99Ms: number;
+  maxCpuUsPerRequest?: number;
+}[] = [
+  {
+    name: "GraphQL modelLeaderboard (no cache)",
+    vs: { baseline: "bare node:http + pg: leaderboard (baseline)", share: 0.75 },
+    maxP99Ms: 25,
+    maxCpuUsPerRequest: 400,
+  },
+  { name: "GraphQL modelLeaderboard 45d (computed, no cache)", minRequestsPerSecond: 1000, maxP99Ms: 50 },
+  {
+    name: "GraphQL modelLeaderboard 45d, no percentile selected (no cache)",
+    minRequestsPerSecond: 1000,
+    maxP99Ms: 50,
+  },
+  { name: "GraphQL overview (no cache)", minRequestsPerSecond: 1000, maxP99Ms: 50 },
+];
+
+/** Prints the read targets each row missed (issue 14 targets 1 and 2) and returns them. */
+export function missedReadTargets(results: readonly Result[]): string[] {
+  const byName = new Map(results.map((r) => [r.name, r]));
+  const missed = READ_TARGETS.flatMap((t) => {
+    const r = byName.get(t.name);
+    if (!r) return [];
+    const misses: string[] = [];
+    const base = t.vs ? byName.get(t.vs.baseline) : undefined;
+    if (t.vs && base && r.requestsPerSecond < t.vs.share * base.requestsPerSecond)
+      misses.push(
+        `${(r.requestsPerSecond / base.requestsPerSecond).toFixed(2)}× the bare server's req/s < ${t.vs.share}×`,
+      );
+    if (t.minRequestsPerSecond !== undefined && r.requestsPerSecond < t.minRequestsPerSecond)
+      misses.push(`${r.requestsPerSecond.toFixed(0)} req/s < ${t.minRequestsPerSecond}`);
+    if (r.p99Ms >= t.maxP99Ms) misses.push(`p99 ${r.p99Ms.toFixed(0)} ms ≥ ${t.maxP99Ms} ms`);
+    if (
+      t.maxCpuUsPerRequest !== undefined &&
+      r.serverCpuUsPerRequest !== undefined &&
+      r.serverCpuUsPerRequest > t.maxCpuUsPerRequest
+    )
+      misses.push(`${r.serverCpuUsPerRequest.toFixed(0)} µs CPU per request > ${t.maxCpuUsPerRequest} µs`);
+    return misses.length ? [`${t.name}: ${misses.join(", ")}`] : [];
+  });
+  if (missed.length)
+    console.log(`\nREAD TARGETS missed (issue 14 targets 1 and 2):\n  ${missed.join("\n  ")}`);
+  else console.log("\nread targets met (issue 14 targets 1 and 2)");
+  return missed;
+}
