@@ -120,8 +120,7 @@ export const workloads: Workload[] = [
       const { rows } = await db.query<{ id: string }>(
         `INSERT INTO email_sends (campaign_id, lead_id, subject_variant, body, tracking_token, status, lease_owner,
                                   lease_expires_at, created_at)
-         SELECT $1, l.id, 'Hi', 'Hello', gen_random_uuid(), 'sending', 'bench-sender', NOW() + interval '1 hour',
-                date_trunc('milliseconds', NOW())
+         SELECT $1, l.id, 'Hi', 'Hello', gen_random_uuid(), 'sending', 'bench-sender', NOW() + interval '1 hour', NOW()
            FROM leads l WHERE l.source_platform = 'bench-email' AND NOT EXISTS
                 (SELECT 1 FROM email_sends e WHERE e.lead_id = l.id)
          RETURNING id`,

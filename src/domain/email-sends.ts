@@ -347,8 +347,14 @@ async function takeSends(
   const nowIso = uow.now.toISOString();
   const leaseExpiresAt = new Date(uow.now.getTime() + input.lease_seconds * 1000);
   // Oldest first within each campaign up to its remaining quota, then oldest first overall up to the sender's limit.
-  const { rows: picked } = await uow.tx.query<{ id: string; created_at: Date; undeliverable: string | null }>(
-    `SELECT p.id, p.created_at,
+  // created_at as text: the partition key to the microsecond, for the UPDATEs below (a Date would drop the
+  // microseconds of a row not written through this API, and the UPDATE would match nothing).
+  const { rows: picked } = await uow.tx.query<{
+    id: string;
+    created_at: string;
+    undeliverable: string | null;
+  }>(
+    `SELECT p.id, p.created_at::text AS created_at,
             CASE WHEN l.unsubscribed_at IS NOT NULL THEN 'lead unsubscribed'
                  WHEN l.contact_email IS NULL THEN 'lead has no contact_email' END AS undeliverable
        FROM unnest($1::uuid[], $2::int[]) AS q(campaign_id, remaining)
@@ -371,11 +377,11 @@ async function takeSends(
           SET status = 'failed', last_error = u.reason, lease_owner = NULL, lease_expires_at = NULL
          FROM unnest($1::uuid[], $2::timestamp[], $3::text[]) AS u(id, created_at, reason)
         WHERE e.id = u.id AND e.created_at = u.created_at
-        -- Prunes to the partitions of these sends (the join alone would probe every partition for each row).
-        AND e.created_at = ANY($2::timestamp[])`,
+          -- Prunes to the partitions of these sends (the join alone probes every partition for each row).
+          AND e.created_at = ANY($2::timestamp[])`,
       [
         undeliverable.map((p) => p.id),
-        undeliverable.map((p) => p.created_at.toISOString()),
+        undeliverable.map((p) => p.created_at),
         undeliverable.map((p) => p.undeliverable),
       ],
     );
@@ -395,11 +401,12 @@ async function takeSends(
         SET status = 'sending', claimed_at = $3, lease_owner = $4, lease_expires_at = $5, attempts = e.attempts + 1
        FROM unnest($1::uuid[], $2::timestamp[]) AS u(id, created_at), leads l
       WHERE e.id = u.id AND e.created_at = u.created_at AND l.id = e.lead_id
+        AND e.created_at = ANY($2::timestamp[])
       RETURNING e.id, e.created_at, e.campaign_id, e.lead_id, l.contact_email, e.subject_variant, e.body, e.demo_url,
                 e.video_url, e.tracking_token, e.tracked_links`,
     [
       deliverable.map((p) => p.id),
-      deliverable.map((p) => p.created_at.toISOString()),
+      deliverable.map((p) => p.created_at),
       nowIso,
       input.sender_id,
       leaseExpiresAt.toISOString(),

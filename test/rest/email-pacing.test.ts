@@ -387,6 +387,28 @@ describe("pacing: POST /api/v2/email/claim and GET /api/v2/campaigns/{id}/sendin
   });
 });
 
+describe("a send written outside the API", () => {
+  it("is claimed and reported although its created_at has microseconds (the partition key is matched exactly)", async () => {
+    const campaignId = await pacedCampaign(10, 0);
+    const [leadId] = await createLeads(api, 1);
+    const { rows } = await api.db.primary.query<{ id: string }>(
+      `INSERT INTO email_sends (campaign_id, lead_id, subject_variant, body, tracking_token, status, created_at)
+       VALUES ($1, $2, 'Hi', 'Hello', gen_random_uuid(), 'queued', '2030-03-04 08:00:00.123456') RETURNING id`,
+      [campaignId, leadId],
+    );
+    const id = rows[0]?.id;
+    const claimed = await claim(campaignId);
+    expect(claimed.map((e: { email_send_id: string }) => e.email_send_id)).toEqual([id]);
+    const res = await api.request("POST", `/api/v2/email/${id}/report`, {
+      key: sender,
+      body: { sender_id: "sender-1", outcome: "sent" },
+    });
+    expect(res.status, res.text).toBe(200);
+    const stored = await api.db.primary.query("SELECT status FROM email_sends WHERE id = $1", [id]);
+    expect(stored.rows).toEqual([{ status: "sent" }]);
+  });
+});
+
 describe("POST /api/v2/email/{id}/report", () => {
   async function claimedEmail(): Promise<{ id: string; campaignId: string; leadId: string }> {
     const campaignId = await pacedCampaign(10, 1);

@@ -174,6 +174,14 @@ describe("group commit of single-event writes", () => {
     );
     const jobOf = new Map(stored.rows.map((r) => [r.id, r.scraping_job_id]));
     for (const [i, r] of responses.entries()) expect(jobOf.get(r.body.data[0].id)).toBe(jobs[i % 2]);
+    // Each job's requests still shared transactions: one group key per job, not one batch mixing them (which would
+    // fail and fall apart into single requests).
+    const xmins = await grouped.db.primary.query<{ job: string; n: number }>(
+      `SELECT scraping_job_id AS job, count(DISTINCT xmin::text)::int AS n FROM leads
+        WHERE id = ANY($1::uuid[]) GROUP BY 1`,
+      [ids(responses)],
+    );
+    for (const r of xmins.rows) expect(r.n, r.job).toBeLessThan(N / 4);
   });
 });
 
