@@ -1,7 +1,7 @@
 /**
  * npm run bench [-- --duration SECONDS] [--connections N] [--read-connections N] [--email-sends N]
  *                  [--no-writes] [--no-reads] [--update-baselines] [--strict]
- *                  [--only TEXT]   (only the write workloads whose name contains TEXT)
+ *                  [--only TEXT]   (only the write and read rows whose name contains TEXT)
  *               npm run bench -- --crash [--iterations N]   (the crash loop alone, bench/crash-loop.ts; default 200)
  *               npm run bench -- --bulk-only [--bulk-rows N] [--bulk-leads N] [--bulk-rounds N]
  *                  (the bulk-ingest rows alone, bench/bulk.ts; --no-bulk skips them in a full run)
@@ -243,6 +243,8 @@ async function main(): Promise<void> {
           key,
           connections: readConnections,
           duration,
+          db: databases.primary,
+          only: values.only,
         });
       } finally {
         await bare.stop();

@@ -1,4 +1,5 @@
 import type pg from "pg";
+import { prepared } from "../db/prepared.js";
 import { rate, type TwoProportionTest, twoProportionZTest } from "./statistics.js";
 
 /** Lifetime results per test × variant (views/ab_variant_results.sql). */
@@ -20,10 +21,12 @@ export async function getAbVariantCounts(
   testIds: readonly string[],
 ): Promise<AbVariantCounts[]> {
   const { rows } = await db.query<AbVariantCounts>(
-    `SELECT ab_test_id, variant, sent, exposures, opens, clicks, replies, positive_replies, meetings
+    prepared(
+      `SELECT ab_test_id, variant, sent, exposures, opens, clicks, replies, positive_replies, meetings
        FROM ab_variant_results WHERE ab_test_id = ANY($1::uuid[])
       ORDER BY ab_test_id, variant`,
-    [testIds],
+      [testIds],
+    ),
   );
   return rows;
 }

@@ -1,6 +1,6 @@
 import type pg from "pg";
 import type { CalendarPeriod, Granularity } from "./period.js";
-import { type SeriesFrame, seriesFrame, sumRollup } from "./rollup-15m.js";
+import { type RollupPart, type RollupRow, type SeriesFrame, seriesFrame, sumRollups } from "./rollup-15m.js";
 import { rate } from "./statistics.js";
 
 /**
@@ -55,35 +55,50 @@ export function funnelRates(f: Funnel): FunnelRates {
 const emptyFunnel = (): Funnel => Object.fromEntries(FUNNEL_METRICS.map((m) => [m, 0])) as Funnel;
 const emptySlice = (): KpiSlice => ({ funnel: emptyFunnel(), deals_won: 0, revenue: [] });
 
+type KpiQuery = {
+  period: CalendarPeriod;
+  granularity: Granularity | null;
+  byCampaign: boolean;
+  campaignIds: readonly string[] | null;
+};
+
 /**
  * Funnel, deals won and revenue over a calendar period for `campaignIds` (all campaigns when null): per campaign,
- * or summed over them (`byCampaign: false`), with a zero-filled series when a granularity is given. Two
- * statements on the views, whatever the number of campaigns. The map is keyed by campaign id ("*" when summed).
- * Summed over all campaigns (the overview), the funnel comes from outreach_kpis_15m, which holds that sum per
- * bucket: at most 96 rows a day, however many campaigns and emails there are.
+ * or summed over them (`byCampaign: false`), with a zero-filled series when a granularity is given. One statement
+ * on the views, whatever the number of campaigns. The map is keyed by campaign id ("*" when summed).
  */
-export async function getCampaignKpis(
-  db: pg.Pool,
-  q: {
-    period: CalendarPeriod;
-    granularity: Granularity | null;
-    byCampaign: boolean;
-    campaignIds: readonly string[] | null;
-  },
-): Promise<Map<string, CampaignKpis>> {
-  const [funnels, revenue] = await Promise.all([
-    sumRollup(db, {
+export async function getCampaignKpis(db: pg.Pool, q: KpiQuery): Promise<Map<string, CampaignKpis>> {
+  const [funnels = [], revenue = []] = await sumRollups(db, q, campaignKpiParts(q));
+  return campaignKpisOf(q, funnels, revenue);
+}
+
+/**
+ * The funnel's and the revenue's sums, for sumRollups. Summed over all campaigns (the overview), the funnel comes
+ * from outreach_kpis_15m, which holds that sum per bucket: at most 96 rows a day, however many campaigns and emails
+ * there are.
+ */
+export function campaignKpiParts(q: KpiQuery): [funnels: RollupPart, revenue: RollupPart] {
+  return [
+    {
       ...q,
       view: !q.byCampaign && q.campaignIds === null ? "outreach_kpis_15m" : "campaign_kpis_15m",
       metrics: FUNNEL_METRICS.map((m) => `sum(${m})::int AS ${m}`),
-    }),
-    sumRollup(db, {
+    },
+    {
       ...q,
       view: "campaign_revenue_15m",
       key: "currency",
       metrics: ["sum(deals_won)::int AS deals_won", "sum(revenue)::text AS revenue"],
-    }),
-  ]);
+    },
+  ];
+}
+
+/** The KPIs per campaign (or "*") of campaignKpiParts' rows. */
+export function campaignKpisOf(
+  q: KpiQuery,
+  funnels: readonly RollupRow[],
+  revenue: readonly RollupRow[],
+): Map<string, CampaignKpis> {
   const frames = new Map<string, ReturnType<typeof seriesFrame<KpiSlice>>>();
   const entry = (campaignId: string | null) => {
     const id = campaignId ?? "*";

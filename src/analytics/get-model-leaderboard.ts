@@ -1,4 +1,5 @@
 import type pg from "pg";
+import { prepared } from "../db/prepared.js";
 import type { AnalyticsCache } from "./analytics-cache.js";
 
 /**
@@ -81,9 +82,11 @@ export function getModelLeaderboard(
     }
     const period = periodParams(q.days, q.asOf);
     const { rows } = await db.query<ModelLeaderboardRow>(
-      `SELECT ${COLUMNS} FROM (${leaderboardSql("task_type = $5", { percentiles })}) AS l
+      prepared(
+        `SELECT ${COLUMNS} FROM (${leaderboardSql("task_type = $5", { percentiles })}) AS l
         ORDER BY ${ORDER_SQL[q.orderBy]}, model_name`,
-      [...period, q.taskType],
+        [...period, q.taskType],
+      ),
     );
     return rows;
   });
@@ -99,12 +102,14 @@ async function readSnapshot(
 ): Promise<ModelLeaderboardRow[] | undefined> {
   // One row with a null model_name: stored, with no model for this task type.
   const { rows } = await db.query<ModelLeaderboardRow & { model_name: string | null }>(
-    `SELECT ${STORED_COLUMNS}
+    prepared(
+      `SELECT ${STORED_COLUMNS}
        FROM model_leaderboard_snapshot_periods p
        LEFT JOIN model_leaderboard_snapshots s ON s.as_of = p.as_of AND s.days = p.days AND s.task_type = $3
       WHERE p.as_of = $1 AND p.days = $2
       ORDER BY ${ORDER_SQL[q.orderBy]}, model_name`,
-    [q.asOf.toISOString(), q.days, q.taskType],
+      [q.asOf.toISOString(), q.days, q.taskType],
+    ),
   );
   if (rows.length === 0) return undefined;
   return rows.filter((r): r is ModelLeaderboardRow => r.model_name !== null);

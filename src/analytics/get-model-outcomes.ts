@@ -1,4 +1,5 @@
 import type pg from "pg";
+import { prepared } from "../db/prepared.js";
 import type { LeaderboardPeriod } from "./get-model-leaderboard.js";
 import { rate, wilsonInterval } from "./statistics.js";
 
@@ -122,11 +123,9 @@ export async function getModelOutcomes(
   db: pg.Pool,
   q: { period: LeaderboardPeriod; taskType: string | null; minSamples: number },
 ): Promise<ModelOutcome[]> {
-  const { rows } = await db.query<ModelOutcomeRow>(OUTCOMES_SQL, [
-    q.period.from.toISOString(),
-    q.period.to.toISOString(),
-    q.taskType,
-  ]);
+  const { rows } = await db.query<ModelOutcomeRow>(
+    prepared(OUTCOMES_SQL, [q.period.from.toISOString(), q.period.to.toISOString(), q.taskType]),
+  );
   return rows.map((r) => withRates(r, q.minSamples)).sort(byValue);
 }
 

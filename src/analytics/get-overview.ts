@@ -1,8 +1,19 @@
 import type pg from "pg";
 import type { AnalyticsCache } from "./analytics-cache.js";
-import { type CampaignKpis, type FunnelRates, funnelRates, getCampaignKpis } from "./get-campaign-kpis.js";
-import { getPlatformActivity, type PlatformActivitySeries } from "./get-platform-activity.js";
+import {
+  type CampaignKpis,
+  campaignKpiParts,
+  campaignKpisOf,
+  type FunnelRates,
+  funnelRates,
+} from "./get-campaign-kpis.js";
+import {
+  PLATFORM_ACTIVITY,
+  type PlatformActivitySeries,
+  platformActivityOf,
+} from "./get-platform-activity.js";
 import { type CalendarPeriod, type Granularity, type PeriodInput, resolveCalendarPeriod } from "./period.js";
+import { sumRollups } from "./rollup-15m.js";
 
 export type Overview = {
   as_of: Date;
@@ -35,17 +46,18 @@ async function queryOverview(
   period: CalendarPeriod,
   granularity: Granularity,
 ): Promise<Overview> {
-  const [platform, outreach] = await Promise.all([
-    getPlatformActivity(db, { period, granularity }),
-    getCampaignKpis(db, { period, granularity, byCampaign: false, campaignIds: null }),
+  const q = { period, granularity, byCampaign: false, campaignIds: null };
+  const [platform = [], funnels = [], revenue = []] = await sumRollups(db, q, [
+    PLATFORM_ACTIVITY,
+    ...campaignKpiParts(q),
   ]);
-  const all = outreach.get("*");
+  const all = campaignKpisOf(q, funnels, revenue).get("*");
   if (!all) throw new Error("getCampaignKpis returned no all-campaign entry");
   return {
     as_of: asOf,
     period,
     granularity,
-    platform,
+    platform: platformActivityOf(q, platform),
     outreach: all,
     rates: funnelRates(all.totals.funnel),
   };

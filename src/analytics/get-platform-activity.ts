@@ -1,6 +1,5 @@
-import type pg from "pg";
 import type { CalendarPeriod, Granularity } from "./period.js";
-import { type SeriesFrame, seriesFrame, sumRollup } from "./rollup-15m.js";
+import { type RollupPart, type RollupRow, type SeriesFrame, seriesFrame } from "./rollup-15m.js";
 
 /**
  * Platform activity over a calendar period: leads scraped, analyses completed, demos deployed, videos ready, emails
@@ -25,20 +24,22 @@ const empty = (): PlatformActivity => ({
   ai_spend: 0,
 });
 
-export async function getPlatformActivity(
-  db: pg.Pool,
+/** The platform activity's sum, for sumRollups. */
+export const PLATFORM_ACTIVITY: RollupPart = {
+  view: "platform_kpis_15m",
+  byCampaign: false,
+  campaignIds: null,
+  metrics: [
+    ...PLATFORM_METRICS.map((m) => `sum(${m})::int AS ${m}`),
+    "COALESCE(sum(ai_spend), 0)::float8 AS ai_spend",
+  ],
+};
+
+/** The totals and series of PLATFORM_ACTIVITY's rows. */
+export function platformActivityOf(
   q: { period: CalendarPeriod; granularity: Granularity | null },
-): Promise<PlatformActivitySeries> {
-  const rows = await sumRollup(db, {
-    ...q,
-    view: "platform_kpis_15m",
-    byCampaign: false,
-    campaignIds: null,
-    metrics: [
-      ...PLATFORM_METRICS.map((m) => `sum(${m})::int AS ${m}`),
-      "COALESCE(sum(ai_spend), 0)::float8 AS ai_spend",
-    ],
-  });
+  rows: readonly RollupRow[],
+): PlatformActivitySeries {
   const { frame, slot } = seriesFrame(q.period, q.granularity, empty);
   for (const row of rows) {
     const target = slot(row.period_start);

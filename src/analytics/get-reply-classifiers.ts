@@ -1,4 +1,5 @@
 import type pg from "pg";
+import { prepared } from "../db/prepared.js";
 import type { LeaderboardPeriod } from "./get-model-leaderboard.js";
 import { rate, wilsonInterval } from "./statistics.js";
 
@@ -58,10 +59,9 @@ export async function getReplyClassifiers(
   db: pg.Pool,
   q: { period: LeaderboardPeriod; minSamples: number },
 ): Promise<ClassifierAccuracy[]> {
-  const { rows } = await db.query<ClassifierRow>(CLASSIFIERS_SQL, [
-    q.period.from.toISOString(),
-    q.period.to.toISOString(),
-  ]);
+  const { rows } = await db.query<ClassifierRow>(
+    prepared(CLASSIFIERS_SQL, [q.period.from.toISOString(), q.period.to.toISOString()]),
+  );
   return rows
     .map((r) => {
       const accuracy = rate(r.agreed, r.reviewed);

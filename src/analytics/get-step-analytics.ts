@@ -1,4 +1,5 @@
 import type pg from "pg";
+import { prepared } from "../db/prepared.js";
 import type { CalendarPeriod } from "./period.js";
 import { rate } from "./statistics.js";
 
@@ -99,11 +100,8 @@ export async function getStepAnalytics(
   campaignId: string,
   period: CalendarPeriod,
 ): Promise<StepVariant[]> {
-  const { rows } = await db.query<StepVariantRow>(STEPS_SQL, [
-    campaignId,
-    period.from,
-    period.to,
-    period.timezone,
-  ]);
+  const { rows } = await db.query<StepVariantRow>(
+    prepared(STEPS_SQL, [campaignId, period.from, period.to, period.timezone]),
+  );
   return rows.map(withStepRates);
 }

@@ -1,4 +1,5 @@
 import type pg from "pg";
+import { prepared } from "../db/prepared.js";
 import { ROLLUPS } from "./refresh-views.js";
 
 /**
@@ -7,11 +8,13 @@ import { ROLLUPS } from "./refresh-views.js";
  */
 export async function getViewsAsOf(db: pg.Pool): Promise<Date> {
   const { rows } = await db.query<{ as_of: Date | null }>(
-    `SELECT CASE WHEN count(latest) = count(*) THEN min(latest) END AS as_of
+    prepared(
+      `SELECT CASE WHEN count(latest) = count(*) THEN min(latest) END AS as_of
        FROM (SELECT v.view_name,
                     (SELECT max(r.as_of) FROM view_refreshes r WHERE r.view_name = v.view_name) AS latest
                FROM unnest($1::text[]) AS v(view_name)) AS l`,
-    [ROLLUPS],
+      [ROLLUPS],
+    ),
   );
   const asOf = rows[0]?.as_of;
   // The migration that creates the views records their first fill, so this only happens on a damaged log.
