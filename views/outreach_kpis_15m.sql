@@ -26,3 +26,6 @@ SELECT bucket, sum(queued)::int, sum(sent)::int, sum(bounced)::int, sum(delivere
          WHERE o.campaign_id IS NOT NULL AND o.sent AND o.sent_at >= lo AND o.sent_at < hi) AS facts
  GROUP BY bucket
 $$);
+
+-- Its hours and days, so that a period reads a row per whole UTC day and hour in it (rollup_coarsen).
+CALL rollup_coarsen('outreach_kpis_15m');

@@ -37,3 +37,6 @@ SELECT bucket, sum(leads_scraped)::int, sum(analyses_completed)::int, sum(demos_
           FROM ai_gym_performance WHERE created_at >= lo AND created_at < hi) AS facts
  GROUP BY bucket
 $$);
+
+-- Its hours and days, so that a period reads a row per whole UTC day and hour in it (rollup_coarsen).
+CALL rollup_coarsen('platform_kpis_15m');

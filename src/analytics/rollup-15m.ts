@@ -53,7 +53,50 @@ export function seriesFrame<T extends object>(
  * A bucket counts in the step (local day, week or month) whose start it does not precede: the steps' local
  * midnights are turned into UTC instants once, with the zone's rules (DST included), and width_bucket finds each
  * bucket's step by binary search, instead of converting and formatting every bucket's time.
+ *
+ * A view with coarser levels (COARSE_VIEWS, `<view>_coarse`: its sums per whole UTC hour and day) is read through
+ * a cover of each step: its whole UTC days from the day rows, the whole hours left from the hour rows, and the
+ * 15-minute buckets only at its edges; the covers of all steps merged into ranges per level (range_agg). A local
+ * day in UTC is then one row instead of 96, in a whole-hour zone 24, in a half-hour zone 24 and 2 buckets.
  */
+/** The views rollup_coarsen keeps hours and days of (migration 0027). */
+const COARSE_VIEWS: ReadonlySet<RollupPart["view"]> = new Set(["outreach_kpis_15m", "platform_kpis_15m"]);
+
+/**
+ * The cover of the steps (st: UTC [a, z)) by levels: `cover(s, r)`, ranges r of rows of width s (86400: day rows,
+ * 3600: hour rows, 900: the 15-minute view), each row inside one step. ah/zh are the first and last whole hour
+ * boundaries of a step, ad/zd its whole days'.
+ */
+const COVER_SQL = `cuts AS (
+        SELECT a, z,
+               date_trunc('hour', a) + CASE WHEN a > date_trunc('hour', a) THEN interval '1 hour' ELSE interval '0' END AS ah,
+               date_trunc('hour', z) AS zh,
+               date_trunc('day', a) + CASE WHEN a > date_trunc('day', a) THEN interval '1 day' ELSE interval '0' END AS ad,
+               date_trunc('day', z) AS zd
+          FROM st WHERE a < z),
+     cover AS (
+        SELECT c.s, unnest(range_agg(c.r)) AS r
+          FROM (SELECT 86400 AS s, tsrange(ad, zd) AS r FROM cuts WHERE ad < zd
+                UNION ALL SELECT 3600, tsrange(ah, ad) FROM cuts WHERE ad < zd
+                UNION ALL SELECT 3600, tsrange(zd, zh) FROM cuts WHERE ad < zd
+                UNION ALL SELECT 3600, tsrange(ah, zh) FROM cuts WHERE ad >= zd AND ah < zh
+                UNION ALL SELECT 900, tsrange(a, ah) FROM cuts WHERE ah <= zh
+                UNION ALL SELECT 900, tsrange(zh, z) FROM cuts WHERE ah <= zh
+                UNION ALL SELECT 900, tsrange(a, z) FROM cuts WHERE ah > zh) AS c
+         WHERE NOT isempty(c.r)
+         GROUP BY c.s)`;
+
+/** A coarse view's rows over the cover: its hour and day rows, and its 15-minute buckets (bucket_seconds 900). */
+function coveredRows(view: RollupPart["view"]): string {
+  return `(SELECT k.* FROM cover c JOIN ${view}_coarse k
+              ON k.bucket_seconds = c.s AND k.bucket >= lower(c.r) AND k.bucket < upper(c.r)
+           WHERE c.s > 900
+          UNION ALL
+          SELECT v.*, 900 AS bucket_seconds FROM cover c JOIN ${view} v
+              ON v.bucket >= lower(c.r) AND v.bucket < upper(c.r)
+           WHERE c.s = 900)`;
+}
+
 export async function sumRollups(
   db: pg.Pool,
   q: { period: CalendarPeriod; granularity: Granularity | null },
@@ -65,6 +108,7 @@ export async function sumRollups(
   const from = param(q.period.from);
   const to = param(addDays(q.period.to, 1));
   const steps = q.granularity ? param(periodStarts(q.period, q.granularity)) : undefined;
+  const coarse = parts.some((part) => COARSE_VIEWS.has(part.view));
   const sums = parts.map((part, i) => {
     const campaignFilter =
       part.campaignIds && (part.view === "campaign_kpis_15m" || part.view === "campaign_revenue_15m")
@@ -79,8 +123,12 @@ export async function sumRollups(
                      ${part.metrics.join(", ")}
                 FROM (SELECT ${part.byCampaign ? "v.campaign_id" : "NULL::uuid"} AS g_campaign,
                              ${steps ? "width_bucket(v.bucket, p.b)" : "NULL::int"} AS g_step, v.*
-                        FROM ${part.view} v CROSS JOIN p
-                       WHERE v.bucket >= p.f AND v.bucket < p.t ${campaignFilter}) AS facts
+                        FROM ${
+                          COARSE_VIEWS.has(part.view)
+                            ? `${coveredRows(part.view)} AS v CROSS JOIN p`
+                            : `${part.view} v CROSS JOIN p
+                       WHERE v.bucket >= p.f AND v.bucket < p.t ${campaignFilter}`
+                        }) AS facts
                GROUP BY GROUPING SETS (${groups.join(", ")})) AS r`;
   });
   const { rows } = await db.query<{ part: number; row: RollupRow }>(
@@ -88,6 +136,7 @@ export async function sumRollups(
       `WITH p AS (SELECT (${from}::date::timestamp AT TIME ZONE ${tz}) AT TIME ZONE 'UTC' AS f,
                        (${to}::date::timestamp AT TIME ZONE ${tz}) AT TIME ZONE 'UTC' AS t
                        ${steps ? `, ARRAY(SELECT (s::timestamp AT TIME ZONE ${tz}) AT TIME ZONE 'UTC' FROM unnest(${steps}::text[]) AS s) AS b` : ""})
+     ${coarse ? `, st AS (${steps ? "SELECT greatest(p.b[i], p.f) AS a, least(COALESCE(p.b[i + 1], p.t), p.t) AS z FROM p, generate_subscripts(p.b, 1) AS i" : "SELECT p.f AS a, p.t AS z FROM p"}), ${COVER_SQL}` : ""}
      ${sums.join(" UNION ALL ")}`,
       params,
     ),
