@@ -90,21 +90,21 @@ async function resolveStepsAndAssets(
 > {
   const demoIds = emails.flatMap((e) => (e.demo_site_id ? [e.demo_site_id] : []));
   const videoIds = emails.flatMap((e) => (e.video_id ? [e.video_id] : []));
-  const [demos, videos, counts] = await Promise.all([
-    uow.tx.query<{ id: string; lead_id: string | null; url: string | null }>(
-      `SELECT id, lead_id, deployment_url AS url FROM demo_sites WHERE id = ANY($1::uuid[])`,
-      [demoIds],
-    ),
-    uow.tx.query<{ id: string; lead_id: string | null; url: string | null }>(
-      `SELECT id, lead_id, video_url AS url FROM videos WHERE id = ANY($1::uuid[])`,
-      [videoIds],
-    ),
-    uow.tx.query<{ lead_id: string; n: number }>(
-      `SELECT lead_id, count(*)::int AS n FROM email_sends
-        WHERE campaign_id = $1 AND lead_id = ANY($2::uuid[]) GROUP BY lead_id`,
-      [campaignId, [...new Set(emails.map((e) => e.lead_id))]],
-    ),
-  ]);
+  // One after the other (a transaction's client runs one query at a time), and only those with ids to look up.
+  const owned = (table: "demo_sites" | "videos", url: string, ids: string[]) =>
+    ids.length === 0
+      ? { rows: [] }
+      : uow.tx.query<{ id: string; lead_id: string | null; url: string | null }>(
+          `SELECT id, lead_id, ${url} AS url FROM ${table} WHERE id = ANY($1::uuid[])`,
+          [ids],
+        );
+  const demos = await owned("demo_sites", "deployment_url", demoIds);
+  const videos = await owned("videos", "video_url", videoIds);
+  const counts = await uow.tx.query<{ lead_id: string; n: number }>(
+    `SELECT lead_id, count(*)::int AS n FROM email_sends
+      WHERE campaign_id = $1 AND lead_id = ANY($2::uuid[]) GROUP BY lead_id`,
+    [campaignId, [...new Set(emails.map((e) => e.lead_id))]],
+  );
   const demoById = new Map(demos.rows.map((r) => [r.id, r]));
   const videoById = new Map(videos.rows.map((r) => [r.id, r]));
   const sent = new Map(counts.rows.map((r) => [r.lead_id, r.n]));
