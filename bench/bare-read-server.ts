@@ -6,9 +6,11 @@
 import http from "node:http";
 import type { AddressInfo } from "node:net";
 import { AnalyticsCache } from "../src/analytics/analytics-cache.js";
+import { getCampaignKpis } from "../src/analytics/get-campaign-kpis.js";
 import { getModelLeaderboard } from "../src/analytics/get-model-leaderboard.js";
 import { getOverview } from "../src/analytics/get-overview.js";
 import { getViewsAsOf } from "../src/analytics/get-views-as-of.js";
+import { resolveCalendarPeriod } from "../src/analytics/period.js";
 import { createPool } from "../src/db/pool.js";
 import { createLogger } from "../src/logger.js";
 
@@ -43,6 +45,18 @@ const server = http.createServer((req, res) => {
         },
         cache,
       );
+    }
+    // /campaign?id=: one campaign's KPIs over the last 30 days, per day (GraphQL Campaign.performance).
+    if (req.url?.startsWith("/campaign")) {
+      const id = new URL(req.url, "http://bench").searchParams.get("id") ?? "";
+      const period = resolveCalendarPeriod({ days: 30, timezone: "UTC" }, asOf);
+      const kpis = await getCampaignKpis(pool, {
+        period,
+        granularity: "day",
+        byCampaign: true,
+        campaignIds: [id],
+      });
+      return { asOf, period, kpis: kpis.get(id) };
     }
     return getOverview(pool, { days: 30, timezone: "UTC", granularity: "day" }, { cache, asOf });
   };

@@ -101,6 +101,8 @@ const LEADERBOARD = `{ modelLeaderboard(taskType: "website_analysis", period: "3
 const LEADERBOARD_COMPUTED = LEADERBOARD.replace('period: "30d"', 'period: "45d"');
 /** The fields a dashboard tile asks for (issue 14): no percentile, so none is computed. */
 const LEADERBOARD_COMPUTED_PLAIN = `{ modelLeaderboard(taskType: "website_analysis", period: "45d") { entries { modelName usageCount avgCostUsd avgQuality conversionRate } } }`;
+/** One campaign's KPIs over 30 days, per day (the busiest campaign's: `%ID%` is replaced). */
+const CAMPAIGN = `{ campaign(id: "%ID%") { performance(period: "30d") { asOf totals { funnel { sent delivered opened replied meetingsBooked } revenue { currency amount } } series { start kpis { funnel { sent replied } } } } } }`;
 const OVERVIEW = `{ overview(period: "30d") { asOf platform { leadsScraped emailsSent aiSpendUsd } outreach { funnel { sent delivered opened replied meetingsBooked } rates { replyRate meetingBookingRate } revenue { currency amount } } outreachSeries { start kpis { funnel { sent replied } } } } }`;
 
 /** Clock ticks per second of /proc/<pid>/stat's times (USER_HZ: 100 on Linux). */
@@ -261,6 +263,18 @@ export async function readWorkloads(o: {
   ]);
   rows.push(["GraphQL overview (no cache)", graphql(o.apiNoCacheBase, OVERVIEW)]);
   rows.push(["GraphQL overview (asOf cache)", graphql(o.apiBase, OVERVIEW)]);
+  const busiest = await o.db.query<{ id: string }>(
+    "SELECT campaign_id AS id FROM email_sends WHERE campaign_id IS NOT NULL GROUP BY 1 ORDER BY count(*) DESC LIMIT 1",
+  );
+  const campaignId = busiest.rows[0]?.id ?? "00000000-0000-0000-0000-000000000000";
+  rows.push([
+    "bare node:http + pg: campaign KPIs",
+    { ...c, serverPid: o.pids.bare, url: `${o.bareBase}/campaign?id=${campaignId}` },
+  ]);
+  rows.push([
+    "GraphQL campaign KPIs (no cache)",
+    graphql(o.apiNoCacheBase, CAMPAIGN.replace("%ID%", campaignId)),
+  ]);
   rows.push([
     "GET /api/v2/analytics/overview",
     {
@@ -298,6 +312,7 @@ const READ_TARGETS: {
     maxP99Ms: 50,
   },
   { name: "GraphQL overview (no cache)", minRequestsPerSecond: 1000, maxP99Ms: 50 },
+  { name: "GraphQL campaign KPIs (no cache)", minRequestsPerSecond: 1000, maxP99Ms: 50 },
 ];
 
 /** Prints the read targets each row missed (issue 14 targets 1 and 2) and returns them. */

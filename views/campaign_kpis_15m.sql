@@ -38,3 +38,6 @@ SELECT campaign_id, bucket, sum(queued)::int, sum(sent)::int, sum(bounced)::int,
            AND (keys IS NULL OR o.campaign_id = ANY (keys))) AS facts
  GROUP BY campaign_id, bucket
 $$);
+
+-- Its hours and days per campaign, so that a period reads a row per whole UTC day and hour in it (rollup_coarsen).
+CALL rollup_coarsen('campaign_kpis_15m');

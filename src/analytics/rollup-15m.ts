@@ -60,7 +60,11 @@ export function seriesFrame<T extends object>(
  * day in UTC is then one row instead of 96, in a whole-hour zone 24, in a half-hour zone 24 and 2 buckets.
  */
 /** The views rollup_coarsen keeps hours and days of (migration 0027). */
-const COARSE_VIEWS: ReadonlySet<RollupPart["view"]> = new Set(["outreach_kpis_15m", "platform_kpis_15m"]);
+const COARSE_VIEWS: ReadonlySet<RollupPart["view"]> = new Set([
+  "campaign_kpis_15m",
+  "outreach_kpis_15m",
+  "platform_kpis_15m",
+]);
 
 /**
  * The cover of the steps (st: UTC [a, z)) by levels: `cover(s, r)`, ranges r of rows of width s (86400: day rows,
@@ -86,14 +90,21 @@ const COVER_SQL = `cuts AS (
          WHERE NOT isempty(c.r)
          GROUP BY c.s)`;
 
-/** A coarse view's rows over the cover: its hour and day rows, and its 15-minute buckets (bucket_seconds 900). */
-function coveredRows(view: RollupPart["view"]): string {
-  return `(SELECT k.* FROM cover c JOIN ${view}_coarse k
-              ON k.bucket_seconds = c.s AND k.bucket >= lower(c.r) AND k.bucket < upper(c.r)
+/**
+ * A coarse view's rows over the cover: its hour and day rows, and its 15-minute buckets (bucket_seconds 900);
+ * `filter(alias)` narrows both (to some campaigns).
+ */
+function coveredRows(view: RollupPart["view"], filter: (alias: string) => string): string {
+  // LATERAL … OFFSET 0: an index range read per range of the cover (a few), never a scan of the level's rows.
+  return `(SELECT k.* FROM cover c CROSS JOIN LATERAL (
+             SELECT * FROM ${view}_coarse k
+              WHERE k.bucket_seconds = c.s AND k.bucket >= lower(c.r) AND k.bucket < upper(c.r) ${filter("k")}
+             OFFSET 0) AS k
            WHERE c.s > 900
           UNION ALL
-          SELECT v.*, 900 AS bucket_seconds FROM cover c JOIN ${view} v
-              ON v.bucket >= lower(c.r) AND v.bucket < upper(c.r)
+          SELECT v.*, 900 AS bucket_seconds FROM cover c CROSS JOIN LATERAL (
+             SELECT * FROM ${view} v WHERE v.bucket >= lower(c.r) AND v.bucket < upper(c.r) ${filter("v")}
+             OFFSET 0) AS v
            WHERE c.s = 900)`;
 }
 
@@ -110,10 +121,12 @@ export async function sumRollups(
   const steps = q.granularity ? param(periodStarts(q.period, q.granularity)) : undefined;
   const coarse = parts.some((part) => COARSE_VIEWS.has(part.view));
   const sums = parts.map((part, i) => {
-    const campaignFilter =
+    const campaigns =
       part.campaignIds && (part.view === "campaign_kpis_15m" || part.view === "campaign_revenue_15m")
-        ? `AND v.campaign_id = ANY(${param(part.campaignIds)}::uuid[])`
-        : "";
+        ? param(part.campaignIds)
+        : undefined;
+    const filter = (alias: string) =>
+      campaigns ? `AND ${alias}.campaign_id = ANY(${campaigns}::uuid[])` : "";
     const key = part.key ? `, ${part.key}` : "";
     const groups = [`(g_campaign, g_step${key})`, ...(steps ? [`(g_campaign${key})`] : [])];
     return `SELECT ${i} AS part, row_to_json(r) AS row FROM (
@@ -125,9 +138,9 @@ export async function sumRollups(
                              ${steps ? "width_bucket(v.bucket, p.b)" : "NULL::int"} AS g_step, v.*
                         FROM ${
                           COARSE_VIEWS.has(part.view)
-                            ? `${coveredRows(part.view)} AS v CROSS JOIN p`
+                            ? `${coveredRows(part.view, filter)} AS v CROSS JOIN p`
                             : `${part.view} v CROSS JOIN p
-                       WHERE v.bucket >= p.f AND v.bucket < p.t ${campaignFilter}`
+                       WHERE v.bucket >= p.f AND v.bucket < p.t ${filter("v")}`
                         }) AS facts
                GROUP BY GROUPING SETS (${groups.join(", ")})) AS r`;
   });

@@ -11,25 +11,30 @@ import { insertCampaign, insertEmailSend, insertLead } from "../support/factorie
 const { url, pool } = await scratchDatabase();
 await migrate(url, { logger });
 
-const COARSE = ["outreach_kpis_15m", "platform_kpis_15m"] as const;
+/** The rollups with coarse levels, and the key columns (besides the bucket) their sums are kept per. */
+const COARSE = { campaign_kpis_15m: ["campaign_id"], outreach_kpis_15m: [], platform_kpis_15m: [] } as const;
 const HOUR = 3_600_000;
 
 /**
- * The rows that only one side has, per rollup: its coarse table, and its view summed per UTC hour and day (what
- * rollup_coarsen promises). Zero when the triggers kept every hour and day the writes touched.
+ * The rows that only one side has, per rollup: its coarse table, and its view summed per key, UTC hour and day
+ * (what rollup_coarsen promises). Zero when the triggers kept every hour and day the writes touched.
  */
 async function coarseDrift(db: pg.Pool | pg.PoolClient = pool): Promise<Record<string, number>> {
   const drift: Record<string, number> = {};
-  for (const view of COARSE) {
+  for (const [view, keys] of Object.entries(COARSE)) {
     const { rows: columns } = await db.query<{ name: string }>(
       `SELECT a.attname AS name FROM pg_attribute a
-        WHERE a.attrelid = $1::regclass AND a.attnum > 0 AND NOT a.attisdropped AND a.attname <> 'bucket'
-        ORDER BY a.attnum`,
+        WHERE a.attrelid = $1::regclass AND a.attnum > 0 AND NOT a.attisdropped ORDER BY a.attnum`,
       [view],
     );
-    const sums = columns.map((c) => `sum(${c.name})`).join(", ");
-    const expected = `SELECT date_bin(make_interval(secs => w.s), v.bucket, TIMESTAMP '2000-01-01'), ${sums}, w.s
-                        FROM ${view} v CROSS JOIN (VALUES (3600), (86400)) AS w(s) GROUP BY 1, w.s`;
+    const bin = "date_bin(make_interval(secs => w.s), v.bucket, TIMESTAMP '2000-01-01')";
+    const select = columns
+      .map((c) =>
+        c.name === "bucket" ? bin : (keys as readonly string[]).includes(c.name) ? c.name : `sum(${c.name})`,
+      )
+      .join(", ");
+    const expected = `SELECT ${select}, w.s FROM ${view} v CROSS JOIN (VALUES (3600), (86400)) AS w(s)
+                       GROUP BY ${[bin, ...keys, "w.s"].join(", ")}`;
     const { rows } = await db.query<{ n: number }>(
       `SELECT count(*)::int AS n FROM ((TABLE ${view}_coarse EXCEPT ALL ${expected})
                                         UNION ALL (${expected} EXCEPT ALL TABLE ${view}_coarse)) AS d`,
@@ -39,7 +44,7 @@ async function coarseDrift(db: pg.Pool | pg.PoolClient = pool): Promise<Record<s
   return drift;
 }
 
-const none = { outreach_kpis_15m: 0, platform_kpis_15m: 0 };
+const none = { campaign_kpis_15m: 0, outreach_kpis_15m: 0, platform_kpis_15m: 0 };
 
 describe("the coarse levels of the overview's rollups (rollup_coarsen, migration 0027)", () => {
   it("equal the views summed per UTC hour and day through seeding, refreshes, late writes and folds", async () => {
