@@ -29,7 +29,7 @@ export type RollupRow = {
   currency?: string;
 } & Record<string, unknown>;
 
-/** Totals and one zero-filled point per granularity step: where the rows of `sumRollup` are written into. */
+/** Totals and one zero-filled point per granularity step: where the rows of `sumRollups` are written into. */
 export type SeriesFrame<T> = { totals: T; series: (T & { start: string })[] };
 
 /** A zero frame and `slot(period_start)` → the totals (null) or the step's point (undefined when outside). */
@@ -46,19 +46,6 @@ export function seriesFrame<T extends object>(
   return { frame, slot: (start) => (start === null ? frame.totals : byStart.get(start)) };
 }
 
-/**
- * The parts' sums over one period, in one statement (a round trip costs more than these sums on this hardware):
- * each part's rows, in the parts' order.
- *
- * A bucket counts in the step (local day, week or month) whose start it does not precede: the steps' local
- * midnights are turned into UTC instants once, with the zone's rules (DST included), and width_bucket finds each
- * bucket's step by binary search, instead of converting and formatting every bucket's time.
- *
- * A view with coarser levels (COARSE_VIEWS, `<view>_coarse`: its sums per whole UTC hour and day) is read through
- * a cover of each step: its whole UTC days from the day rows, the whole hours left from the hour rows, and the
- * 15-minute buckets only at its edges; the covers of all steps merged into ranges per level (range_agg). A local
- * day in UTC is then one row instead of 96, in a whole-hour zone 24, in a half-hour zone 24 and 2 buckets.
- */
 /** The views rollup_coarsen keeps hours and days of (migration 0027). */
 const COARSE_VIEWS: ReadonlySet<RollupPart["view"]> = new Set([
   "campaign_kpis_15m",
@@ -108,6 +95,19 @@ function coveredRows(view: RollupPart["view"], filter: (alias: string) => string
            WHERE c.s = 900)`;
 }
 
+/**
+ * The parts' sums over one period, in one statement (a round trip costs more than these sums on this hardware):
+ * each part's rows, in the parts' order.
+ *
+ * A bucket counts in the step (local day, week or month) whose start it does not precede: the steps' local
+ * midnights are turned into UTC instants once, with the zone's rules (DST included), and width_bucket finds each
+ * bucket's step by binary search, instead of converting and formatting every bucket's time.
+ *
+ * A view with coarser levels (COARSE_VIEWS, `<view>_coarse`: its sums per whole UTC hour and day) is read through
+ * a cover of each step: its whole UTC days from the day rows, the whole hours left from the hour rows, and the
+ * 15-minute buckets only at its edges; the covers of all steps merged into ranges per level (range_agg). A local
+ * day in UTC is then one row instead of 96, in a whole-hour zone 24, in a half-hour zone 24 and 2 buckets.
+ */
 export async function sumRollups(
   db: pg.Pool,
   q: { period: CalendarPeriod; granularity: Granularity | null },
