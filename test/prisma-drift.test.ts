@@ -73,6 +73,7 @@ describe("prisma/schema.prisma mirrors the migrated database", () => {
     const views = Object.entries(shape.tables).filter(([, t]) => t.kind === "view");
     const rollups = [
       "ab_variant_results",
+      "ai_gym_15m",
       "ai_gym_costs_daily",
       "ai_gym_daily",
       "ai_gym_durations_daily",

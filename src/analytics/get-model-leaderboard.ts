@@ -9,7 +9,8 @@ import type { AnalyticsCache } from "./analytics-cache.js";
  * percentile_cont over the rows that have the value. Means of no rows are null, never 0.
  *
  * The whole UTC days in between come from the daily views (sums, counts and duration and cost histograms); the partial
- * first day and asOf's own day come from the base table (indexed on task_type, created_at), cut at the period's
+ * first day and asOf's own day from the 15-minute sums (ai_gym_15m) and, for their partial buckets at the period's
+ * two ends, and for the percentiles, from the base table (indexed on task_type, created_at), cut at the period's
  * ends. So every number equals the same aggregate over the base rows.
  *
  * The period ends at asOf, so the answer changes only when a refresh moves it: each refresh stores the leaderboards
@@ -156,7 +157,20 @@ function periodParams(days: number, asOf: Date): [string, string, string, string
   ];
 }
 
-/** The leaderboard per task type × model of the task types `taskFilter` admits, over the period of periodParams. */
+/**
+ * The first whole 15-minute bucket of the period and the start of its last, partial one: the partial days between
+ * them and the whole days come from ai_gym_15m, and only the rows before the first and from the last from the
+ * base table.
+ */
+const FIRST_BUCKET =
+  "date_bin('15 minutes', $3::timestamp + interval '15 minutes' - interval '1 microsecond', TIMESTAMP '2000-01-01')";
+const LAST_BUCKET = "date_bin('15 minutes', $4::timestamp, TIMESTAMP '2000-01-01')";
+
+/**
+ * The leaderboard per task type × model of the task types `taskFilter` admits, over the period of periodParams:
+ * sums and counts of its whole UTC days from ai_gym_daily, of the rest of its first and last days from ai_gym_15m,
+ * of the rows in its partial first and last 15 minutes from ai_gym_performance.
+ */
 function leaderboardSql(
   taskFilter: string,
   options: { percentiles: boolean } = { percentiles: true },
@@ -167,11 +181,17 @@ function leaderboardSql(
           FROM ai_gym_daily
          WHERE ${taskFilter} AND day >= $1::date AND day < $2::date
         UNION ALL
+        SELECT task_type, model_name, usage_count, cost_sum, cost_count, quality_sum, quality_count,
+               conversion_sum, conversion_count
+          FROM ai_gym_15m
+         WHERE ${taskFilter} AND ((bucket >= ${FIRST_BUCKET} AND bucket < $1::date)
+                                  OR (bucket >= $2::date AND bucket < ${LAST_BUCKET}))
+        UNION ALL
         SELECT task_type, model_name, 1, cost, (cost IS NOT NULL)::int, quality_score,
                (quality_score IS NOT NULL)::int, conversion_metric, (conversion_metric IS NOT NULL)::int
           FROM ai_gym_performance
          WHERE ${taskFilter} AND model_name IS NOT NULL
-           AND ((created_at >= $3 AND created_at < $1::date) OR (created_at >= $2::date AND created_at < $4))
+           AND ((created_at >= $3 AND created_at < ${FIRST_BUCKET}) OR (created_at >= ${LAST_BUCKET} AND created_at < $4))
      ), totals AS (
         SELECT task_type, model_name,
                sum(usage_count)::int AS usage_count,

@@ -14,6 +14,7 @@ export const ROLLUPS = [
   "platform_kpis_15m",
   "outreach_kpis_15m",
   "ai_gym_daily",
+  "ai_gym_15m",
   "ai_gym_durations_daily",
   "ai_gym_costs_daily",
   "ab_variant_results",

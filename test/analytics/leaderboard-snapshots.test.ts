@@ -125,4 +125,39 @@ describe("stored model leaderboards", () => {
       first,
     );
   });
+
+  it("a computed period counts the rows of its first and last days: whole 15-minute buckets and the partial ends", async () => {
+    const [taskType] = await taskTypes();
+    if (!taskType) throw new Error("seed: no AI-GYM rows");
+    // Rows all through today up to a few seconds ago (the seed ends where today starts), and around the start of
+    // a 45- and a 2-day period: whole buckets (ai_gym_15m) and the partial buckets at the ends (the base table).
+    await pool.query(
+      `INSERT INTO ai_gym_performance (task_type, model_name, cost, duration_seconds, quality_score, conversion_metric,
+                                       created_at)
+       SELECT $1, 'edge-model-' || (i % 3), (i % 7) * 0.0125, 1 + i % 40, i % 101, (i % 2)::numeric,
+              now() - make_interval(secs => o + i * 37)
+         FROM generate_series(0, 400) AS i, (VALUES (2), (45 * 86400 - 600), (2 * 86400 - 600)) AS b(o)
+        WHERE o + i * 37 < CASE WHEN o = 2 THEN 86400 ELSE o + 1200 END`,
+      [taskType],
+    );
+    const asOf = (await refreshViews(pool, "test")).as_of;
+    for (const days of [45, 2])
+      for (const percentiles of [true, false]) {
+        const rows = await getModelLeaderboard(
+          pool,
+          { taskType, days, asOf, orderBy: "usage_count", percentiles },
+          noCache,
+        );
+        expect(rows.map((r) => r.model_name)).toEqual(
+          expect.arrayContaining(["edge-model-0", "edge-model-2"]),
+        );
+        if (percentiles) await expectEqualsOracle(rows, taskType, days, asOf);
+        else {
+          const want = await oracleLeaderboard(pool, taskType, days, asOf);
+          expect(rows.map((r) => [r.model_name, r.usage_count, r.total_cost]).sort()).toEqual(
+            want.map((w) => [w.model_name, w.usage_count, w.total_cost]).sort(),
+          );
+        }
+      }
+  });
 });

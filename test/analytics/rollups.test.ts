@@ -119,6 +119,7 @@ describe("incremental rollups", () => {
       platform_kpis_15m: [{ from: daysAgo(30), to: daysAgo(29) }],
       outreach_kpis_15m: [],
       ai_gym_daily: [{ from: daysAgo(30), to: daysAgo(29) }],
+      ai_gym_15m: [{ from: daysAgo(30), to: daysAgo(29) }],
       ai_gym_durations_daily: [{ from: daysAgo(30), to: daysAgo(29) }],
       ai_gym_costs_daily: [{ from: daysAgo(30), to: daysAgo(29) }],
       ab_variant_results: [],
