@@ -74,8 +74,8 @@ export async function getCampaignKpis(db: pg.Pool, q: KpiQuery): Promise<Map<str
 
 /**
  * The funnel's and the revenue's sums, for sumRollups. Summed over all campaigns (the overview), the funnel comes
- * from outreach_kpis_15m, which holds that sum per bucket: at most 96 rows a day, however many campaigns and emails
- * there are.
+ * from outreach_kpis_15m, which holds that sum per bucket (and its hours and days), however many campaigns and
+ * emails there are.
  */
 export function campaignKpiParts(q: KpiQuery): [funnels: RollupPart, revenue: RollupPart] {
   return [

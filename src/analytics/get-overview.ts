@@ -27,7 +27,7 @@ export type Overview = {
 
 /**
  * Platform KPIs and the all-campaign funnel for a calendar period, with a series at the granularity, as of the
- * rollups' `asOf` (the caller's, or looked up through the cache).
+ * rollups' `asOf` (the caller's, or looked up through the cache): one statement (sumRollups) for all three sums.
  */
 export async function getOverview(
   db: pg.Pool,
@@ -52,7 +52,7 @@ async function queryOverview(
     ...campaignKpiParts(q),
   ]);
   const all = campaignKpisOf(q, funnels, revenue).get("*");
-  if (!all) throw new Error("getCampaignKpis returned no all-campaign entry");
+  if (!all) throw new Error("campaignKpisOf returned no all-campaign entry");
   return {
     as_of: asOf,
     period,
