@@ -158,9 +158,9 @@ function periodParams(days: number, asOf: Date): [string, string, string, string
 }
 
 /**
- * The first whole 15-minute bucket of the period and the start of its last, partial one: the partial days between
- * them and the whole days come from ai_gym_15m, and only the rows before the first and from the last from the
- * base table.
+ * The first whole 15-minute bucket of the period and the start of its last, partial one: the first and last days'
+ * buckets from the one to the other come from ai_gym_15m (the whole days between from ai_gym_daily), and only the
+ * rows before the first and from the last from the base table.
  */
 const FIRST_BUCKET =
   "date_bin('15 minutes', $3::timestamp + interval '15 minutes' - interval '1 microsecond', TIMESTAMP '2000-01-01')";
